@@ -1,0 +1,261 @@
+"""GradientTape: watch, record, and the reverse sweep (gradients, jacobians)."""
+import enum
+import warnings
+
+from . import backend, nest, ops, tape
+from .explain import UnconnectedGradientError, explain_unconnected
+from .tensor import Tensor
+
+
+class UnconnectedGradients(enum.Enum):
+    """What ``gradient`` returns for a source the target does not depend on."""
+
+    NONE = "none"
+    ZERO = "zero"
+    RAISE = "raise"  # minitrain's own: an error that says why the source is unconnected
+
+
+def sweep(recorded, targets, seeds, sources):
+    """Reverse-mode accumulation over the ops recorded so far; a dict id -> gradient.
+
+    Ops were recorded in execution order, so walking them backwards visits every op after all
+    the ops that consume its outputs. Only ops on a path from a source are differentiated.
+    """
+    wanted = {s._id for s in sources}
+    reached, live = set(wanted), []
+    for op in recorded:
+        needs = tuple(x._id in reached for x in op.inputs)
+        if True in needs:
+            reached.update(y._id for y in op.outputs)
+            live.append((op, needs))
+    grads = {}
+    for target, seed in zip(targets, seeds):
+        if target._id in reached:
+            _accumulate(grads, target._id, seed)
+    for op, needs in reversed(live):
+        out_grads = [grads.get(y._id) if y._id in wanted else grads.pop(y._id, None)
+                     for y in op.outputs]
+        if all(g is None for g in out_grads):
+            continue
+        op.needs_grad = needs
+        in_grads = ops.core.gradient_function(op)(op, *_zeros_for_missing(out_grads, op))
+        for x, grad, need in zip(op.inputs, in_grads, needs):
+            if need and grad is not None:
+                _accumulate(grads, x._id, ops.sum_to_shape(grad, x._data.shape))
+    return grads
+
+
+def _accumulate(grads, key, grad):
+    previous = grads.get(key)
+    grads[key] = grad if previous is None else previous + grad
+
+
+def _zeros_for_missing(out_grads, op):
+    return [ops.zeros_like(y) if g is None else g for g, y in zip(out_grads, op.outputs)]
+
+
+def _unconnected_mode(value):
+    try:
+        return UnconnectedGradients(getattr(value, "value", value))
+    except ValueError:
+        raise ValueError(f"unconnected_gradients must be 'none', 'zero' or 'raise', "
+                         f"got {value!r}") from None
+
+
+class GradientTape:
+    """Records ops on watched tensors, then differentiates targets with respect to sources.
+
+    Used with ``with``, it records inside the block. Used without, it starts recording at its
+    first ``watch()`` and, unless persistent, stops when its gradient is taken.
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._persistent = persistent
+        self._watch_accessed_variables = watch_accessed_variables
+        self._tape = tape.Tape(watch_accessed_variables)
+        self._recording = False
+
+    def __enter__(self):
+        self._start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop()
+
+    def _start(self):
+        if self._tape is None:
+            raise RuntimeError("this GradientTape has already computed its gradient; "
+                               "create a new tape (or use persistent=True)")
+        if not self._recording:
+            tape.push(self._tape)
+            self._recording = True
+
+    def _stop(self):
+        if self._recording:
+            tape.pop(self._tape)
+            self._recording = False
+
+    def watch(self, tensor):
+        """Track ``tensor`` (or every tensor in a nested structure) on this tape."""
+        if self._tape is not None and not self._recording and not self._tape.ops:
+            self._start()  # a tape used without `with` begins at its first watch()
+        for x in nest.flatten(tensor):
+            if not isinstance(x, Tensor):
+                raise TypeError(f"watch() takes tensors or variables, got {type(x).__name__}")
+            if x.dtype.kind not in "fc":
+                warnings.warn(f"watch(): the watched tensor has dtype {x.dtype.name}; only "
+                              "floating tensors carry gradients, so its gradient will be None",
+                              stacklevel=2)
+                continue
+            self._live_tape().watch(x)
+
+    def stop_recording(self):
+        """A context in which this tape records nothing."""
+        return _Paused(self)
+
+    def reset(self):
+        """Forget everything recorded, as if the tape had just been entered."""
+        self._tape = tape.Tape(self._watch_accessed_variables)
+        if self._recording:
+            self._recording = False
+            self._start()
+
+    def watched_variables(self):
+        return tuple(self._tape.variables) if self._tape is not None else ()
+
+    def _live_tape(self):
+        if self._tape is None:
+            raise RuntimeError(
+                "a non-persistent GradientTape can be used to compute gradients only once; "
+                "create it with mt.GradientTape(persistent=True) to call gradient() or "
+                "jacobian() more than once")
+        return self._tape
+
+    def _begin_sweep(self):
+        """The recorded ops to differentiate; a non-persistent tape stops recording here."""
+        recorded = self._live_tape()
+        if not self._persistent:
+            self._stop()
+        return recorded
+
+    def _end_sweep(self):
+        if not self._persistent:
+            self._tape = None  # release every recorded op and tensor
+
+    def gradient(self, target, sources, output_gradients=None,
+                 unconnected_gradients=UnconnectedGradients.NONE):
+        """d(sum of target) / d(each source); the result mirrors ``sources``."""
+        mode = _unconnected_mode(unconnected_gradients)
+        recorded = self._begin_sweep()
+        try:
+            targets = [t if isinstance(t, Tensor) else ops.as_tensor(t)
+                       for t in nest.flatten(target)]
+            seeds = self._seeds(targets, output_gradients)
+            flat_sources = nest.flatten(sources)
+            grads = self._sweep(recorded, targets, seeds, flat_sources)
+            results = [self._finish(grads, s, targets, recorded, mode) for s in flat_sources]
+        finally:
+            self._end_sweep()
+        return nest.pack_sequence_as(sources, results)
+
+    def _seeds(self, targets, output_gradients):
+        if output_gradients is None:
+            return [ops.ones_like(t) for t in targets]
+        seeds = nest.flatten(output_gradients)
+        if len(seeds) != len(targets):
+            raise ValueError(f"gradient(): {len(seeds)} output_gradients for "
+                             f"{len(targets)} targets")
+        return [ops.ones_like(t) if s is None else ops.as_tensor(s, t.dtype)
+                for s, t in zip(seeds, targets)]
+
+    def _sweep(self, recorded, targets, seeds, sources):
+        for s in sources:
+            if not isinstance(s, Tensor):
+                raise TypeError(f"gradient(): sources must be tensors or variables, "
+                                f"got {type(s).__name__}")
+        watched = [s for s in sources if recorded.marks.get(s._id) is tape.WATCHED]
+        return sweep(recorded.ops[:], targets, seeds, watched)
+
+    def _finish(self, grads, source, targets, recorded, mode):
+        grad = grads.get(source._id) if recorded.marks.get(source._id) is tape.WATCHED else None
+        if grad is not None:
+            return grad
+        if mode is UnconnectedGradients.ZERO:
+            return ops.zeros_like(source)
+        if mode is UnconnectedGradients.RAISE:
+            raise UnconnectedGradientError(
+                explain_unconnected(recorded, source, targets, self._watch_accessed_variables))
+        return None
+
+    def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
+                 parallel_iterations=None, experimental_use_pfor=True):
+        """d target[i...] / d source[j...], shaped target.shape + source.shape per source."""
+        mode = _unconnected_mode(unconnected_gradients)
+        recorded = self._begin_sweep()
+        try:
+            y = target
+            flat_sources = nest.flatten(sources)
+            rows = [self._sweep(recorded, [y], [_basis(y, i)], flat_sources)
+                    for i in range(y._data.size)]
+            results = [self._stack_rows(rows, s, y.shape, s.shape, mode, recorded, y)
+                       for s in flat_sources]
+        finally:
+            self._end_sweep()
+        return nest.pack_sequence_as(sources, results)
+
+    def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
+                       parallel_iterations=None, experimental_use_pfor=True):
+        """Per example b: d target[b, i...] / d source[b, j...] (examples must not interact)."""
+        mode = _unconnected_mode(unconnected_gradients)
+        recorded = self._begin_sweep()
+        try:
+            y, batch = target, target.shape[0]
+            if source.shape[0] != batch:
+                raise ValueError(f"batch_jacobian: target batch size {batch} differs from "
+                                 f"source batch size {source.shape[0]}")
+            width = y._data.size // max(batch, 1)
+            rows = [self._sweep(recorded, [y], [_batch_basis(y, j)], [source])
+                    for j in range(width)]
+            jac = self._stack_rows(rows, source, (width,), source.shape, mode, recorded, y)
+        finally:
+            self._end_sweep()
+        if jac is None:
+            return None
+        # rows stack as (width, batch, ...): move the batch axis first
+        jac = ops.transpose(jac, [1, 0] + list(range(2, jac.ndim)))
+        return ops.reshape(jac, y.shape + source.shape[1:])
+
+    def _stack_rows(self, rows, source, row_shape, source_shape, mode, recorded, target):
+        found = [row.get(source._id) for row in rows]
+        watched = recorded.marks.get(source._id) is tape.WATCHED
+        if not watched or all(g is None for g in found):
+            return self._finish({}, source, [target], recorded, mode)
+        found = [ops.zeros_like(source) if g is None else g for g in found]
+        return ops.reshape(ops.stack(found), tuple(row_shape) + tuple(source_shape))
+
+
+def _basis(y, i):
+    """A one-hot seed selecting element i of y."""
+    xp = backend.array_module(y._data)
+    seed = xp.zeros(y._data.size, dtype=y.dtype)
+    seed[i] = 1
+    return Tensor(seed.reshape(y.shape))
+
+
+def _batch_basis(y, j):
+    """A seed selecting element j of every example of y."""
+    xp = backend.array_module(y._data)
+    seed = xp.zeros((y.shape[0], y._data.size // max(y.shape[0], 1)), dtype=y.dtype)
+    seed[:, j] = 1
+    return Tensor(seed.reshape(y.shape))
+
+
+class _Paused:
+    def __init__(self, gradient_tape):
+        self._tape = gradient_tape._live_tape()
+
+    def __enter__(self):
+        self._was_paused, self._tape.paused = self._tape.paused, True
+
+    def __exit__(self, *exc_info):
+        self._tape.paused = self._was_paused

@@ -1,0 +1,83 @@
+"""How an op runs (convert inputs, compute on arrays, record) and the gradient registry.
+
+A gradient is a function ``grad_fn(op, *output_grads) -> one gradient per input (or None)``,
+written with differentiable ops so that an outer tape can record it. Gradients never mention
+broadcasting: the sweep sums each one back to its input's shape.
+"""
+from .. import tape
+from ..tensor import Tensor, Variable, to_array
+
+_gradients = {}
+
+
+def register_gradient(name):
+    """Decorator: the gradient function of the op called ``name``."""
+
+    def decorate(grad_fn):
+        _gradients[name] = grad_fn
+        return grad_fn
+
+    return decorate
+
+
+def gradient_function(op):
+    grad_fn = op.grad_fn or _gradients.get(op.name)
+    if grad_fn is None:
+        raise LookupError(
+            f"no gradient is registered for op '{op.name}'; register one with "
+            f"@register_gradient('{op.name}'), or wrap the op in mt.stop_gradient")
+    return grad_fn
+
+
+def read_variable(variable):
+    """A snapshot of the variable's value, recorded as a read on watching tapes."""
+    value = Tensor(variable._data)
+    if tape._tapes or tape._variable_watchers:
+        tape.variable_read(variable, value)
+    return value
+
+
+def as_tensor(x, dtype=None):
+    """``x`` as a Tensor: Variables are read; Python and numpy values are wrapped."""
+    if type(x) is Tensor:
+        return x
+    if isinstance(x, Variable):
+        return read_variable(x)
+    return Tensor(to_array(x, dtype))
+
+
+def as_pair(a, b, name):
+    """Two operands of one dtype; a Python or numpy value takes the tensor operand's dtype."""
+    if not isinstance(b, Tensor):
+        a = as_tensor(a)
+        b = Tensor(to_array(b, a._data.dtype))
+    elif not isinstance(a, Tensor):
+        b = as_tensor(b)
+        a = Tensor(to_array(a, b._data.dtype))
+    else:
+        a, b = as_tensor(a), as_tensor(b)
+    if a._data.dtype != b._data.dtype:
+        raise TypeError(
+            f"{name}: operands have different dtypes, {a.dtype.name} and {b.dtype.name}; "
+            f"convert one with mt.cast(x, mt.{b.dtype.name}) first")
+    return a, b
+
+
+def run(name, forward, inputs, attrs=None):
+    """Apply ``forward`` to the inputs' arrays; record the op on tapes that watch an input."""
+    try:
+        y = Tensor(forward(*[x._data for x in inputs]))
+    except ValueError as error:
+        shapes = " and ".join(str(x.shape) for x in inputs)
+        raise ValueError(f"{name}: cannot apply to inputs of shapes {shapes}: {error}") from None
+    if tape._tapes:
+        tape.record(name, inputs, (y,), attrs)
+    return y
+
+
+def run_cut(name, forward, inputs, reason=None):
+    """Apply an op through which no gradient flows (and note the cut for explanations)."""
+    y = Tensor(forward(*[x._data for x in inputs]))
+    if tape._tapes:
+        tape.record_cut(name, inputs, (y,), reason or f"op '{name}' has no gradient")
+    return y

@@ -1,0 +1,204 @@
+"""Activations, softmax and the cross-entropies (stable forwards, fused first-order gradients)."""
+import math
+
+from .. import backend, tape
+from ..tensor import Tensor
+from .core import as_pair, as_tensor, register_gradient, run
+from .elementwise import erf, exp, expm1, greater, minimum, sigmoid, tanh, where
+from .reduce import reduce_sum
+from .shape import expand_dims, one_hot
+
+
+def _xp(x):
+    return backend.array_module(x._data)
+
+
+def relu(features, name=None):
+    x = as_tensor(features)
+    return run("relu", lambda a: _xp(x).maximum(a, 0), (x,))
+
+
+@register_gradient("relu")
+def _relu_grad(op, grad):
+    """grad where y > 0"""
+    (y,) = op.outputs
+    return (where(greater(y, 0), grad, 0),)
+
+
+def relu6(features, name=None):
+    return minimum(relu(features), 6)
+
+
+def leaky_relu(features, alpha=0.2, name=None):
+    x = as_tensor(features)
+    return where(greater(x, 0), x, x * alpha)
+
+
+def elu(features, name=None):
+    x = as_tensor(features)
+    # expm1 of the clamped input: the unused branch must stay finite, or its gradient is NaN
+    return where(greater(x, 0), x, expm1(minimum(x, 0)))
+
+
+def gelu(features, approximate=False, name=None):
+    """x * Phi(x), Phi the standard normal CDF (exact via erf, or the tanh approximation)."""
+    x = as_tensor(features)
+    if approximate:
+        return 0.5 * x * (1 + tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x * x * x)))
+    return 0.5 * x * (1 + erf(x * (1 / math.sqrt(2))))
+
+
+def softplus(features, name=None):
+    """log(1 + exp(x)), written as max(x, 0) + log1p(exp(-|x|)) so that it cannot overflow."""
+    x = as_tensor(features)
+    xp = _xp(x)
+    return run("softplus", lambda a: xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a))), (x,))
+
+
+@register_gradient("softplus")
+def _softplus_grad(op, grad):
+    """grad * sigmoid(x)"""
+    return (grad * sigmoid(op.inputs[0]),)
+
+
+def silu(features, name=None):
+    x = as_tensor(features)
+    return x * sigmoid(x)
+
+
+swish = silu
+
+
+def _log_softmax_array(a, axis):
+    xp = backend.array_module(a)
+    shifted = a - a.max(axis=axis, keepdims=True)
+    return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(logits, axis=-1, name=None):
+    x = as_tensor(logits)
+    xp = _xp(x)
+    return run("softmax", lambda a: xp.exp(_log_softmax_array(a, axis)), (x,), {"axis": axis})
+
+
+@register_gradient("softmax")
+def _softmax_grad(op, grad):
+    """y * (grad - sum(grad * y))"""
+    (y,), axis = op.outputs, op.attrs["axis"]
+    return (y * (grad - reduce_sum(grad * y, axis, keepdims=True)),)
+
+
+def log_softmax(logits, axis=-1, name=None):
+    x = as_tensor(logits)
+    return run("log_softmax", lambda a: _log_softmax_array(a, axis), (x,), {"axis": axis})
+
+
+@register_gradient("log_softmax")
+def _log_softmax_grad(op, grad):
+    """grad - softmax(x) * sum(grad)"""
+    (y,), axis = op.outputs, op.attrs["axis"]
+    return (grad - exp(y) * reduce_sum(grad, axis, keepdims=True),)
+
+
+def _fused_or_differentiable(op, fused, differentiable):
+    """The cached first-order gradient, unless an outer tape must differentiate it again."""
+    return differentiable() if tape.is_recording() else Tensor(op.attrs[fused])
+
+
+def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
+    """-log softmax(logits)[label] per row; labels are class indices."""
+    x = as_tensor(logits)
+    labels = as_tensor(labels)._data
+    n_classes = x.shape[-1]
+    if labels.shape != x.shape[:-1]:
+        raise ValueError(f"sparse_softmax_cross_entropy_with_logits: labels of shape "
+                         f"{labels.shape} do not match logits of shape {x.shape} (expected "
+                         f"labels of shape {x.shape[:-1]})")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"sparse_softmax_cross_entropy_with_logits: a label is outside the "
+                         f"valid range [0, {n_classes}): got values {labels.min()}..{labels.max()}")
+    attrs = {"labels": labels}
+
+    def forward(a):
+        xp = backend.array_module(a)
+        log_p = _log_softmax_array(a, -1).reshape(-1, n_classes)
+        rows, flat_labels = xp.arange(log_p.shape[0]), labels.reshape(-1)
+        loss = -log_p[rows, flat_labels].reshape(labels.shape)
+        if tape._tapes:  # softmax - one_hot(labels), fused here for the gradient
+            backprop = xp.exp(log_p)
+            backprop[rows, flat_labels] -= 1
+            attrs["backprop"] = backprop.reshape(a.shape)
+        return loss
+
+    return run("sparse_softmax_cross_entropy", forward, (x,), attrs)
+
+
+@register_gradient("sparse_softmax_cross_entropy")
+def _sparse_softmax_cross_entropy_grad(op, grad):
+    """grad * (softmax(logits) - one_hot(labels))"""
+    (x,), labels = op.inputs, op.attrs["labels"]
+    backprop = _fused_or_differentiable(
+        op, "backprop", lambda: softmax(x) - one_hot(labels, x.shape[-1], dtype=x.dtype))
+    return (expand_dims(grad, -1) * backprop,)
+
+
+def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
+    """-sum(labels * log softmax(logits)) along ``axis``; labels are distributions."""
+    z, x = as_pair(labels, logits, "softmax_cross_entropy_with_logits")
+    if z.shape != x.shape:
+        raise ValueError(f"softmax_cross_entropy_with_logits: labels of shape {z.shape} do "
+                         f"not match logits of shape {x.shape}")
+    attrs = {"axis": axis}
+
+    def forward(z_, a):
+        log_p = _log_softmax_array(a, axis)
+        if tape._tapes:  # the first-order gradients, fused here
+            total = z_.sum(axis=axis, keepdims=True)
+            attrs["backprop"] = backend.array_module(a).exp(log_p) * total - z_
+            attrs["log_p"] = log_p
+        return -(z_ * log_p).sum(axis=axis)
+
+    return run("softmax_cross_entropy", forward, (z, x), attrs)
+
+
+@register_gradient("softmax_cross_entropy")
+def _softmax_cross_entropy_grad(op, grad):
+    """(-grad * log softmax(x), grad * (softmax(x) * sum(z) - z))"""
+    (z, x), axis = op.inputs, op.attrs["axis"]
+    grad = expand_dims(grad, axis)
+    need_z, need_x = op.needs_grad
+    grad_z = -grad * _fused_or_differentiable(op, "log_p", lambda: log_softmax(x, axis))
+    backprop = _fused_or_differentiable(
+        op, "backprop", lambda: softmax(x, axis) * reduce_sum(z, axis, keepdims=True) - z)
+    return (grad_z if need_z else None), grad * backprop
+
+
+def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
+    """-z log sigmoid(x) - (1 - z) log(1 - sigmoid(x)) = max(x, 0) - x z + log1p(exp(-|x|))."""
+    z, x = as_pair(labels, logits, "sigmoid_cross_entropy_with_logits")
+    if z.shape != x.shape:
+        raise ValueError(f"sigmoid_cross_entropy_with_logits: labels of shape {z.shape} do "
+                         f"not match logits of shape {x.shape}")
+    xp = _xp(x)
+
+    def forward(z_, a):
+        return xp.maximum(a, 0) - a * z_ + xp.log1p(xp.exp(-xp.abs(a)))
+
+    return run("sigmoid_cross_entropy", forward, (z, x))
+
+
+@register_gradient("sigmoid_cross_entropy")
+def _sigmoid_cross_entropy_grad(op, grad):
+    """(-grad * x, grad * (sigmoid(x) - z))"""
+    z, x = op.inputs
+    return -grad * x, grad * (sigmoid(x) - z)
+
+
+def l2_loss(t, name=None):
+    x = as_tensor(t)
+    return reduce_sum(x * x) / 2
+
+
+def bias_add(value, bias, name=None):
+    return as_tensor(value) + bias
+

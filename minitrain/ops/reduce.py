@@ -1,0 +1,144 @@
+"""Reductions, broadcasting, and the one place gradients are summed back to an input's shape."""
+from .. import backend
+from .core import as_tensor, register_gradient, run, run_cut
+from .elementwise import cast, equal, exp, is_finite, log, where
+from .shape import reshape, squeeze, stop_gradient
+
+
+def _axes(axis, ndim, name):
+    """``axis`` (None, an int or a sequence) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(int(a) for a in axis)
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"{name}: axis {a} is out of range for a tensor of rank {ndim}")
+    return tuple(sorted({a % max(ndim, 1) for a in axes}))
+
+
+def _kept_shape(shape, axes):
+    """The shape a reduction over ``axes`` has with keepdims=True."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _reduce(name, x, axis, keepdims, forward_name):
+    x = as_tensor(x)
+    axes = _axes(axis, x.ndim, name)
+    xp = backend.array_module(x._data)
+    reduce = getattr(xp, forward_name)
+    attrs = {"axes": axes, "keepdims": keepdims}
+    if forward_name == "sum":  # numpy would widen int32 sums to int64; TensorFlow keeps int32
+        return run(name, lambda a: xp.sum(a, axis=axes, keepdims=keepdims, dtype=a.dtype),
+                   (x,), attrs)
+    return run(name, lambda a: reduce(a, axis=axes, keepdims=keepdims), (x,), attrs)
+
+
+def _grad_to_input(op, grad):
+    """The reduced gradient, reshaped to keepdims form and broadcast over the input."""
+    (x,) = op.inputs
+    kept = _kept_shape(x.shape, op.attrs["axes"])
+    return broadcast_to(reshape(grad, kept), x.shape)
+
+
+def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
+    return _reduce("reduce_sum", input_tensor, axis, keepdims, "sum")
+
+
+@register_gradient("reduce_sum")
+def _reduce_sum_grad(op, grad):
+    """the gradient, copied to every summed element"""
+    return (_grad_to_input(op, grad),)
+
+
+def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
+    x = as_tensor(input_tensor)
+    axes = _axes(axis, x.ndim, "reduce_mean")
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
+    total = reduce_sum(x, axes, keepdims)
+    return total // count if x.dtype.kind in "iu" else total / count
+
+
+def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
+    return _reduce("reduce_max", input_tensor, axis, keepdims, "max")
+
+
+def reduce_min(input_tensor, axis=None, keepdims=False, name=None):
+    return _reduce("reduce_min", input_tensor, axis, keepdims, "min")
+
+
+@register_gradient("reduce_max")
+@register_gradient("reduce_min")
+def _reduce_extreme_grad(op, grad):
+    """the gradient, shared equally by the elements that attain the extreme"""
+    (x,), (y,) = op.inputs, op.outputs
+    kept = _kept_shape(x.shape, op.attrs["axes"])
+    hits = cast(equal(x, reshape(y, kept)), x.dtype)
+    count = reduce_sum(hits, op.attrs["axes"], keepdims=True)
+    return (_grad_to_input(op, grad) * hits / count,)
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
+    """log(sum(exp(x))), shifted by the maximum so that exp cannot overflow."""
+    x = as_tensor(input_tensor)
+    # the shift cancels in value and in gradient, so it need not be differentiated
+    peak = stop_gradient(reduce_max(x, axis, keepdims=True))
+    shift = where(is_finite(peak), peak, 0)  # all -inf: leave the sum at log(0) = -inf
+    result = log(reduce_sum(exp(x - shift), axis, keepdims=True)) + shift
+    return result if keepdims else squeeze(result, _axes(axis, x.ndim, "reduce_logsumexp"))
+
+
+def broadcast_to(input, shape, name=None):
+    x = as_tensor(input)
+    shape = tuple(int(n) for n in shape)
+    if x.shape == shape:
+        return x
+    xp = backend.array_module(x._data)
+    return run("broadcast_to", lambda a: xp.broadcast_to(a, shape), (x,))
+
+
+@register_gradient("broadcast_to")
+def _broadcast_to_grad(op, grad):
+    """the sweep sums the gradient back to the input's shape"""
+    return (grad,)
+
+
+def tile(input, multiples, name=None):
+    x = as_tensor(input)
+    multiples = tuple(int(m) for m in multiples)
+    xp = backend.array_module(x._data)
+    return run("tile", lambda a: xp.tile(a, multiples), (x,), {"multiples": multiples})
+
+
+@register_gradient("tile")
+def _tile_grad(op, grad):
+    """view the gradient as (m0, n0, m1, n1, ...) and sum over the copies m_i"""
+    shape = op.inputs[0].shape
+    split = [n for pair in zip(op.attrs["multiples"], shape) for n in pair]
+    return (reduce_sum(reshape(grad, split), list(range(0, len(split), 2))),)
+
+
+def sum_to_shape(grad, shape):
+    """Undo numpy broadcasting: sum ``grad`` over the axes that broadcasting added or stretched."""
+    if grad._data.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    stretched = [lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1]
+    return reshape(reduce_sum(grad, list(range(lead)) + stretched), shape)
+
+
+def _arg_extreme(name, x, axis, output_type, forward_name):
+    x = as_tensor(x)
+    axis = 0 if axis is None else int(axis)  # TensorFlow's default axis is 0
+    xp = backend.array_module(x._data)
+    find = getattr(xp, forward_name)
+    return run_cut(name, lambda a: find(a, axis=axis).astype(output_type), (x,))
+
+
+def argmax(input, axis=None, output_type="int64", name=None):
+    return _arg_extreme("argmax", input, axis, output_type, "argmax")
+
+
+def argmin(input, axis=None, output_type="int64", name=None):
+    return _arg_extreme("argmin", input, axis, output_type, "argmin")

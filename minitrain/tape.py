@@ -1,0 +1,133 @@
+"""The recording layer: which tapes are recording, and what an op leaves on them.
+
+No maths here. A tape marks the tensors it tracks by their integer identity:
+``WATCHED`` for a tensor whose gradient can flow, or a reason string for one that depends on a
+watched tensor through a cut (``mt.stop_gradient``, ``stop_recording()``, a non-differentiable
+op). Cuts are kept as id-only records, so a missing gradient can be explained later.
+
+The stack holds tapes weakly: a tape that the user drops stops recording and frees its records.
+"""
+import weakref
+
+from . import backend
+
+WATCHED = True
+
+
+class Op:
+    """One recorded op: what its gradient function needs later."""
+
+    __slots__ = ("name", "inputs", "outputs", "attrs", "grad_fn", "needs_grad")
+
+    def __init__(self, name, inputs, outputs, attrs, grad_fn=None):
+        self.name = name
+        self.inputs = inputs
+        self.outputs = outputs
+        self.attrs = attrs
+        self.grad_fn = grad_fn  # set only for custom gradients; otherwise the registry's
+        self.needs_grad = (True,) * len(inputs)  # the sweep narrows this before each call
+
+    def __repr__(self):
+        return f"<Op {self.name}>"
+
+
+class Tape:
+    """What one GradientTape has seen: marks, recorded ops and cuts."""
+
+    def __init__(self, watch_accessed_variables=True):
+        self.marks = {}  # tensor id -> WATCHED or the reason its gradient is cut
+        self.ops = []  # in execution order, which is a topological order
+        self.cuts = []  # (op name, input ids, output ids, reason), for explanations only
+        self.variables = []  # watched variables, in the order first watched
+        self.watch_accessed_variables = watch_accessed_variables
+        self.paused = False
+
+    def watch(self, tensor):
+        if self.marks.get(tensor._id) is not WATCHED:
+            self.marks[tensor._id] = WATCHED
+            if hasattr(tensor, "trainable"):
+                self.variables.append(tensor)
+
+    def mark_of(self, inputs):
+        """WATCHED if any input is watched, else the first cut reason among them, else None."""
+        found = None
+        marks = self.marks
+        for x in inputs:
+            mark = marks.get(x._id)
+            if mark is WATCHED:
+                return WATCHED
+            if mark is not None and found is None:
+                found = mark
+        return found
+
+    def cut(self, name, inputs, outputs, reason):
+        for y in outputs:
+            self.marks[y._id] = reason
+        self.cuts.append((name, [x._id for x in inputs], [y._id for y in outputs], reason))
+
+
+_tapes = []  # weak references to the tapes recording now, innermost last
+_variable_watchers = []  # lists collecting the variables read (for custom gradients)
+
+
+def _forget(ref):
+    if ref in _tapes:
+        _tapes.remove(ref)
+
+
+def push(tape):
+    _tapes.append(weakref.ref(tape, _forget))
+
+
+def pop(tape):
+    for i in range(len(_tapes) - 1, -1, -1):
+        if _tapes[i]() is tape:
+            del _tapes[i]
+            return
+
+
+def is_recording():
+    """Whether an op run now could be recorded by some tape."""
+    return any(ref() is not None and not ref().paused for ref in _tapes)
+
+
+def record(name, inputs, outputs, attrs=None, grad_fn=None):
+    """Leave the op on every recording tape that watches one of its inputs."""
+    op = None
+    for ref in _tapes:
+        tape = ref()
+        mark = tape.mark_of(inputs) if tape is not None else None
+        if mark is None:
+            continue
+        if mark is WATCHED and tape.paused:
+            mark = "tape.stop_recording()"
+        if mark is WATCHED and not all(backend.is_floating(y.dtype) for y in outputs):
+            mark = f"op '{name}' returns {outputs[0].dtype.name}, an integer dtype"
+        if mark is not WATCHED:
+            tape.cut(name, inputs, outputs, mark)
+            continue
+        if op is None:
+            op = Op(name, inputs, outputs, attrs, grad_fn)
+        tape.ops.append(op)
+        for y in outputs:
+            tape.marks[y._id] = WATCHED
+
+
+def record_cut(name, inputs, outputs, reason):
+    """Note an op through which no gradient flows, on every tape tracking one of its inputs."""
+    for ref in _tapes:
+        tape = ref()
+        if tape is not None and tape.mark_of(inputs) is not None:
+            tape.cut(name, inputs, outputs, reason)
+
+
+def variable_read(variable, value):
+    """A read of ``variable`` gave ``value``: auto-watch it, then record the read."""
+    for watcher in _variable_watchers:
+        watcher.append(variable)
+    for ref in _tapes:
+        tape = ref()
+        if (tape is not None and not tape.paused and tape.watch_accessed_variables
+                and variable.trainable):
+            tape.watch(variable)
+    record("read_variable", (variable,), (value,))

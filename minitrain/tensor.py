@@ -1,0 +1,264 @@
+"""Tensor (an immutable value on a device) and Variable (a mutable, trainable one)."""
+import itertools
+
+import numpy as np
+
+from . import backend
+
+float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
+int8, int16, int32, int64 = (np.dtype(f"int{b}") for b in (8, 16, 32, 64))
+uint8, bool_ = np.dtype("uint8"), np.dtype("bool")
+
+# Every tensor gets a fresh integer identity: tapes key their records by it. Python's id()
+# would be reused once a tensor is freed, and a tape would mistake a new tensor for a watched one.
+_new_id = itertools.count().__next__
+
+
+def as_dtype(dtype):
+    """A numpy dtype from a dtype, its name ("float32") or a Python type; None stays None."""
+    return None if dtype is None else np.dtype(dtype)
+
+
+def _python_default(array):
+    """TensorFlow's defaults for Python values: floats become float32, ints int32."""
+    if array.dtype == np.float64:
+        return array.astype(np.float32)
+    if array.dtype == np.int64 and array.size and np.abs(array).max() < 2**31:
+        return array.astype(np.int32)
+    return array
+
+
+def to_array(value, dtype=None):
+    """The array behind ``value``: numpy arrays keep their dtype, Python values get TF's."""
+    dtype = as_dtype(dtype)
+    if isinstance(value, Tensor):
+        data = value._data
+    elif isinstance(value, (np.ndarray, np.generic)):
+        data = value
+    else:
+        data = np.asarray(value)
+        if dtype is None:
+            return _python_default(data)
+        if data.dtype.kind == "f" and dtype.kind in "iub":
+            raise TypeError(f"cannot convert the float value {value!r:.40} to {dtype.name} "
+                            "without losing its fraction; cast it explicitly with mt.cast")
+    return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+
+
+class Tensor:
+    """An immutable n-dimensional value. Operators are differentiable ops (see ``ops``)."""
+
+    __slots__ = ("_data", "_id", "__weakref__")
+    __array_ufunc__ = None  # numpy defers ``array + tensor`` to Tensor.__radd__
+
+    def __init__(self, data):
+        self._data = data
+        self._id = _new_id()
+
+    # --- value and metadata -------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self._data.shape
+
+    @property
+    def dtype(self):
+        return self._data.dtype
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def device(self):
+        return backend.device_of(self._data)
+
+    def numpy(self):
+        """The value as a host numpy array (read-only: a Tensor never changes)."""
+        data = np.asarray(self._data)
+        view = data.view()
+        view.flags.writeable = False
+        return view
+
+    def __array__(self, dtype=None, copy=None):
+        data = np.asarray(self._data)
+        return data if dtype is None else data.astype(dtype)
+
+    def _scalar(self, kind):
+        if self._data.size != 1:
+            raise ValueError(
+                f"{kind}() needs a tensor with exactly one element, got shape {self.shape}; "
+                "reduce it first (e.g. mt.reduce_sum) or index one element")
+        return self._data.reshape(()).item()
+
+    def __float__(self):
+        return float(self._scalar("float"))
+
+    def __int__(self):
+        return int(self._scalar("int"))
+
+    def __bool__(self):
+        return bool(self._scalar("bool"))
+
+    def __index__(self):
+        if not np.issubdtype(self.dtype, np.integer):
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+        return int(self._scalar("index"))
+
+    def __len__(self):
+        if not self.ndim:
+            raise TypeError("len() of a scalar tensor")
+        return self.shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self):
+        value = np.array2string(np.asarray(self._data), separator=", ", prefix="  ")
+        return f"<mt.Tensor: shape={self.shape}, dtype={self.dtype.name}, numpy={value}>"
+
+    __hash__ = None  # __eq__ is elementwise, as in TensorFlow 2
+
+    # --- operators: each is a differentiable op -----------------------------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.subtract(self, other)
+
+    def __rsub__(self, other):
+        return _ops.subtract(other, self)
+
+    def __mul__(self, other):
+        return _ops.multiply(self, other)
+
+    def __rmul__(self, other):
+        return _ops.multiply(other, self)
+
+    def __truediv__(self, other):
+        return _ops.divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.divide(other, self)
+
+    def __floordiv__(self, other):
+        return _ops.floordiv(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floordiv(other, self)
+
+    def __mod__(self, other):
+        return _ops.mod(self, other)
+
+    def __rmod__(self, other):
+        return _ops.mod(other, self)
+
+    def __pow__(self, other):
+        return _ops.pow(self, other)
+
+    def __rpow__(self, other):
+        return _ops.pow(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    def __lt__(self, other):
+        return _ops.less(self, other)
+
+    def __le__(self, other):
+        return _ops.less_equal(self, other)
+
+    def __gt__(self, other):
+        return _ops.greater(self, other)
+
+    def __ge__(self, other):
+        return _ops.greater_equal(self, other)
+
+    def __eq__(self, other):
+        return _ops.equal(self, other)
+
+    def __ne__(self, other):
+        return _ops.not_equal(self, other)
+
+
+class Variable(Tensor):
+    """A mutable tensor, the state a model trains.
+
+    Ops never record the Variable's changing value: each read yields a Tensor snapshot, and
+    the read is itself a recorded op, so ``assign`` after a read cannot corrupt a gradient.
+    """
+
+    __slots__ = ("trainable", "_name")
+    _count = itertools.count()
+
+    def __init__(self, initial_value, trainable=True, name=None, dtype=None):
+        if callable(initial_value):
+            initial_value = initial_value()
+        super().__init__(np.array(to_array(initial_value, dtype)))
+        self.trainable = bool(trainable)
+        self._name = name or f"Variable_{next(Variable._count)}"
+
+    @property
+    def name(self):
+        return f"{self._name}:0"
+
+    def numpy(self):
+        """A copy of the current value (the variable may change afterwards)."""
+        return np.array(self._data)
+
+    def read_value(self):
+        """The current value as a Tensor; recorded on tapes that watch this variable."""
+        return _ops.read_variable(self)
+
+    value = read_value
+
+    def assign(self, value):
+        new = to_array(value, self.dtype)
+        if new.shape != self.shape:
+            raise ValueError(
+                f"cannot assign a value of shape {new.shape} to variable '{self.name}' "
+                f"of shape {self.shape}")
+        # a fresh array, never in place: snapshots taken by earlier reads stay valid
+        self._data = backend.array_module(new).array(new, copy=True)
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self._data + to_array(delta, self.dtype))
+
+    def assign_sub(self, delta):
+        return self.assign(self._data - to_array(delta, self.dtype))
+
+    def __repr__(self):
+        value = np.array2string(np.asarray(self._data), separator=", ", prefix="  ")
+        return (f"<mt.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}, "
+                f"numpy={value}>")
+
+
+def constant(value, dtype=None, shape=None, name=None):
+    """An immutable Tensor holding a copy of ``value`` (TensorFlow's dtypes for Python values)."""
+    data = np.array(to_array(value, dtype))
+    if shape is not None:
+        data = np.broadcast_to(data, shape).copy() if data.size == 1 else data.reshape(shape)
+    return Tensor(data)
+
+
+# The one back-reference of the layering (see DESIGN.md): Tensor's operators are ops, and the
+# ops module builds on this one. Imported last so that ``ops`` finds Tensor defined.
+from . import ops as _ops  # noqa: E402
