@@ -4,6 +4,8 @@ import warnings
 
 from . import backend, nest, ops, tape
 from .explain import UnconnectedGradientError, explain_unconnected
+from .ops.core import gradient_function
+from .ops.reduce import sum_to_shape
 from .tensor import Tensor
 
 
@@ -16,7 +18,7 @@ class UnconnectedGradients(enum.Enum):
 
 
 def sweep(recorded, targets, seeds, sources):
-    """Reverse-mode accumulation over the ops recorded so far; a dict id -> gradient.
+    """Reverse-mode accumulation over the recorded ops; a dict tensor id -> gradient.
 
     Ops were recorded in execution order, so walking them backwards visits every op after all
     the ops that consume its outputs. Only ops on a path from a source are differentiated.
@@ -24,9 +26,9 @@ def sweep(recorded, targets, seeds, sources):
     wanted = {s._id for s in sources}
     reached, live = set(wanted), []
     for op in recorded:
-        needs = tuple(x._id in reached for x in op.inputs)
+        needs = [x._id in reached for x in op.inputs]
         if True in needs:
-            reached.update(y._id for y in op.outputs)
+            reached.update([y._id for y in op.outputs])
             live.append((op, needs))
     grads = {}
     for target, seed in zip(targets, seeds):
@@ -35,13 +37,20 @@ def sweep(recorded, targets, seeds, sources):
     for op, needs in reversed(live):
         out_grads = [grads.get(y._id) if y._id in wanted else grads.pop(y._id, None)
                      for y in op.outputs]
-        if all(g is None for g in out_grads):
+        if len(out_grads) == 1:
+            if out_grads[0] is None:
+                continue
+        elif all(g is None for g in out_grads):
             continue
+        else:
+            out_grads = _zeros_for_missing(out_grads, op)
         op.needs_grad = needs
-        in_grads = ops.core.gradient_function(op)(op, *_zeros_for_missing(out_grads, op))
+        in_grads = gradient_function(op)(op, *out_grads)
         for x, grad, need in zip(op.inputs, in_grads, needs):
             if need and grad is not None:
-                _accumulate(grads, x._id, ops.sum_to_shape(grad, x._data.shape))
+                shape = x._data.shape
+                _accumulate(grads, x._id,
+                            grad if grad._data.shape == shape else sum_to_shape(grad, shape))
     return grads
 
 

@@ -9,8 +9,6 @@ The stack holds tapes weakly: a tape that the user drops stops recording and fre
 """
 import weakref
 
-from . import backend
-
 WATCHED = True
 
 
@@ -101,8 +99,8 @@ def record(name, inputs, outputs, attrs=None, grad_fn=None):
             continue
         if mark is WATCHED and tape.paused:
             mark = "tape.stop_recording()"
-        if mark is WATCHED and not all(backend.is_floating(y.dtype) for y in outputs):
-            mark = f"op '{name}' returns {outputs[0].dtype.name}, an integer dtype"
+        if mark is WATCHED and not all(y._data.dtype.kind in "fc" for y in outputs):
+            mark = f"op '{name}', whose output has the integer dtype {outputs[0].dtype.name}"
         if mark is not WATCHED:
             tape.cut(name, inputs, outputs, mark)
             continue

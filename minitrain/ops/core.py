@@ -46,8 +46,27 @@ def as_tensor(x, dtype=None):
     return Tensor(to_array(x, dtype))
 
 
+_PYTHON_SCALARS = (float, int, bool)
+
+
+def _scalar_like(value, tensor):
+    """A Python scalar in ``tensor``'s dtype (the fast, common case of an operand)."""
+    dtype = tensor._data.dtype
+    if type(value) is float and dtype.kind not in "fc":
+        return Tensor(to_array(value, dtype))  # raises: the fraction would be lost
+    return Tensor(dtype.type(value))
+
+
 def as_pair(a, b, name):
     """Two operands of one dtype; a Python or numpy value takes the tensor operand's dtype."""
+    if type(a) is Tensor:
+        if type(b) is Tensor:
+            if a._data.dtype == b._data.dtype:
+                return a, b
+        elif type(b) in _PYTHON_SCALARS:
+            return a, _scalar_like(b, a)
+    elif type(b) is Tensor and type(a) in _PYTHON_SCALARS:
+        return _scalar_like(a, b), b
     if not isinstance(b, Tensor):
         a = as_tensor(a)
         b = Tensor(to_array(b, a._data.dtype))
@@ -66,7 +85,12 @@ def as_pair(a, b, name):
 def run(name, forward, inputs, attrs=None):
     """Apply ``forward`` to the inputs' arrays; record the op on tapes that watch an input."""
     try:
-        y = Tensor(forward(*[x._data for x in inputs]))
+        if len(inputs) == 1:
+            y = Tensor(forward(inputs[0]._data))
+        elif len(inputs) == 2:
+            y = Tensor(forward(inputs[0]._data, inputs[1]._data))
+        else:
+            y = Tensor(forward(*[x._data for x in inputs]))
     except ValueError as error:
         shapes = " and ".join(str(x.shape) for x in inputs)
         raise ValueError(f"{name}: cannot apply to inputs of shapes {shapes}: {error}") from None
