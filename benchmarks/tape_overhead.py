@@ -24,7 +24,7 @@ def chain(x, w, b, tanh, sin):
     return x
 
 
-def time_minitrain(x0, w0, b0, repeats):
+def minitrain_step(x0, w0, b0):
     import minitrain as mt
 
     x, w, b = mt.Variable(x0), mt.constant(w0), mt.constant(b0)
@@ -32,12 +32,12 @@ def time_minitrain(x0, w0, b0, repeats):
     def step():
         with mt.GradientTape() as tape:
             y = mt.reduce_sum(chain(x, w, b, mt.tanh, mt.sin))
-        return tape.gradient(y, x)
+        return tape.gradient(y, x).numpy()
 
-    return _median_us_per_op(step, repeats), step().numpy()
+    return step
 
 
-def time_torch(x0, w0, b0, repeats):
+def torch_step(x0, w0, b0):
     import torch
 
     torch.set_num_threads(1)
@@ -47,46 +47,53 @@ def time_torch(x0, w0, b0, repeats):
     def step():
         y = chain(x, w, b, torch.tanh, torch.sin).sum()
         (grad,) = torch.autograd.grad(y, x)
-        return grad
+        return grad.numpy()
 
-    return _median_us_per_op(step, repeats), step().numpy()
+    return step
 
 
-def _median_us_per_op(step, repeats):
-    for _ in range(5):
-        step()  # warm up
-    times = []
+def interleaved_us_per_op(steps, repeats):
+    """Median microseconds per op of each step; the steps alternate, so noise hits all alike."""
+    for step in steps.values():
+        for _ in range(5):
+            step()  # warm up
+    times = {name: [] for name in steps}
     for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / N_OPS * 1e6
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) / N_OPS * 1e6 for name, t in times.items()}
 
 
-def import_time_ms(repeats=5):
-    code = "import time; t = time.perf_counter(); import minitrain; print(time.perf_counter() - t)"
+def import_time_ms(module, repeats=7):
+    """Median wall time of ``import module`` in a fresh interpreter."""
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
     runs = [float(subprocess.check_output([sys.executable, "-c", code])) for _ in range(repeats)]
     return statistics.median(runs) * 1e3
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=50)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     x0, w0, b0 = (rng.uniform(0.5, 1.0, 8).astype(np.float32) for _ in range(3))
 
-    mt_us, mt_grad = time_minitrain(x0, w0, b0, args.repeats)
-    print(f"minitrain : {mt_us:6.2f} us/op (forward + backward, {N_OPS}-op chain, shape (8,))")
+    steps = {"minitrain": minitrain_step(x0, w0, b0)}
     try:
-        torch_us, torch_grad = time_torch(x0, w0, b0, args.repeats)
+        steps["PyTorch"] = torch_step(x0, w0, b0)
     except ImportError:
-        print("PyTorch   : not installed (pip install torch==2.13.0) -- no reference ratio")
+        print("PyTorch not installed (pip install torch==2.13.0): no reference ratio")
     else:
-        assert np.allclose(mt_grad, torch_grad, rtol=1e-4), "the two gradients differ"
-        print(f"PyTorch   : {torch_us:6.2f} us/op")
-        print(f"ratio     : {mt_us / torch_us:6.2f}x PyTorch (lower is better)")
-    print(f"import minitrain: {import_time_ms():.0f} ms")
+        assert np.allclose(steps["minitrain"](), steps["PyTorch"](), rtol=1e-4), "gradients differ"
+    us = interleaved_us_per_op(steps, args.repeats)
+    for name, value in us.items():
+        print(f"{name:10s}: {value:6.2f} us/op (forward + backward, {N_OPS}-op chain, shape (8,))")
+    if "PyTorch" in us:
+        print(f"ratio     : {us['minitrain'] / us['PyTorch']:6.2f}x PyTorch (lower is better)")
+    print(f"import minitrain: {import_time_ms('minitrain'):.0f} ms "
+          f"(import numpy alone: {import_time_ms('numpy'):.0f} ms)")
 
 
 if __name__ == "__main__":

@@ -24,43 +24,51 @@ def sweep(recorded, targets, seeds, sources):
     the ops that consume its outputs. Only ops on a path from a source are differentiated.
     """
     wanted = {s._id for s in sources}
+    live = _ops_reached_from(recorded, wanted)
+    grads = {}
+    for target, seed in zip(targets, seeds):
+        _accumulate(grads, target._id, seed)
+    for op, needs in reversed(live):
+        out_grads = _take_output_grads(grads, op.outputs, wanted)
+        if out_grads is None:
+            continue
+        op.needs_grad = needs
+        in_grads = gradient_function(op)(op, *out_grads)
+        for x, grad, need in zip(op.inputs, in_grads, needs):
+            if need and grad is not None:
+                shape = x._data.shape  # broadcasting is undone here, and only here
+                _accumulate(grads, x._id,
+                            grad if grad._data.shape == shape else sum_to_shape(grad, shape))
+    return grads
+
+
+def _ops_reached_from(recorded, wanted):
+    """(op, which inputs depend on a source) for each op that depends on one, in order."""
     reached, live = set(wanted), []
     for op in recorded:
         needs = [x._id in reached for x in op.inputs]
         if True in needs:
             reached.update([y._id for y in op.outputs])
             live.append((op, needs))
-    grads = {}
-    for target, seed in zip(targets, seeds):
-        if target._id in reached:
-            _accumulate(grads, target._id, seed)
-    for op, needs in reversed(live):
-        out_grads = [grads.get(y._id) if y._id in wanted else grads.pop(y._id, None)
-                     for y in op.outputs]
-        if len(out_grads) == 1:
-            if out_grads[0] is None:
-                continue
-        elif all(g is None for g in out_grads):
-            continue
-        else:
-            out_grads = _zeros_for_missing(out_grads, op)
-        op.needs_grad = needs
-        in_grads = gradient_function(op)(op, *out_grads)
-        for x, grad, need in zip(op.inputs, in_grads, needs):
-            if need and grad is not None:
-                shape = x._data.shape
-                _accumulate(grads, x._id,
-                            grad if grad._data.shape == shape else sum_to_shape(grad, shape))
-    return grads
+    return live
+
+
+def _take_output_grads(grads, outputs, wanted):
+    """The gradients of an op's outputs (zeros where one has none), or None if all have none.
+
+    They are popped: nothing downstream needs them again, unless they are asked for.
+    """
+    found = [grads.get(y._id) if y._id in wanted else grads.pop(y._id, None) for y in outputs]
+    if len(found) == 1:
+        return None if found[0] is None else found
+    if all(g is None for g in found):
+        return None
+    return [ops.zeros_like(y) if g is None else g for g, y in zip(found, outputs)]
 
 
 def _accumulate(grads, key, grad):
     previous = grads.get(key)
     grads[key] = grad if previous is None else previous + grad
-
-
-def _zeros_for_missing(out_grads, op):
-    return [ops.zeros_like(y) if g is None else g for g, y in zip(out_grads, op.outputs)]
 
 
 def _unconnected_mode(value):

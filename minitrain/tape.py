@@ -23,7 +23,7 @@ class Op:
         self.outputs = outputs
         self.attrs = attrs
         self.grad_fn = grad_fn  # set only for custom gradients; otherwise the registry's
-        self.needs_grad = (True,) * len(inputs)  # the sweep narrows this before each call
+        self.needs_grad = None  # which inputs need a gradient: the sweep sets it before each call
 
     def __repr__(self):
         return f"<Op {self.name}>"
@@ -94,21 +94,34 @@ def record(name, inputs, outputs, attrs=None, grad_fn=None):
     op = None
     for ref in _tapes:
         tape = ref()
-        mark = tape.mark_of(inputs) if tape is not None else None
+        if tape is None:
+            continue
+        marks, mark = tape.marks, None
+        for x in inputs:
+            mark = marks.get(x._id, mark)
+            if mark is WATCHED:
+                break
         if mark is None:
             continue
         if mark is WATCHED and tape.paused:
             mark = "tape.stop_recording()"
-        if mark is WATCHED and not all(y._data.dtype.kind in "fc" for y in outputs):
-            mark = f"op '{name}', whose output has the integer dtype {outputs[0].dtype.name}"
+        if mark is WATCHED and op is None:
+            if not _all_floating(outputs):
+                mark = f"op '{name}', whose output has the integer dtype {outputs[0].dtype.name}"
+            else:
+                op = Op(name, inputs, outputs, attrs, grad_fn)
         if mark is not WATCHED:
             tape.cut(name, inputs, outputs, mark)
             continue
-        if op is None:
-            op = Op(name, inputs, outputs, attrs, grad_fn)
         tape.ops.append(op)
         for y in outputs:
-            tape.marks[y._id] = WATCHED
+            marks[y._id] = WATCHED
+
+
+def _all_floating(outputs):
+    if len(outputs) == 1:
+        return outputs[0]._data.dtype.kind in "fc"
+    return all(y._data.dtype.kind in "fc" for y in outputs)
 
 
 def record_cut(name, inputs, outputs, reason):

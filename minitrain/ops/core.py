@@ -5,6 +5,7 @@ written with differentiable ops so that an outer tape can record it. Gradients n
 broadcasting: the sweep sums each one back to its input's shape.
 """
 from .. import tape
+from ..tape import _tapes, record  # _tapes is mutated in place, never rebound
 from ..tensor import Tensor, Variable, to_array
 
 _gradients = {}
@@ -32,7 +33,7 @@ def gradient_function(op):
 def read_variable(variable):
     """A snapshot of the variable's value, recorded as a read on watching tapes."""
     value = Tensor(variable._data)
-    if tape._tapes or tape._variable_watchers:
+    if _tapes or tape._variable_watchers:
         tape.variable_read(variable, value)
     return value
 
@@ -47,21 +48,26 @@ def as_tensor(x, dtype=None):
 
 
 _PYTHON_SCALARS = (float, int, bool)
+_scalars = {}  # (type, value, dtype) -> Tensor: constants like the 2 in `2 * x` recur constantly
 
 
 def _scalar_like(value, tensor):
-    """A Python scalar in ``tensor``'s dtype (the fast, common case of an operand)."""
+    """A Python scalar as a tensor of ``tensor``'s dtype (shared: tensors are immutable)."""
     dtype = tensor._data.dtype
-    if type(value) is float and dtype.kind not in "fc":
-        return Tensor(to_array(value, dtype))  # raises: the fraction would be lost
-    return Tensor(dtype.type(value))
+    key = (type(value), value, dtype)
+    cached = _scalars.get(key)
+    if cached is None:
+        if len(_scalars) > 4096:  # bound the cache; NaN keys, for one, never hit
+            _scalars.clear()
+        cached = _scalars[key] = Tensor(to_array(value, dtype))
+    return cached
 
 
 def as_pair(a, b, name):
     """Two operands of one dtype; a Python or numpy value takes the tensor operand's dtype."""
     if type(a) is Tensor:
         if type(b) is Tensor:
-            if a._data.dtype == b._data.dtype:
+            if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
                 return a, b
         elif type(b) in _PYTHON_SCALARS:
             return a, _scalar_like(b, a)
@@ -85,23 +91,41 @@ def as_pair(a, b, name):
 def run(name, forward, inputs, attrs=None):
     """Apply ``forward`` to the inputs' arrays; record the op on tapes that watch an input."""
     try:
-        if len(inputs) == 1:
-            y = Tensor(forward(inputs[0]._data))
-        elif len(inputs) == 2:
-            y = Tensor(forward(inputs[0]._data, inputs[1]._data))
-        else:
-            y = Tensor(forward(*[x._data for x in inputs]))
+        y = Tensor(forward(*[x._data for x in inputs]))
     except ValueError as error:
-        shapes = " and ".join(str(x.shape) for x in inputs)
-        raise ValueError(f"{name}: cannot apply to inputs of shapes {shapes}: {error}") from None
-    if tape._tapes:
-        tape.record(name, inputs, (y,), attrs)
+        raise _shape_error(name, inputs, error) from None
+    if _tapes:
+        record(name, inputs, (y,), attrs)
     return y
+
+
+def run1(name, forward, x, attrs=None):
+    """``run`` for one input, the hot path of elementwise ops."""
+    y = Tensor(forward(x._data))
+    if _tapes:
+        record(name, (x,), (y,), attrs)
+    return y
+
+
+def run2(name, forward, a, b, attrs=None):
+    """``run`` for two inputs."""
+    try:
+        y = Tensor(forward(a._data, b._data))
+    except ValueError as error:
+        raise _shape_error(name, (a, b), error) from None
+    if _tapes:
+        record(name, (a, b), (y,), attrs)
+    return y
+
+
+def _shape_error(name, inputs, error):
+    shapes = " and ".join(str(x.shape) for x in inputs)
+    return ValueError(f"{name}: cannot apply to inputs of shapes {shapes}: {error}")
 
 
 def run_cut(name, forward, inputs, reason=None):
     """Apply an op through which no gradient flows (and note the cut for explanations)."""
     y = Tensor(forward(*[x._data for x in inputs]))
-    if tape._tapes:
+    if _tapes:
         tape.record_cut(name, inputs, (y,), reason or f"op '{name}' has no gradient")
     return y

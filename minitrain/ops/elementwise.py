@@ -2,23 +2,24 @@
 import math
 
 from .. import backend
+from ..backend import array_module
 from ..tensor import as_dtype
-from .core import as_pair, as_tensor, register_gradient, run, run_cut
+from .core import as_pair, as_tensor, register_gradient, run, run1, run2, run_cut
 from .special import erf as _erf_array
 
 
 def _xp(x):
-    return backend.array_module(x._data)
+    return array_module(x._data)
 
 
 def _unary(name, x, forward_name=None):
     x = as_tensor(x)
-    return run(name, getattr(_xp(x), forward_name or name), (x,))
+    return run1(name, getattr(array_module(x._data), forward_name or name), x)
 
 
 def _binary(name, x, y, forward_name):
     x, y = as_pair(x, y, name)
-    return run(name, getattr(_xp(x), forward_name), (x, y))
+    return run2(name, getattr(array_module(x._data), forward_name), x, y)
 
 
 # --- arithmetic ------------------------------------------------------------------------------
@@ -267,22 +268,44 @@ def tanh(x, name=None):
 @register_gradient("tanh")
 def _tanh_grad(op, grad):
     """grad * (1 - y**2)"""
-    (y,) = op.outputs
-    return (grad * (1 - y * y),)
+    return (tanh_grad(op.outputs[0], grad),)
+
+
+def tanh_grad(y, dy):
+    """dy * (1 - y**2) as one op (TensorFlow's TanhGrad): a first-order sweep runs one op."""
+    return run2("tanh_grad", lambda y_, dy_: dy_ * (1 - y_ * y_), y, dy)
+
+
+@register_gradient("tanh_grad")
+def _tanh_grad_grad(op, grad):
+    """d/dy = -2 grad dy y; d/ddy = grad (1 - y**2)"""
+    y, dy = op.inputs
+    return -2 * grad * dy * y, tanh_grad(y, grad)
 
 
 def sigmoid(x, name=None):
     x = as_tensor(x)
     xp = _xp(x)
     # 1 / (1 + exp(-x)) overflows for very negative x; the tanh form never does
-    return run("sigmoid", lambda a: 0.5 * (xp.tanh(0.5 * a) + 1), (x,))
+    return run1("sigmoid", lambda a: 0.5 * (xp.tanh(0.5 * a) + 1), x)
 
 
 @register_gradient("sigmoid")
 def _sigmoid_grad(op, grad):
     """grad * y * (1 - y)"""
-    (y,) = op.outputs
-    return (grad * (y * (1 - y)),)
+    return (sigmoid_grad(op.outputs[0], grad),)
+
+
+def sigmoid_grad(y, dy):
+    """dy * y * (1 - y) as one op (TensorFlow's SigmoidGrad)."""
+    return run2("sigmoid_grad", lambda y_, dy_: dy_ * y_ * (1 - y_), y, dy)
+
+
+@register_gradient("sigmoid_grad")
+def _sigmoid_grad_grad(op, grad):
+    """d/dy = grad dy (1 - 2y); d/ddy = grad y (1 - y)"""
+    y, dy = op.inputs
+    return grad * dy * (1 - 2 * y), sigmoid_grad(y, grad)
 
 
 def erf(x, name=None):

@@ -3,7 +3,7 @@ import math
 
 from .. import backend, tape
 from ..tensor import Tensor
-from .core import as_pair, as_tensor, register_gradient, run
+from .core import as_pair, as_tensor, register_gradient, run, run1, run2
 from .elementwise import erf, exp, expm1, greater, minimum, sigmoid, tanh, where
 from .reduce import reduce_sum
 from .shape import expand_dims, one_hot
@@ -15,14 +15,24 @@ def _xp(x):
 
 def relu(features, name=None):
     x = as_tensor(features)
-    return run("relu", lambda a: _xp(x).maximum(a, 0), (x,))
+    return run1("relu", lambda a: _xp(x).maximum(a, 0), x)
 
 
 @register_gradient("relu")
 def _relu_grad(op, grad):
     """grad where y > 0"""
-    (y,) = op.outputs
-    return (where(greater(y, 0), grad, 0),)
+    return (relu_grad(grad, op.outputs[0]),)
+
+
+def relu_grad(dy, y):
+    """dy where y > 0, as one op (TensorFlow's ReluGrad)."""
+    return run2("relu_grad", lambda dy_, y_: dy_ * (y_ > 0), dy, y)
+
+
+@register_gradient("relu_grad")
+def _relu_grad_grad(op, grad):
+    """linear in dy with the same mask; flat in y almost everywhere"""
+    return relu_grad(grad, op.inputs[1]), None
 
 
 def relu6(features, name=None):
