@@ -1,5 +1,5 @@
 """minitrain: a small training framework with its own GradientTape, in TensorFlow's names."""
-from . import math, nest, nn, random
+from . import data, math, nest, nn, random
 from .backprop import GradientTape, UnconnectedGradients
 from .custom_gradient import custom_gradient
 from .explain import UnconnectedGradientError

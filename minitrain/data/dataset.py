@@ -1,0 +1,107 @@
+"""Dataset: features and labels held as arrays, and its seeded splits."""
+import numpy as np
+
+
+class Dataset:
+    """Samples as two arrays: sample ``i`` is ``(features[i], labels[i])``.
+
+    Integer labels make a classification dataset (``num_classes`` is known: given, or the
+    largest label + 1); float labels a regression one (``num_classes`` is None). Arrays keep
+    their dtype here (the digits stay uint8); the DataLoader casts each batch.
+    """
+
+    def __init__(self, features, labels, num_classes=None):
+        features, labels = np.asarray(features), np.asarray(labels)
+        if features.ndim == 0 or len(features) != len(labels):
+            raise ValueError(
+                f"features and labels must hold the same number of samples, got shapes "
+                f"{features.shape} and {labels.shape}")
+        self.features, self.labels = features, labels
+        self.num_classes = _num_classes(labels, num_classes) if self.is_classification else None
+
+    @property
+    def is_classification(self):
+        return self.labels.dtype.kind in "iub"
+
+    @property
+    def feature_shape(self):
+        """The shape of one sample's features, e.g. (64,) or (8, 8, 1)."""
+        return self.features.shape[1:]
+
+    def __len__(self):
+        return len(self.features)
+
+    def __getitem__(self, index):
+        """``(features, labels)`` of one sample, a slice or an array of indices."""
+        return self.features[index], self.labels[index]
+
+    def subset(self, indices):
+        """A Dataset of the samples at ``indices``, keeping ``num_classes``."""
+        return Dataset(self.features[indices], self.labels[indices], self.num_classes)
+
+    def split(self, fractions, seed=0, stratify=False):
+        """Disjoint random subsets with the given fractions (summing to 1), as a tuple.
+
+        The same seed gives the same split. ``stratify=True`` keeps each class's share about
+        the same in every part (classification only).
+        """
+        sizes = split_sizes(len(self), fractions)
+        rng = np.random.default_rng(seed)
+        if stratify:
+            if not self.is_classification or self.labels.ndim != 1:
+                raise ValueError("stratify=True needs one integer class label per sample; "
+                                 "use stratify=False for regression targets")
+            order = _stratified_order(self.labels, rng)
+        else:
+            order = rng.permutation(len(self))
+        return tuple(self.subset(part) for part in np.split(order, np.cumsum(sizes)[:-1]))
+
+    def __repr__(self):
+        kind = f"{self.num_classes} classes" if self.is_classification else "regression"
+        return (f"<Dataset: {len(self)} samples, features {self.feature_shape} "
+                f"{self.features.dtype.name}, {kind}>")
+
+
+def train_val_test_split(dataset, val=0.1, test=0.1, seed=0, stratify=False):
+    """``(train, val, test)``: the dataset cut by a fixed seed; train gets what is left."""
+    return dataset.split((1.0 - val - test, val, test), seed=seed, stratify=stratify)
+
+
+def split_sizes(n, fractions):
+    """Sizes summing to ``n``, in the ratio of ``fractions`` (largest remainders round up)."""
+    fractions = np.asarray(fractions, dtype=np.float64)
+    if fractions.ndim != 1 or (fractions < 0).any() or abs(fractions.sum() - 1) > 1e-6:
+        raise ValueError(f"split fractions must be non-negative and sum to 1, got "
+                         f"{fractions.tolist()} (sum {fractions.sum():.6g})")
+    exact = n * fractions
+    sizes = np.floor(exact).astype(np.int64)
+    # the few samples lost to flooring go to the parts that lost the most (ties: the first)
+    remainder = n - sizes.sum()
+    sizes[np.argsort(-(exact - sizes), kind="stable")[:remainder]] += 1
+    return sizes
+
+
+def _stratified_order(labels, rng):
+    """A permutation in which every class is spread evenly from start to end.
+
+    Each sample gets its rank within its (shuffled) class as a fraction of the class size;
+    sorting by that fraction interleaves the classes, so any contiguous chunk of the order
+    holds each class in about its overall proportion, and the chunk sizes stay exact.
+    """
+    order = rng.permutation(len(labels))
+    position = np.empty(len(labels))
+    for c in np.unique(labels):
+        members = order[labels[order] == c]
+        position[members] = (np.arange(len(members)) + 0.5) / len(members)
+    return order[np.argsort(position[order], kind="stable")]
+
+
+def _num_classes(labels, num_classes):
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"class labels must be 0 or more, found {labels.min()}")
+    seen = int(labels.max()) + 1 if labels.size else 0
+    if num_classes is None:
+        return seen
+    if seen > num_classes:
+        raise ValueError(f"num_classes={num_classes} but the labels go up to {seen - 1}")
+    return int(num_classes)

@@ -1,0 +1,52 @@
+"""Data sources by name: ``load_source("digits", flatten=False)`` -> Dataset.
+
+A source is a function of keyword options that returns a Dataset, registered under a name
+(the name a YAML config uses). Options are checked against the function's signature so a
+misspelt option fails with the list of valid ones instead of a bare TypeError.
+"""
+import difflib
+import inspect
+
+_SOURCES = {}
+
+
+def register_source(name):
+    """Decorator: make ``fn(**options) -> Dataset`` loadable as ``load_source(name)``."""
+    def register(fn):
+        if name in _SOURCES:
+            raise ValueError(f"a data source named '{name}' is already registered")
+        _SOURCES[name] = fn
+        return fn
+    return register
+
+
+def available_sources():
+    return sorted(_SOURCES)
+
+
+def load_source(name, **options):
+    """The Dataset of source ``name``, built with ``options``."""
+    if name not in _SOURCES:
+        raise ValueError(f"unknown data source '{name}'{_did_you_mean(name, _SOURCES)} "
+                         f"(available: {', '.join(available_sources())})")
+    fn = _SOURCES[name]
+    _check_options(name, fn, options)
+    return fn(**options)
+
+
+def _check_options(name, fn, options):
+    params = inspect.signature(fn).parameters
+    valid = [p for p, spec in params.items() if spec.kind is spec.KEYWORD_ONLY or
+             spec.kind is spec.POSITIONAL_OR_KEYWORD]
+    for option in options:
+        if option not in valid:
+            raise ValueError(f"data source '{name}' has no option '{option}'"
+                             f"{_did_you_mean(option, valid)} (its options: {', '.join(valid)})")
+    missing = [p for p in valid if params[p].default is params[p].empty and p not in options]
+    if missing:
+        raise ValueError(f"data source '{name}' needs the option(s) {', '.join(missing)}")
+
+
+def _did_you_mean(word, choices):
+    near = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f"; did you mean '{near[0]}'?" if near else ""
