@@ -1,0 +1,169 @@
+"""2-D convolution and pooling (NHWC), built on one pair of adjoint ops: im2col and col2im.
+
+im2col copies every kh x kw window of the (padded) input into a patch array of shape
+(N, Ho, Wo, kh, kw, C), through a strided view: no Python loop over pixels or examples.
+A convolution is then one matmul of the patches with the filters, so its gradient with respect
+to the filters is a matmul, and with respect to the input a col2im (the scatter-add of patch
+gradients back to their pixels). im2col and col2im are linear and each other's adjoint, so each
+is the other's gradient, and derivatives of any order work through nested tapes.
+"""
+import math
+
+from .. import backend
+from ..tensor import Tensor
+from .core import as_pair, as_tensor, register_gradient, run
+from .elementwise import where
+from .linalg import matmul
+from .reduce import argmax, reduce_sum
+from .shape import one_hot, reshape
+
+
+# --- geometry --------------------------------------------------------------------------------
+def _pair(value, name):
+    """An int or a sequence of 2 (or TensorFlow's 4, [1, h, w, 1]) as (h, w)."""
+    values = (value, value) if isinstance(value, int) else tuple(int(v) for v in value)
+    if len(values) == 4:
+        values = values[1:3]
+    if len(values) != 2 or min(values) < 1:
+        raise ValueError(f"{name} must be a positive int or a list of 2 (or 4, NHWC) positive "
+                         f"ints, got {value!r}")
+    return values
+
+
+def _padding_mode(padding, name):
+    mode = str(padding).upper()
+    if mode not in ("VALID", "SAME"):
+        raise ValueError(f"{name}: padding must be 'VALID' or 'SAME' (any case), got {padding!r}")
+    return mode
+
+
+def _same_pads(size, k, s):
+    """TensorFlow's SAME: ceil(size / s) outputs, the extra padding going after."""
+    total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def _pads(shape, window, strides, padding, name):
+    """((top, bottom), (left, right)) for an NHWC input of ``shape``."""
+    if len(shape) != 4:
+        raise ValueError(f"{name}: the input must be NHWC (rank 4), got shape {shape}")
+    if _padding_mode(padding, name) == "VALID":
+        pads = ((0, 0), (0, 0))
+    else:
+        pads = tuple(_same_pads(n, k, s) for n, k, s in zip(shape[1:3], window, strides))
+    for n, k, (before, after) in zip(shape[1:3], window, pads):
+        if n + before + after < k:
+            raise ValueError(f"{name}: window {window} is larger than the input's spatial "
+                             f"size {shape[1:3]} with padding 'VALID'")
+    return pads
+
+
+# --- im2col and col2im on arrays -------------------------------------------------------------
+def _im2col_array(a, window, strides, pads, pad_value=0):
+    xp = backend.array_module(a)
+    (kh, kw), (sh, sw) = window, strides
+    if any(p for pair in pads for p in pair):
+        a = xp.pad(a, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=pad_value)
+    n, h, w, c = a.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    s_n, s_h, s_w, s_c = a.strides
+    view = xp.lib.stride_tricks.as_strided(
+        a, (n, ho, wo, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h, s_w, s_c))
+    return xp.ascontiguousarray(view)
+
+
+def _col2im_array(cols, shape, window, strides, pads):
+    xp = backend.array_module(cols)
+    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = window, strides, pads
+    n, h, w, c = shape
+    ho, wo = cols.shape[1:3]
+    out = xp.zeros((n, h + top + bottom, w + left + right, c), dtype=cols.dtype)
+    # one strided add per kernel offset (kh * kw of them): the windows overlap, so each pixel
+    # collects the gradients of every patch that copied it
+    for i in range(kh):
+        for j in range(kw):
+            out[:, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
+    return xp.ascontiguousarray(out[:, top:top + h, left:left + w])
+
+
+# --- the differentiable pair -----------------------------------------------------------------
+def im2col(input, window, strides, pads, pad_value=0):
+    """The (N, Ho, Wo, kh, kw, C) patches of an NHWC input padded by ``pads`` with pad_value."""
+    x = as_tensor(input)
+    attrs = {"window": window, "strides": strides, "pads": pads}
+    return run("im2col", lambda a: _im2col_array(a, window, strides, pads, pad_value), (x,),
+               attrs)
+
+
+@register_gradient("im2col")
+def _im2col_grad(op, grad):
+    """col2im(grad): each pixel receives the gradients of the patch entries copied from it"""
+    a = op.attrs
+    return (col2im(grad, op.inputs[0].shape, a["window"], a["strides"], a["pads"]),)
+
+
+def col2im(cols, shape, window, strides, pads):
+    """The NHWC array of ``shape`` whose pixels sum the patch entries copied from them."""
+    c = as_tensor(cols)
+    attrs = {"window": window, "strides": strides, "pads": pads}
+    return run("col2im", lambda a: _col2im_array(a, shape, window, strides, pads), (c,), attrs)
+
+
+@register_gradient("col2im")
+def _col2im_grad(op, grad):
+    """im2col(grad): the adjoint of a scatter-add is the gather it undoes"""
+    a = op.attrs
+    return (im2col(grad, a["window"], a["strides"], a["pads"]),)
+
+
+# --- convolution and pooling -----------------------------------------------------------------
+def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None):
+    """sum over (i, j, c) of x[n, h*sh + i, w*sw + j, c] * filters[i, j, c, k] (a correlation)."""
+    x, w = as_pair(input, filters, "conv2d")
+    _check_conv_args(x.shape, w.shape, data_format, dilations)
+    kh, kw, c_in, c_out = w.shape
+    strides = _pair(strides, "conv2d: strides")
+    cols = im2col(x, (kh, kw), strides, _pads(x.shape, (kh, kw), strides, padding, "conv2d"))
+    n, ho, wo = cols.shape[:3]
+    y = matmul(reshape(cols, (n * ho * wo, kh * kw * c_in)), reshape(w, (kh * kw * c_in, c_out)))
+    return reshape(y, (n, ho, wo, c_out))
+
+
+def _check_conv_args(x_shape, w_shape, data_format, dilations):
+    if data_format != "NHWC":
+        raise ValueError(f"conv2d: only data_format 'NHWC' is supported, got {data_format!r}")
+    if dilations not in (None, 1) and _pair(dilations, "conv2d: dilations") != (1, 1):
+        raise ValueError(f"conv2d: dilations are not supported, got {dilations!r}")
+    if len(w_shape) != 4:
+        raise ValueError(f"conv2d: filters must have shape (kh, kw, c_in, c_out), "
+                         f"got {w_shape}")
+    if len(x_shape) != 4 or x_shape[3] != w_shape[2]:
+        raise ValueError(f"conv2d: the input of shape {x_shape} must be NHWC with "
+                         f"{w_shape[2]} channels, as the filters of shape {w_shape} expect")
+
+
+def _pool_patches(x, ksize, strides, padding, name, pad_value):
+    """The windows as (N, Ho, Wo, kh * kw, C), and their padding."""
+    window, strides = _pair(ksize, f"{name}: ksize"), _pair(strides, f"{name}: strides")
+    pads = _pads(x.shape, window, strides, padding, name)
+    cols = im2col(x, window, strides, pads, pad_value)
+    return reshape(cols, cols.shape[:3] + (window[0] * window[1], x.shape[3])), pads
+
+
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
+    """The maximum of each window; its gradient goes to the first maximum, as in TensorFlow."""
+    x = as_tensor(input)
+    cols, _ = _pool_patches(x, ksize, strides, padding, "max_pool2d", -math.inf)
+    first = one_hot(argmax(cols, axis=3), cols.shape[3], axis=3, dtype="bool")
+    return reduce_sum(where(first, cols, 0), axis=3)
+
+
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
+    """The mean of each window over its real pixels (padding is not counted, as in TensorFlow)."""
+    x = as_tensor(input)
+    cols, pads = _pool_patches(x, ksize, strides, padding, "avg_pool2d", 0)
+    total = reduce_sum(cols, axis=3)
+    xp = backend.array_module(x._data)
+    ones = xp.ones((1,) + x.shape[1:3] + (1,), dtype=x.dtype)
+    counts = _im2col_array(ones, _pair(ksize, "ksize"), _pair(strides, "strides"), pads)
+    return total / Tensor(counts.sum(axis=(3, 4)))
