@@ -1,5 +1,6 @@
 """minitrain: a small training framework with its own GradientTape, in TensorFlow's names."""
 from . import data, math, nest, nn, random
+from .backend import DeviceError, device, list_devices
 from .backprop import GradientTape, UnconnectedGradients
 from .custom_gradient import custom_gradient
 from .explain import UnconnectedGradientError
@@ -7,24 +8,25 @@ from .ops import *  # noqa: F403  (the op set is the public API, as in `tf.*`)
 from .ops import __all__ as _op_names
 from .ops import range_ as range  # noqa: A001  (TensorFlow's name)
 from .tensor import (
-                     Tensor,
-                     Variable,
-                     as_dtype,
-                     bool_,
-                     constant,
-                     float16,
-                     float32,
-                     float64,
-                     int8,
-                     int16,
-                     int32,
-                     int64,
-                     uint8,
+    Tensor,
+    Variable,
+    as_dtype,
+    bool_,
+    constant,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
 )
 
 __version__ = "0.1.0"
 
 __all__ = sorted(set(_op_names) - {"range_"}) + [
-    "GradientTape", "Tensor", "UnconnectedGradientError", "UnconnectedGradients", "Variable",
+    "DeviceError", "GradientTape", "Tensor", "UnconnectedGradientError", "UnconnectedGradients",
+    "Variable", "device", "list_devices",
     "as_dtype", "bool_", "constant", "custom_gradient", "float16", "float32", "float64", "int8",
     "int16", "int32", "int64", "math", "nest", "nn", "random", "range", "uint8"]

@@ -1,28 +1,147 @@
-"""The one module that knows which array library holds the data.
+"""The one module that knows which array library holds the data: numpy (CPU) or CuPy (GPU).
 
-Ops never import numpy's twin directly: they ask the data, ``xp = array_module(x)``.
-Only numpy (the CPU) is wired in here for now; a GPU array module plugs in at this seam.
+Ops never import an array library themselves: they ask the data, ``xp = array_module(x)``.
+CuPy is imported here only, and only when a GPU is first asked for (it is an optional extra,
+and slow to import). Devices are named "cpu" and "gpu:N" ("gpu" means "gpu:0").
 """
+import contextlib
+import re
+
 import numpy as np
 
 CPU = "cpu"
+_scope = []  # devices named by the enclosing mt.device(...) blocks, innermost last
+_cupy = None
+
+
+class DeviceError(RuntimeError):
+    """A device that is not there, or tensors on two devices meeting in one op."""
 
 
 def array_module(data):
-    """The array library (numpy-compatible module) that owns ``data``."""
-    return np
+    """The array library (numpy or cupy) that owns ``data``."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np
+    return _cupy if _cupy is not None else np
 
 
-def current_module():
-    """The array library of the device where new tensors are created."""
-    return np
-
-
-def device_of(data):
-    """The name of the device that holds ``data``."""
-    return CPU
+def is_device_array(value):
+    """Whether ``value`` is a GPU (CuPy) array."""
+    return type(value).__module__.partition(".")[0] == "cupy"
 
 
 def is_floating(dtype):
     """Whether values of ``dtype`` can carry gradients."""
     return dtype.kind in "fc"  # a numpy dtype: float or complex
+
+
+def device_of(data):
+    """The name of the device that holds ``data``."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        return CPU
+    return f"gpu:{data.device.id}"
+
+
+def canonical(device):
+    """'cpu', 'CPU:0', '/device:GPU:1', 'gpu', 'cuda:1' ... as 'cpu' or 'gpu:N'."""
+    match = re.fullmatch(r"/?(?:device:)?(cpu|gpu|cuda)(?::(\d+))?", str(device).strip().lower())
+    if match is None:
+        raise DeviceError(f"unknown device {device!r}: use 'cpu', 'gpu' or 'gpu:N'")
+    kind, index = match.groups()
+    return CPU if kind == "cpu" else f"gpu:{int(index or 0)}"
+
+
+def cupy_module():
+    """CuPy, imported on first use; a DeviceError saying what is missing otherwise."""
+    global _cupy
+    if _cupy is None:
+        try:
+            import cupy
+        except ImportError:
+            raise DeviceError("a GPU was asked for, but CuPy is not installed: install it "
+                              "with pip install -e '.[gpu]' (or use device 'cpu')") from None
+        _cupy = cupy
+    return _cupy
+
+
+def gpu_count():
+    """How many GPUs CuPy can see (0 without CuPy, a driver or a GPU)."""
+    try:
+        return cupy_module().cuda.runtime.getDeviceCount()
+    except Exception:  # no CuPy, no driver, no device: all mean "no GPU here"
+        return 0
+
+
+def list_devices():
+    """The devices this machine offers: ['cpu', 'gpu:0', ...]."""
+    return [CPU] + [f"gpu:{i}" for i in range(gpu_count())]
+
+
+def check_available(device):
+    """``device`` in canonical form, or a DeviceError saying what is missing."""
+    device = canonical(device)
+    if device == CPU:
+        return device
+    cupy = cupy_module()
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as error:
+        raise DeviceError(f"CuPy is installed but cannot reach a GPU ({error}); "
+                          "check the NVIDIA driver, or use device 'cpu'") from None
+    index = int(device.split(":")[1])
+    if index >= count:
+        raise DeviceError(f"device {device!r} does not exist: CuPy sees {count} GPU(s); "
+                          f"available: {list_devices()}")
+    return device
+
+
+def current_device():
+    """Where new tensors are created: the innermost mt.device(...) block, else the CPU."""
+    return _scope[-1] if _scope else CPU
+
+
+def current_module():
+    """The array library of the current device (CuPy allocates on its own current GPU)."""
+    return np if current_device() == CPU else cupy_module()
+
+
+@contextlib.contextmanager
+def device(name):
+    """``with mt.device("gpu"):`` creates new tensors and variables on that device."""
+    name = check_available(name)
+    _scope.append(name)
+    try:
+        if name == CPU:
+            yield name
+        else:
+            with cupy_module().cuda.Device(int(name.split(":")[1])):
+                yield name
+    finally:
+        _scope.pop()
+
+
+def to_device(data, device=None):
+    """``data`` (any array) on ``device`` (default: the current one); copied only if needed."""
+    device = current_device() if device is None else canonical(device)
+    if device == CPU:
+        return to_numpy(data)
+    if device_of(data) == device and not isinstance(data, (np.ndarray, np.generic)):
+        return data
+    cupy = cupy_module()
+    with cupy.cuda.Device(int(device.split(":")[1])):
+        return cupy.asarray(data)
+
+
+def to_numpy(data):
+    """A host numpy array (or numpy scalar) holding ``data``."""
+    if isinstance(data, (np.ndarray, np.generic)):
+        return data
+    return data.get()
+
+
+def check_same_device(name, a, b):
+    """Raise if two arrays meet in op ``name`` from different devices (nothing is copied)."""
+    da, db = device_of(a), device_of(b)
+    if da != db and not (isinstance(a, np.generic) or isinstance(b, np.generic)):
+        raise DeviceError(f"{name}: inputs are on different devices, {da} and {db}; move one "
+                          f"with x.to('{da}') or x.to('{db}') first")

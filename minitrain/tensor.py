@@ -33,7 +33,7 @@ def to_array(value, dtype=None):
     dtype = as_dtype(dtype)
     if isinstance(value, Tensor):
         data = value._data
-    elif isinstance(value, (np.ndarray, np.generic)):
+    elif isinstance(value, (np.ndarray, np.generic)) or backend.is_device_array(value):
         data = value
     else:
         data = np.asarray(value)
@@ -74,14 +74,23 @@ class Tensor:
 
     def numpy(self):
         """The value as a host numpy array (read-only: a Tensor never changes)."""
-        data = np.asarray(self._data)
-        view = data.view()
+        view = np.asarray(backend.to_numpy(self._data)).view()
         view.flags.writeable = False
         return view
 
     def __array__(self, dtype=None, copy=None):
-        data = np.asarray(self._data)
+        data = np.asarray(backend.to_numpy(self._data))
         return data if dtype is None else data.astype(dtype)
+
+    def to(self, device):
+        """A copy on ``device`` ('cpu', 'gpu', 'gpu:N'); gradients flow back across."""
+        return _ops.copy_to_device(self, device)
+
+    def cpu(self):
+        return self.to(backend.CPU)
+
+    def gpu(self, index=0):
+        return self.to(f"gpu:{index}")
 
     def _scalar(self, kind):
         if self._data.size != 1:
@@ -112,9 +121,14 @@ class Tensor:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def _value_text(self):
+        return np.array2string(np.asarray(backend.to_numpy(self._data)), separator=", ",
+                               prefix="  ")
+
     def __repr__(self):
-        value = np.array2string(np.asarray(self._data), separator=", ", prefix="  ")
-        return f"<mt.Tensor: shape={self.shape}, dtype={self.dtype.name}, numpy={value}>"
+        place = "" if self.device == backend.CPU else f", device={self.device}"
+        return (f"<mt.Tensor: shape={self.shape}, dtype={self.dtype.name}{place}, "
+                f"numpy={self._value_text()}>")
 
     __hash__ = None  # __eq__ is elementwise, as in TensorFlow 2
 
@@ -208,10 +222,10 @@ class Variable(Tensor):
     __slots__ = ("trainable", "_name")
     _count = itertools.count()
 
-    def __init__(self, initial_value, trainable=True, name=None, dtype=None):
+    def __init__(self, initial_value, trainable=True, name=None, dtype=None, device=None):
         if callable(initial_value):
             initial_value = initial_value()
-        super().__init__(np.array(to_array(initial_value, dtype)))
+        super().__init__(_fresh_copy(initial_value, dtype, device))
         self.trainable = bool(trainable)
         self._name = name or f"Variable_{next(Variable._count)}"
 
@@ -221,7 +235,7 @@ class Variable(Tensor):
 
     def numpy(self):
         """A copy of the current value (the variable may change afterwards)."""
-        return np.array(self._data)
+        return np.array(backend.to_numpy(self._data))
 
     def read_value(self):
         """The current value as a Tensor; recorded on tapes that watch this variable."""
@@ -230,13 +244,21 @@ class Variable(Tensor):
     value = read_value
 
     def assign(self, value):
-        new = to_array(value, self.dtype)
+        """Replace the value. A Tensor's array is shared (it never changes); others are copied,
+        and the variable never changes an array in place, so earlier reads stay valid."""
+        if isinstance(value, Tensor) and not isinstance(value, Variable):
+            new = value._data
+            backend.check_same_device("assign", self._data, new)
+            if new.dtype != self.dtype:
+                raise TypeError(f"cannot assign a {new.dtype.name} tensor to variable "
+                                f"'{self.name}' of dtype {self.dtype.name}; cast it first")
+        else:
+            new = _fresh_copy(value, self.dtype, self.device)
         if new.shape != self.shape:
             raise ValueError(
                 f"cannot assign a value of shape {new.shape} to variable '{self.name}' "
                 f"of shape {self.shape}")
-        # a fresh array, never in place: snapshots taken by earlier reads stay valid
-        self._data = backend.array_module(new).array(new, copy=True)
+        self._data = new
         return self
 
     def assign_add(self, delta):
@@ -246,16 +268,23 @@ class Variable(Tensor):
         return self.assign(self._data - to_array(delta, self.dtype))
 
     def __repr__(self):
-        value = np.array2string(np.asarray(self._data), separator=", ", prefix="  ")
-        return (f"<mt.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}, "
-                f"numpy={value}>")
+        place = "" if self.device == backend.CPU else f" device={self.device}"
+        return (f"<mt.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}{place}, "
+                f"numpy={self._value_text()}>")
 
 
-def constant(value, dtype=None, shape=None, name=None):
+def _fresh_copy(value, dtype=None, device=None):
+    """A new array holding ``value`` on ``device`` (default: the current device)."""
+    data = backend.to_device(to_array(value, dtype), device)
+    return backend.array_module(data).array(data, copy=True)
+
+
+def constant(value, dtype=None, shape=None, name=None, device=None):
     """An immutable Tensor holding a copy of ``value`` (TensorFlow's dtypes for Python values)."""
-    data = np.array(to_array(value, dtype))
+    data = _fresh_copy(value, dtype, device)
     if shape is not None:
-        data = np.broadcast_to(data, shape).copy() if data.size == 1 else data.reshape(shape)
+        xp = backend.array_module(data)
+        data = xp.broadcast_to(data, shape).copy() if data.size == 1 else data.reshape(shape)
     return Tensor(data)
 
 

@@ -4,7 +4,7 @@ A gradient is a function ``grad_fn(op, *output_grads) -> one gradient per input 
 written with differentiable ops so that an outer tape can record it. Gradients never mention
 broadcasting: the sweep sums each one back to its input's shape.
 """
-from .. import tape
+from .. import backend, tape
 from ..tape import _tapes, record  # _tapes is mutated in place, never rebound
 from ..tensor import Tensor, Variable, to_array
 
@@ -44,7 +44,13 @@ def as_tensor(x, dtype=None):
         return x
     if isinstance(x, Variable):
         return read_variable(x)
-    return Tensor(to_array(x, dtype))
+    return Tensor(backend.to_device(to_array(x, dtype)))
+
+
+def _like(value, tensor):
+    """A non-tensor operand as a tensor on ``tensor``'s device, in its dtype (as TF converts)."""
+    data = tensor._data
+    return Tensor(backend.to_device(to_array(value, data.dtype), backend.device_of(data)))
 
 
 _PYTHON_SCALARS = (float, int, bool)
@@ -52,22 +58,26 @@ _scalars = {}  # (type, value, dtype) -> Tensor: constants like the 2 in `2 * x`
 
 
 def _scalar_like(value, tensor):
-    """A Python scalar as a tensor of ``tensor``'s dtype (shared: tensors are immutable)."""
+    """A Python scalar as a tensor of ``tensor``'s dtype (shared: tensors are immutable).
+
+    Its data is a numpy scalar, which numpy and CuPy arrays alike take as a plain number.
+    """
     dtype = tensor._data.dtype
     key = (type(value), value, dtype)
     cached = _scalars.get(key)
     if cached is None:
         if len(_scalars) > 4096:  # bound the cache; NaN keys, for one, never hit
             _scalars.clear()
-        cached = _scalars[key] = Tensor(to_array(value, dtype))
+        cached = _scalars[key] = Tensor(to_array(value, dtype)[()])
     return cached
 
 
 def as_pair(a, b, name):
-    """Two operands of one dtype; a Python or numpy value takes the tensor operand's dtype."""
+    """Two operands of one dtype and device; a Python or numpy value takes the other's."""
     if type(a) is Tensor:
         if type(b) is Tensor:
-            if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
+            da, db = a._data, b._data
+            if (da.dtype is db.dtype or da.dtype == db.dtype) and type(da) is type(db):
                 return a, b
         elif type(b) in _PYTHON_SCALARS:
             return a, _scalar_like(b, a)
@@ -75,16 +85,17 @@ def as_pair(a, b, name):
         return _scalar_like(a, b), b
     if not isinstance(b, Tensor):
         a = as_tensor(a)
-        b = Tensor(to_array(b, a._data.dtype))
+        b = _like(b, a)
     elif not isinstance(a, Tensor):
         b = as_tensor(b)
-        a = Tensor(to_array(a, b._data.dtype))
+        a = _like(a, b)
     else:
         a, b = as_tensor(a), as_tensor(b)
     if a._data.dtype != b._data.dtype:
         raise TypeError(
             f"{name}: operands have different dtypes, {a.dtype.name} and {b.dtype.name}; "
             f"convert one with mt.cast(x, mt.{b.dtype.name}) first")
+    backend.check_same_device(name, a._data, b._data)
     return a, b
 
 

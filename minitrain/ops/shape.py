@@ -1,4 +1,6 @@
 """Ops that move elements around (reshape, transpose, indexing, joining) and constant makers."""
+import operator
+
 from .. import backend, tape
 from ..tensor import Tensor, as_dtype, float32, to_array
 from .core import as_tensor, register_gradient, run
@@ -22,6 +24,22 @@ def identity(input, name=None):
 @register_gradient("read_variable")
 def _identity_grad(op, grad):
     return (grad,)
+
+
+def copy_to_device(input, device, name=None):
+    """The value copied to ``device``; the gradient is copied back."""
+    x = as_tensor(input)
+    device = backend.check_available(device)
+    if x.device == device:
+        return x
+    return run("copy_to_device", lambda a: backend.to_device(a, device), (x,),
+               {"device": x.device})
+
+
+@register_gradient("copy_to_device")
+def _copy_to_device_grad(op, grad):
+    """the gradient, copied back to where the input lives"""
+    return (copy_to_device(grad, op.attrs["device"]),)
 
 
 def stop_gradient(input, name=None):
@@ -59,7 +77,10 @@ def squeeze(input, axis=None, name=None):
     if axis is None:
         axes = {i for i, n in enumerate(x.shape) if n == 1}
     else:
-        axes = {a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+        try:  # one axis may be any integer: a Python int, a numpy integer, a scalar tensor
+            axes = {operator.index(axis) % x.ndim}
+        except TypeError:
+            axes = {int(a) % x.ndim for a in axis}
         wide = [a for a in sorted(axes) if x.shape[a] != 1]
         if wide:
             raise ValueError(f"squeeze: axis {wide[0]} of shape {x.shape} has size "
