@@ -110,6 +110,12 @@ def test_batches_are_tensors_with_training_dtypes():
     assert y.dtype == np.float32 and y.shape == (3, 1)
 
 
+def test_batches_land_on_the_current_device(device):
+    x, y = next(iter(DataLoader(numbered(5), batch_size=2)))
+    assert x.device.startswith(device) and y.device.startswith(device)
+    assert x.numpy().tolist() == [[0, 0], [1, 10]] and y.numpy().tolist() == [0, 1]
+
+
 def test_unshuffled_order_is_the_dataset_order():
     assert epoch_ids(DataLoader(numbered(5), batch_size=2)) == [[0, 1], [2, 3], [4]]
 

@@ -59,8 +59,9 @@ class DataLoader:
     def _tensors(self, index):
         x, y = self.dataset[index]
         y_dtype = np.int32 if self.dataset.is_classification else np.float32
-        xp = backend.current_module()
-        return Tensor(xp.asarray(x, dtype=np.float32)), Tensor(xp.asarray(y, dtype=y_dtype))
+        # cast on the host, then one transfer to the current device (mt.device(...) scope)
+        x, y = np.asarray(x, dtype=np.float32), np.asarray(y, dtype=y_dtype)
+        return Tensor(backend.to_device(x)), Tensor(backend.to_device(y))
 
     def get_state(self):
         """Where the loader stands, as plain ints (for a checkpoint)."""
