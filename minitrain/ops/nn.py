@@ -2,6 +2,8 @@
 import math
 
 from .. import backend, tape
+from ..kernels.bias_act import bias_relu as bias_relu_kernel
+from ..kernels.softmax_xent import sparse_softmax_xent
 from ..tensor import Tensor
 from .core import as_pair, as_tensor, register_gradient, run, run1, run2
 from .elementwise import erf, exp, expm1, greater, minimum, sigmoid, tanh, where
@@ -33,6 +35,19 @@ def relu_grad(dy, y):
 def _relu_grad_grad(op, grad):
     """linear in dy with the same mask; flat in y almost everywhere"""
     return relu_grad(grad, op.inputs[1]), None
+
+
+def bias_relu(x, bias, name=None):
+    """relu(x + bias) in one fused kernel: a dense layer's bias and activation."""
+    x, b = as_pair(x, bias, "bias_relu")
+    return run2("bias_relu", bias_relu_kernel, x, b)
+
+
+@register_gradient("bias_relu")
+def _bias_relu_grad(op, grad):
+    """relu's gradient, to x and (summed over the rows by the sweep) to the bias"""
+    masked = relu_grad(grad, op.outputs[0])
+    return masked, masked
 
 
 def relu6(features, name=None):
@@ -115,10 +130,22 @@ def _fused_or_differentiable(op, fused, differentiable):
     return differentiable() if tape.is_recording() else Tensor(op.attrs[fused])
 
 
+def _class_indices(labels, logits):
+    """Integer labels as an array on the logits' device (a tensor elsewhere is an error)."""
+    if isinstance(labels, Tensor):
+        backend.check_same_device("sparse_softmax_cross_entropy_with_logits", labels._data,
+                                  logits._data)
+    data = backend.to_device(as_tensor(labels)._data, logits.device)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"sparse_softmax_cross_entropy_with_logits: labels must be integer "
+                        f"class indices, got dtype {data.dtype.name}")
+    return data
+
+
 def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
     """-log softmax(logits)[label] per row; labels are class indices."""
     x = as_tensor(logits)
-    labels = as_tensor(labels)._data
+    labels = _class_indices(labels, x)
     n_classes = x.shape[-1]
     if labels.shape != x.shape[:-1]:
         raise ValueError(f"sparse_softmax_cross_entropy_with_logits: labels of shape "
@@ -130,15 +157,10 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
     attrs = {"labels": labels}
 
     def forward(a):
-        xp = backend.array_module(a)
-        log_p = _log_softmax_array(a, -1).reshape(-1, n_classes)
-        rows, flat_labels = xp.arange(log_p.shape[0]), labels.reshape(-1)
-        loss = -log_p[rows, flat_labels].reshape(labels.shape)
-        if tape._tapes:  # softmax - one_hot(labels), fused here for the gradient
-            backprop = xp.exp(log_p)
-            backprop[rows, flat_labels] -= 1
+        loss, backprop = sparse_softmax_xent(a.reshape(-1, n_classes), labels.reshape(-1))
+        if tape._tapes:  # keep the fused gradient for the sweep
             attrs["backprop"] = backprop.reshape(a.shape)
-        return loss
+        return loss.reshape(labels.shape)
 
     return run("sparse_softmax_cross_entropy", forward, (x,), attrs)
 

@@ -1,0 +1,19 @@
+"""Fused kernels: a numpy version and a CuPy version with the same signature, chosen by the
+data's array module. Each pair has a parity test (tests/test_kernels.py) and earns its place
+by measurement (benchmarks/fused_kernels.py).
+"""
+import numpy as np
+
+from .. import backend
+
+
+def fused(numpy_version, cupy_version):
+    """One function that runs the version matching its first argument's array module."""
+
+    def kernel(*arrays, **options):
+        xp = backend.array_module(arrays[0])
+        return (numpy_version if xp is np else cupy_version)(*arrays, **options)
+
+    kernel.__doc__ = numpy_version.__doc__
+    kernel.__name__ = numpy_version.__name__.removesuffix("_numpy")
+    return kernel

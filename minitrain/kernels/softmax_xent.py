@@ -1,0 +1,56 @@
+"""Sparse softmax cross-entropy: the loss and its logits gradient in one pass.
+
+    loss_i = logsumexp(x_i) - x_i[label_i],    dloss_i/dx_i = softmax(x_i) - one_hot(label_i)
+"""
+from .. import backend
+from . import fused
+
+
+def sparse_softmax_xent_numpy(logits, labels):
+    """(loss per row, softmax - one_hot(labels)) for 2-D logits and 1-D integer labels."""
+    xp = backend.array_module(logits)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = xp.exp(shifted)
+    sum_exp = exp.sum(axis=1, keepdims=True)
+    rows = xp.arange(logits.shape[0])
+    loss = xp.log(sum_exp[:, 0]) - shifted[rows, labels]
+    exp /= sum_exp  # exp now holds softmax: reuse its memory for the gradient
+    exp[rows, labels] -= 1
+    return loss, exp
+
+
+_cupy_kernels = {}
+
+
+def _cupy_kernel(name, build):
+    if name not in _cupy_kernels:
+        _cupy_kernels[name] = build(backend.cupy_module())
+    return _cupy_kernels[name]
+
+
+def _build_sum_exp(cp):
+    return cp.ReductionKernel("T x, T m", "T s", "exp(x - m)", "a + b", "s = a", "0",
+                              "minitrain_sum_exp")
+
+
+def _build_backprop(cp):
+    # i is the flat index of the output element: its row is i / n, its column i % n
+    return cp.ElementwiseKernel(
+        "T x, T m, T s, raw I labels, int64 n", "T g",
+        "g = exp(x - m) / s - (T)((i % n) == (long long)labels[i / n])",
+        "minitrain_softmax_xent_backprop")
+
+
+def sparse_softmax_xent_cupy(logits, labels):
+    """The CuPy twin: a max reduction, a fused sum of exponentials, one fused gradient kernel."""
+    cp = backend.cupy_module()
+    peak = logits.max(axis=1, keepdims=True)
+    sum_exp = _cupy_kernel("sum_exp", _build_sum_exp)(logits, peak, axis=1, keepdims=True)
+    rows = cp.arange(logits.shape[0])
+    loss = cp.log(sum_exp[:, 0]) + peak[:, 0] - logits[rows, labels]
+    backprop = _cupy_kernel("backprop", _build_backprop)(
+        logits, peak, sum_exp, labels, logits.shape[1])
+    return loss, backprop
+
+
+sparse_softmax_xent = fused(sparse_softmax_xent_numpy, sparse_softmax_xent_cupy)

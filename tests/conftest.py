@@ -1,0 +1,38 @@
+"""Shared fixtures: the devices every op and tape table runs on.
+
+GPU cases carry the ``gpu`` marker and skip, saying why, where CuPy or a GPU is missing (as in
+CI). On a machine with both, ``pytest -m gpu`` runs just them.
+"""
+import pytest
+
+from minitrain import backend
+
+
+def _gpu_missing():
+    """Why GPU tests cannot run here, or None if they can."""
+    try:
+        backend.cupy_module()
+    except backend.DeviceError:
+        return "CuPy is not installed (pip install -e '.[gpu]')"
+    if backend.gpu_count() == 0:
+        return "CuPy is installed but sees no GPU"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = _gpu_missing()
+    if reason is None:
+        return
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+DEVICES = ["cpu", pytest.param("gpu", marks=pytest.mark.gpu)]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """Run the test with new tensors created on each device in turn."""
+    with backend.device(request.param):
+        yield request.param
