@@ -12,7 +12,7 @@ from .registry import register_source
 @register_source("spirals")
 def spirals(n_samples=1000, noise=0.1, turns=1.5, seed=0):
     """Two interleaved spiral arms, classes 0 and 1, reaching radius 1."""
-    rng = _generator(n_samples, noise, seed)
+    rng, n_samples = _generator(n_samples, noise, seed)
     labels = rng.permutation(np.arange(n_samples) % 2)
     # the arm's length grows as the square of the angle: sqrt spreads points evenly along it
     t = np.sqrt(rng.uniform(size=n_samples))
@@ -24,7 +24,7 @@ def spirals(n_samples=1000, noise=0.1, turns=1.5, seed=0):
 @register_source("moons")
 def moons(n_samples=1000, noise=0.1, seed=0):
     """Two interleaving half circles, classes 0 (upper) and 1 (lower, shifted)."""
-    rng = _generator(n_samples, noise, seed)
+    rng, n_samples = _generator(n_samples, noise, seed)
     labels = rng.permutation(np.arange(n_samples) % 2)
     angle = rng.uniform(0, np.pi, size=n_samples)
     upper = np.stack([np.cos(angle), np.sin(angle)], axis=1)
@@ -40,7 +40,7 @@ def regression(n_samples=1000, n_features=1, noise=0.1, seed=0):
     Targets have shape (n_samples, 1), the shape of a ``Dense(1)`` output, so a loss never
     broadcasts (n,) against (n, 1) into an (n, n) matrix.
     """
-    rng = _generator(n_samples, noise, seed)
+    rng, n_samples = _generator(n_samples, noise, seed)
     if int(n_features) < 1:
         raise ValueError(f"n_features must be 1 or more, got {n_features}")
     x = rng.normal(size=(n_samples, int(n_features)))
@@ -54,7 +54,7 @@ def _generator(n_samples, noise, seed):
         raise ValueError(f"n_samples must be a whole number, 1 or more, got {n_samples}")
     if noise < 0:
         raise ValueError(f"noise is a standard deviation and cannot be negative, got {noise}")
-    return np.random.default_rng(seed)
+    return np.random.default_rng(seed), int(n_samples)
 
 
 def _classes(points, labels):
