@@ -247,25 +247,31 @@ class Variable(Tensor):
         """Replace the value. A Tensor's array is shared (it never changes); others are copied,
         and the variable never changes an array in place, so earlier reads stay valid."""
         if isinstance(value, Tensor) and not isinstance(value, Variable):
-            new = value._data
-            backend.check_same_device("assign", self._data, new)
-            if new.dtype != self.dtype:
-                raise TypeError(f"cannot assign a {new.dtype.name} tensor to variable "
-                                f"'{self.name}' of dtype {self.dtype.name}; cast it first")
-        else:
-            new = _fresh_copy(value, self.dtype, self.device)
-        if new.shape != self.shape:
-            raise ValueError(
-                f"cannot assign a value of shape {new.shape} to variable '{self.name}' "
-                f"of shape {self.shape}")
-        self._data = new
-        return self
+            return self._set(self._operand(value, "assign"))
+        return self._set(_fresh_copy(value, self.dtype, self.device))
 
     def assign_add(self, delta):
-        return self.assign(self._data + to_array(delta, self.dtype))
+        return self._set(self._data + self._operand(delta, "assign_add"))
 
     def assign_sub(self, delta):
-        return self.assign(self._data - to_array(delta, self.dtype))
+        return self._set(self._data - self._operand(delta, "assign_sub"))
+
+    def _operand(self, value, name):
+        """``value`` as an array of this variable's dtype, on its device."""
+        if not isinstance(value, Tensor):
+            return backend.to_device(to_array(value, self.dtype), self.device)
+        backend.check_same_device(name, self._data, value._data)
+        if value.dtype != self.dtype:
+            raise TypeError(f"{name}: a {value.dtype.name} value for variable '{self.name}' of "
+                            f"dtype {self.dtype.name}; cast it first")
+        return value._data
+
+    def _set(self, new):
+        if new.shape != self.shape:
+            raise ValueError(f"cannot assign a value of shape {new.shape} to variable "
+                             f"'{self.name}' of shape {self.shape}")
+        self._data = new
+        return self
 
     def __repr__(self):
         place = "" if self.device == backend.CPU else f" device={self.device}"
