@@ -1,0 +1,182 @@
+"""Tensor and Variable: creation, dtypes, metadata, conversions, Variable state."""
+import numpy as np
+import pytest
+
+import minitrain as mt
+
+# value, expected dtype: Python floats -> float32, ints -> int32 (TensorFlow's defaults);
+# numpy values keep their own dtype
+DTYPE_CASES = [
+    (3.0, "float32"),
+    (3, "int32"),
+    (True, "bool"),
+    ([1.0, 2], "float32"),
+    ([[1, 2], [3, 4]], "int32"),
+    (np.float64(2.0), "float64"),
+    (np.zeros(3), "float64"),
+    (np.zeros(3, np.float16), "float16"),
+    (np.arange(3, dtype=np.int64), "int64"),
+    (np.ones(2, np.float32), "float32"),
+]
+
+MAKERS = {
+    "constant": mt.constant,
+    "convert_to_tensor": mt.convert_to_tensor,
+    "Variable": mt.Variable,
+}
+
+
+@pytest.mark.parametrize("make", MAKERS.values(), ids=MAKERS.keys())
+@pytest.mark.parametrize("value, dtype", DTYPE_CASES)
+def test_default_dtypes(make, value, dtype):
+    t = make(value)
+    assert t.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(t.numpy(), np.asarray(value))
+
+
+@pytest.mark.parametrize("value, dtype", [
+    (1, mt.float64), (1.5, "float16"), ([1, 2], mt.float32), (np.ones(2), mt.float32),
+    (2, "int64"),
+])
+def test_constant_and_variable_take_an_explicit_dtype(value, dtype):
+    assert mt.constant(value, dtype=dtype).dtype == np.dtype(dtype)
+    assert mt.Variable(value, dtype=dtype).dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(mt.constant(value, dtype=dtype).numpy(),
+                                  np.asarray(value).astype(dtype))
+
+
+def test_float_value_to_integer_dtype_is_refused():
+    with pytest.raises(TypeError, match="int32"):
+        mt.constant(1.5, dtype=mt.int32)
+
+
+def test_constant_copies_its_numpy_value():
+    a = np.array([1.0, 2.0])
+    t = mt.constant(a)
+    a[0] = 100.0
+    np.testing.assert_array_equal(t.numpy(), [1.0, 2.0])
+
+
+def test_convert_to_tensor_keeps_tensors_and_reads_variables():
+    t = mt.constant([1.0, 2.0])
+    assert mt.convert_to_tensor(t) is t
+    v = mt.Variable([3.0, 4.0])
+    read = mt.convert_to_tensor(v)
+    assert isinstance(read, mt.Tensor) and not isinstance(read, mt.Variable)
+    v.assign([5.0, 6.0])
+    np.testing.assert_array_equal(read.numpy(), [3.0, 4.0])  # a snapshot, not a view
+
+
+@pytest.mark.parametrize("value", [2.5, [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], np.arange(24.0)])
+def test_metadata_matches_numpy(value):
+    t = mt.constant(value)
+    a = np.asarray(value)
+    assert t.shape == a.shape
+    assert t.ndim == a.ndim
+    assert isinstance(t.numpy(), np.ndarray)
+    np.testing.assert_array_equal(t.numpy(), a)
+    assert "cpu" in str(t.device).lower()
+
+
+def test_array_protocol():
+    t = mt.constant([[1.0, 2.0]])
+    a = np.asarray(t)
+    assert a.dtype == np.float32 and a.shape == (1, 2)
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    np.testing.assert_array_equal(np.array(t), [[1.0, 2.0]])
+
+
+def test_repr_shows_shape_dtype_and_values():
+    text = repr(mt.constant([1.5, -2.25]))
+    assert "1.5" in text and "-2.25" in text
+    assert "(2,)" in text and "float32" in text
+
+
+def test_variable_repr_shows_name_and_current_value():
+    v = mt.Variable([7.5, 8.0], name="weights")
+    v.assign([0.25, 9.0])
+    text = repr(v)
+    assert "weights" in text and "0.25" in text and "7.5" not in text
+
+
+@pytest.mark.parametrize("convert, value, expected", [
+    (float, 2.5, 2.5), (float, [[3.25]], 3.25), (int, 7, 7), (int, [4], 4),
+    (bool, 0.0, False), (bool, [1.0], True),
+])
+def test_scalar_conversions_of_one_element(convert, value, expected):
+    result = convert(mt.constant(value))
+    assert type(result) is convert and result == expected
+
+
+@pytest.mark.parametrize("convert", [float, int, bool])
+def test_scalar_conversions_of_many_elements_raise(convert):
+    with pytest.raises((ValueError, TypeError), match=r"one element.*\(2, 2\)"):
+        convert(mt.constant([[1.0, 2.0], [3.0, 4.0]]))
+
+
+def test_truth_value_makes_python_control_flow_work():
+    x = mt.constant(3.0)
+    assert (x > 2.0) and not (x < 2.0)
+
+
+# --- Variable ----------------------------------------------------------------------------------
+def test_variable_defaults_and_names():
+    v = mt.Variable(1.0)
+    w = mt.Variable(1.0)
+    assert v.trainable is True
+    assert v.name != w.name  # default names are unique
+    named = mt.Variable(1.0, name="kernel")
+    assert named.name.startswith("kernel")
+    assert mt.Variable(1.0, trainable=False).trainable is False
+
+
+def test_variable_accepts_a_callable_initial_value():
+    v = mt.Variable(lambda: np.full((2, 2), 3.0))
+    assert v.shape == (2, 2) and v.dtype == np.float64
+    np.testing.assert_array_equal(v.numpy(), np.full((2, 2), 3.0))
+
+
+@pytest.mark.parametrize("method, operand, expected", [
+    ("assign", [5.0, 6.0], [5.0, 6.0]),
+    ("assign_add", [5.0, 6.0], [6.0, 8.0]),
+    ("assign_sub", [5.0, 6.0], [-4.0, -4.0]),
+    ("assign_add", 0.5, [1.5, 2.5]),
+])
+def test_variable_assignment(method, operand, expected):
+    v = mt.Variable([1.0, 2.0])
+    getattr(v, method)(operand)
+    np.testing.assert_array_equal(v.numpy(), expected)
+    assert v.dtype == np.float32
+
+
+def test_assignment_keeps_a_float64_variable_float64():
+    v = mt.Variable(np.array([1.0, 2.0]))
+    v.assign_add(1.0)
+    v.assign([0.1, 0.2])
+    assert v.dtype == np.float64
+    np.testing.assert_array_equal(v.numpy(), np.array([0.1, 0.2]))
+
+
+def test_assigning_another_shape_names_the_variable_and_both_shapes():
+    v = mt.Variable([1.0, 2.0], name="bias")
+    with pytest.raises(ValueError) as error:
+        v.assign([1.0, 2.0, 3.0])
+    assert all(part in str(error.value) for part in ("bias", "(3,)", "(2,)"))
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
+
+
+def test_variable_numpy_is_a_copy():
+    v = mt.Variable([1.0, 2.0])
+    a = v.numpy()
+    a[0] = 50.0
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
+
+
+def test_tensor_read_before_assign_keeps_its_value():
+    v = mt.Variable([1.0, 2.0])
+    before = v + 0.0
+    snapshot = v.read_value()
+    v.assign([3.0, 4.0])
+    np.testing.assert_array_equal(before.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(snapshot.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal((v + 0.0).numpy(), [3.0, 4.0])
