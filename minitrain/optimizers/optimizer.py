@@ -1,0 +1,252 @@
+"""The optimizer protocol of Keras 3: a subclass fills ``build`` and ``update_step``.
+
+The base class owns the rest of a step. One ``apply_gradients`` call drops the variables
+without a gradient (one warning names them), casts each gradient to its variable's dtype,
+clips (``clipnorm``, ``clipvalue`` or ``global_clipnorm``), decays the weights (decoupled, as
+Keras 3 does for every optimizer: x -= x * weight_decay * lr, before the update), calls
+``update_step`` once per variable, and counts the step in ``iterations``. The learning rate is
+read once per step: a float, or a schedule called with ``iterations`` (0 on the first step).
+
+The optimizer's state is a list of Variables -- ``iterations``, the learning rate (unless a
+schedule gives it) and the slots ``build`` creates, in creation order -- so
+``save_own_variables`` / ``load_own_variables`` carry it through an ``.npz`` and a resumed run
+continues bit for bit. Slots are lists aligned with the variables the optimizer was built with.
+"""
+import re
+import warnings
+
+import numpy as np
+
+from .. import backend
+from ..tensor import Variable, constant, to_array
+from .schedules import LearningRateSchedule
+
+
+class Optimizer:
+    """Base class: subclasses implement ``build(var_list)`` and ``update_step(grad, var, lr)``."""
+
+    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None, name=None):
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        given = {key: value for key, value in clips.items() if value is not None}
+        if len(given) > 1:
+            raise ValueError(f"only one of clipnorm, clipvalue and global_clipnorm can be set, "
+                             f"got {given}")
+        self.name = name or type(self).__name__.lower()
+        self.weight_decay = weight_decay
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.built = False
+        self._variables = []  # the whole state, in creation order: what is saved and restored
+        self._trainable_variables = []  # what the optimizer was built for; slots align with it
+        self._positions = {}  # Tensor._id -> position: these ids are never reused, unlike id()
+        self._excluded_ids, self._excluded_names = set(), None
+        self._iterations = self._track(
+            Variable(np.int64(0), trainable=False, name=f"{self.name}/iteration"))
+        self._learning_rate = None
+        self.learning_rate = learning_rate
+
+    # --- state ---------------------------------------------------------------------------------
+    def _track(self, variable):
+        self._variables.append(variable)
+        return variable
+
+    @property
+    def variables(self):
+        """The optimizer's state variables, in the order they are saved."""
+        return list(self._variables)
+
+    @property
+    def iterations(self):
+        """The number of steps applied so far (an int64 Variable)."""
+        return self._iterations
+
+    @property
+    def learning_rate(self):
+        """The current rate: the learning-rate Variable, or the schedule's value at this step."""
+        if isinstance(self._learning_rate, LearningRateSchedule):
+            return constant(np.float64(self._learning_rate(int(self._iterations))))
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if isinstance(value, LearningRateSchedule):
+            old = self._learning_rate
+            self._variables = [v for v in self._variables if v is not old]
+            self._learning_rate = value
+        elif isinstance(self._learning_rate, LearningRateSchedule):
+            raise TypeError(f"optimizer '{self.name}' takes its learning rate from a schedule, "
+                            "so it cannot be set to a number; give the optimizer a float "
+                            "learning_rate to make it settable")
+        elif isinstance(self._learning_rate, Variable):
+            self._learning_rate.assign(np.float64(float(value)))
+        else:
+            self._learning_rate = self._track(Variable(
+                np.float64(float(value)), trainable=False, name=f"{self.name}/learning_rate"))
+
+    def build(self, var_list):
+        """Record the variables to train. Subclasses then create their slots::
+
+            def build(self, var_list):
+                if self.built:
+                    return
+                super().build(var_list)
+                self._momentums = self.add_optimizer_variables(var_list, "momentum")
+        """
+        var_list = list(var_list)
+        for position, variable in enumerate(var_list):
+            if not isinstance(variable, Variable):
+                raise TypeError(f"an optimizer updates mt.Variable objects, got "
+                                f"{type(variable).__name__} at position {position}")
+            self._positions[variable._id] = position
+        self._trainable_variables = var_list
+        self.built = True
+
+    def add_variable_from_reference(self, reference, name, initial_value=0.0):
+        """A slot: a non-trainable Variable of ``reference``'s shape and dtype."""
+        xp = backend.array_module(to_array(reference))
+        value = xp.full(reference.shape, initial_value, dtype=reference.dtype)
+        slot_name = reference.name.split(":")[0].replace("/", "_") + "_" + name
+        return self._track(Variable(value, trainable=False, name=slot_name))
+
+    def add_optimizer_variables(self, var_list, name, initial_value=0.0):
+        """One slot per variable, in a list aligned with ``var_list``."""
+        return [self.add_variable_from_reference(v, name, initial_value) for v in var_list]
+
+    def _get_variable_index(self, variable):
+        position = self._positions.get(variable._id) if isinstance(variable, Variable) else None
+        if position is None:
+            raise ValueError(f"unknown variable '{getattr(variable, 'name', variable)}': "
+                             f"optimizer '{self.name}' was built for "
+                             f"{len(self._trainable_variables)} other variables; create a new "
+                             "optimizer for a new set of variables")
+        return position
+
+    def save_own_variables(self, store):
+        """Write the state into ``store`` (a dict; ``np.savez(path, **store)`` saves it)."""
+        for i, variable in enumerate(self._variables):
+            store[str(i)] = variable.numpy()
+
+    def load_own_variables(self, store):
+        """Restore the state from a mapping written by ``save_own_variables`` (or ``np.load``)."""
+        if len(store.keys()) != len(self._variables):
+            hint = "" if self.built else (" (this optimizer is not built yet: call "
+                                          "optimizer.build(var_list) first)")
+            raise ValueError(f"optimizer '{self.name}' has {len(self._variables)} state "
+                             f"variables but the saved state has {len(store.keys())}{hint}")
+        for i, variable in enumerate(self._variables):
+            variable.assign(store[str(i)])
+
+    # --- a step ----------------------------------------------------------------------------------
+    def update_step(self, gradient, variable, learning_rate):
+        """Update ``variable`` from ``gradient`` (an array of its dtype) at ``learning_rate``
+        (a scalar of its dtype)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement update_step")
+
+    def apply_gradients(self, grads_and_vars):
+        """Apply one step: ``optimizer.apply_gradients(zip(grads, variables))``."""
+        grads, variables = zip(*grads_and_vars)
+        self.apply(grads, variables)
+        return self._iterations
+
+    def apply(self, grads, trainable_variables=None):
+        """Apply one step; without variables, the gradients follow the built variable list."""
+        grads = list(grads)
+        variables = self._variables_for(grads, trainable_variables)
+        grads, variables = self._drop_missing(grads, variables)
+        lr = float(self.learning_rate)
+        grads = self._clip_gradients([_gradient_array(g, v) for g, v in zip(grads, variables)])
+        self._apply_weight_decay(variables, lr)
+        for grad, variable in zip(grads, variables):
+            self.update_step(grad, variable, variable.dtype.type(lr))
+        self._iterations.assign_add(1)
+
+    def _variables_for(self, grads, trainable_variables):
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError("apply(grads) without variables needs a built optimizer: call "
+                                 "optimizer.build(var_list) first, or pass the variables")
+            variables = self._trainable_variables
+        else:
+            variables = list(trainable_variables)
+            if not self.built:
+                self.build(variables)
+            for variable in variables:
+                self._get_variable_index(variable)
+        if len(grads) != len(variables):
+            raise ValueError(f"got {len(grads)} gradients for {len(variables)} variables")
+        return variables
+
+    def _drop_missing(self, grads, variables):
+        missing = [v.name for g, v in zip(grads, variables) if g is None]
+        if not missing:
+            return grads, variables
+        if len(missing) == len(variables):
+            raise ValueError(f"no gradient was provided for any variable ({missing}); is the "
+                             "loss computed from them inside the GradientTape?")
+        warnings.warn(f"gradients do not exist for variables {missing}; they are left unchanged "
+                      "(is the loss connected to them?)", stacklevel=4)
+        kept = [(g, v) for g, v in zip(grads, variables) if g is not None]
+        return [g for g, _ in kept], [v for _, v in kept]
+
+    def _clip_gradients(self, grads):
+        if self.clipnorm and self.clipnorm > 0:
+            return [_clip_by_norm(g, self.clipnorm) for g in grads]
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            return _clip_by_global_norm(grads, self.global_clipnorm)
+        if self.clipvalue and self.clipvalue > 0:
+            return [_xp(g).clip(g, -g.dtype.type(self.clipvalue), g.dtype.type(self.clipvalue))
+                    for g in grads]
+        return grads
+
+    # --- weight decay ----------------------------------------------------------------------------
+    def exclude_from_weight_decay(self, var_list=None, var_names=None):
+        """Exempt these variables, and those whose name contains one of ``var_names``."""
+        if self.built:
+            raise ValueError("exclude_from_weight_decay() must be called before the optimizer "
+                             "is built (before its first step)")
+        self._excluded_ids = {v._id for v in var_list or ()}
+        pattern = "|".join(map(re.escape, var_names or ()))
+        self._excluded_names = re.compile(pattern) if pattern else None
+
+    def _use_weight_decay(self, variable):
+        if variable._id in self._excluded_ids:
+            return False
+        return self._excluded_names is None or not self._excluded_names.search(variable.name)
+
+    def _apply_weight_decay(self, variables, lr):
+        if self.weight_decay is None:
+            return
+        for variable in variables:
+            if self._use_weight_decay(variable):
+                x, c = to_array(variable), variable.dtype.type
+                variable.assign(x - x * c(self.weight_decay) * c(lr))
+
+
+def _xp(array):
+    return backend.array_module(array)
+
+
+def _gradient_array(grad, variable):
+    """The gradient as an array of the variable's dtype and shape."""
+    g = to_array(grad, variable.dtype)
+    if g.shape != variable.shape:
+        raise ValueError(f"a gradient of shape {g.shape} was given for variable "
+                         f"'{variable.name}' of shape {variable.shape}")
+    return g
+
+
+def _clip_by_norm(g, clipnorm):
+    """g * c / max(||g||, c): rescaled to norm c when longer."""
+    xp, c = _xp(g), g.dtype.type(clipnorm)
+    return g * c / xp.maximum(xp.sqrt(xp.sum(g * g)), c)
+
+
+def _clip_by_global_norm(grads, clipnorm):
+    """Every g times c / max(N, c), N the norm of all gradients together (Keras's form)."""
+    xp = _xp(grads[0])
+    norm = xp.sqrt(sum(_xp(g).sum(g * g) for g in grads))
+    one, c = norm.dtype.type(1.0), norm.dtype.type(clipnorm)
+    with np.errstate(divide="ignore"):  # a zero norm gives 1 / N = inf, and the minimum 1 / c
+        # adding (N - N) makes the scale nan when N is inf or nan, as in Keras
+        scale = c * xp.minimum(one / norm, norm.dtype.type(1.0 / clipnorm)) + (norm - norm)
+    return [g * g.dtype.type(scale) for g in grads]
