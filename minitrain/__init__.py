@@ -1,9 +1,22 @@
 """minitrain: a small training framework with its own GradientTape, in TensorFlow's names."""
-from . import data, math, nest, nn, random
+from . import (
+    activations,
+    data,
+    initializers,
+    layers,
+    losses,
+    math,
+    metrics,
+    nest,
+    nn,
+    optimizers,
+    random,
+)
 from .backend import DeviceError, device, list_devices
 from .backprop import GradientTape, UnconnectedGradients
 from .custom_gradient import custom_gradient
 from .explain import UnconnectedGradientError
+from .models import Model, Sequential
 from .ops import *  # noqa: F403  (the op set is the public API, as in `tf.*`)
 from .ops import __all__ as _op_names
 from .ops import range_ as range  # noqa: A001  (TensorFlow's name)
@@ -30,3 +43,5 @@ __all__ = sorted(set(_op_names) - {"range_"}) + [
     "Variable", "device", "list_devices",
     "as_dtype", "bool_", "constant", "custom_gradient", "float16", "float32", "float64", "int8",
     "int16", "int32", "int64", "math", "nest", "nn", "random", "range", "uint8"]
+__all__ += ["Model", "Sequential", "activations", "initializers", "layers"]
+__all__ += ["losses", "metrics", "optimizers"]

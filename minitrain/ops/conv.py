@@ -19,7 +19,7 @@ from .shape import one_hot, reshape
 
 
 # --- geometry --------------------------------------------------------------------------------
-def _pair(value, name):
+def spatial_pair(value, name):
     """An int or a sequence of 2 (or TensorFlow's 4, [1, h, w, 1]) as (h, w)."""
     values = (value, value) if isinstance(value, int) else tuple(int(v) for v in value)
     if len(values) == 4:
@@ -30,7 +30,7 @@ def _pair(value, name):
     return values
 
 
-def _padding_mode(padding, name):
+def padding_mode(padding, name):
     mode = str(padding).upper()
     if mode not in ("VALID", "SAME"):
         raise ValueError(f"{name}: padding must be 'VALID' or 'SAME' (any case), got {padding!r}")
@@ -47,7 +47,7 @@ def _pads(shape, window, strides, padding, name):
     """((top, bottom), (left, right)) for an NHWC input of ``shape``."""
     if len(shape) != 4:
         raise ValueError(f"{name}: the input must be NHWC (rank 4), got shape {shape}")
-    if _padding_mode(padding, name) == "VALID":
+    if padding_mode(padding, name) == "VALID":
         pads = ((0, 0), (0, 0))
     else:
         pads = tuple(_same_pads(n, k, s) for n, k, s in zip(shape[1:3], window, strides))
@@ -122,7 +122,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     x, w = as_pair(input, filters, "conv2d")
     _check_conv_args(x.shape, w.shape, data_format, dilations)
     kh, kw, c_in, c_out = w.shape
-    strides = _pair(strides, "conv2d: strides")
+    strides = spatial_pair(strides, "conv2d: strides")
     cols = im2col(x, (kh, kw), strides, _pads(x.shape, (kh, kw), strides, padding, "conv2d"))
     n, ho, wo = cols.shape[:3]
     y = matmul(reshape(cols, (n * ho * wo, kh * kw * c_in)), reshape(w, (kh * kw * c_in, c_out)))
@@ -132,7 +132,7 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
 def _check_conv_args(x_shape, w_shape, data_format, dilations):
     if data_format != "NHWC":
         raise ValueError(f"conv2d: only data_format 'NHWC' is supported, got {data_format!r}")
-    if dilations not in (None, 1) and _pair(dilations, "conv2d: dilations") != (1, 1):
+    if dilations not in (None, 1) and spatial_pair(dilations, "conv2d: dilations") != (1, 1):
         raise ValueError(f"conv2d: dilations are not supported, got {dilations!r}")
     if len(w_shape) != 4:
         raise ValueError(f"conv2d: filters must have shape (kh, kw, c_in, c_out), "
@@ -143,11 +143,13 @@ def _check_conv_args(x_shape, w_shape, data_format, dilations):
 
 
 def _pool_patches(x, ksize, strides, padding, name, pad_value):
-    """The windows as (N, Ho, Wo, kh * kw, C), and their padding."""
-    window, strides = _pair(ksize, f"{name}: ksize"), _pair(strides, f"{name}: strides")
+    """The windows as (N, Ho, Wo, kh * kw, C), and the geometry (window, strides, pads)."""
+    window = spatial_pair(ksize, f"{name}: ksize")
+    strides = spatial_pair(strides, f"{name}: strides")
     pads = _pads(x.shape, window, strides, padding, name)
     cols = im2col(x, window, strides, pads, pad_value)
-    return reshape(cols, cols.shape[:3] + (window[0] * window[1], x.shape[3])), pads
+    return reshape(cols, cols.shape[:3] + (window[0] * window[1], x.shape[3])), \
+        (window, strides, pads)
 
 
 def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
@@ -161,9 +163,8 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
 def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """The mean of each window over its real pixels (padding is not counted, as in TensorFlow)."""
     x = as_tensor(input)
-    cols, pads = _pool_patches(x, ksize, strides, padding, "avg_pool2d", 0)
-    total = reduce_sum(cols, axis=3)
+    cols, geometry = _pool_patches(x, ksize, strides, padding, "avg_pool2d", 0)
     xp = backend.array_module(x._data)
     ones = xp.ones((1,) + x.shape[1:3] + (1,), dtype=x.dtype)
-    counts = _im2col_array(ones, _pair(ksize, "ksize"), _pair(strides, "strides"), pads)
-    return total / Tensor(counts.sum(axis=(3, 4)))
+    counts = _im2col_array(ones, *geometry).sum(axis=(3, 4))  # real pixels per window
+    return reduce_sum(cols, axis=3) / Tensor(counts)

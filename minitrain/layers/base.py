@@ -1,0 +1,226 @@
+"""Layer: the base class that owns the protocol; a subclass fills ``build`` and ``call``.
+
+On its first call a layer learns its dtype and input shape and runs ``build(input_shape)``,
+where it creates its weights with ``add_weight``. The base class tracks what a layer holds:
+the variables assigned to its attributes and the layers held in attributes, lists, tuples and
+dicts, recursively, so ``weights``, ``trainable_variables``, freezing and saving need no help
+from subclasses. Weights come in Keras's order: a layer's own trainable weights, then its own
+non-trainable ones, then those of its sublayers in the order they were assigned.
+
+Dtypes follow Keras: variables are float32 unless the layer is given ``dtype=``; a layer given
+no dtype takes the dtype of the first floating input it sees (so float64 inputs give float64
+weights); floating inputs are then cast to the layer's dtype.
+"""
+import inspect
+import itertools
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from .. import initializers, nest, ops
+from ..tensor import Tensor, Variable, as_dtype, float32
+
+# per base name, how many layers have taken it: default names are unique, as in Keras
+# ("dense", "dense_1", ...); saved weights are keyed by structure, never by these names
+_name_counts = defaultdict(itertools.count)
+
+
+def snake_case(name):
+    """Keras's default layer names: "BatchNormalization" -> "batch_normalization"."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _unique_name(base):
+    count = next(_name_counts[base])
+    return base if count == 0 else f"{base}_{count}"
+
+
+def _layers_in(path, value):
+    """(path, layer) for the layers in an attribute's value, lists and dicts included."""
+    if isinstance(value, Layer):
+        yield path, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _layers_in(f"{path}/{i}", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _layers_in(f"{path}/{key}", item)
+
+
+def shapes_of(structure):
+    return nest.pack_sequence_as(structure, [x.shape for x in nest.flatten(structure)])
+
+
+class Layer:
+    """A callable with weights: ``build(input_shape)`` creates them, ``call(inputs)`` computes."""
+
+    def __new__(cls, *args, **kwargs):
+        layer = super().__new__(cls)
+        # set before any subclass __init__ runs, since every attribute assignment is tracked
+        object.__setattr__(layer, "_own", [])  # (name, variable, trainable when created)
+        object.__setattr__(layer, "_tracked", [])  # attributes that may hold layers
+        return layer
+
+    def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
+                            f"{sorted(kwargs)}")
+        self.name = name or _unique_name(snake_case(type(self).__name__))
+        self._dtype = as_dtype(dtype)
+        self._trainable = bool(trainable)
+        self.built = False
+        self._output_shape = None
+
+    def __setattr__(self, name, value):
+        if isinstance(value, Variable):
+            self._track_variable(name, value, value.trainable)
+        elif isinstance(value, (Layer, list, tuple, dict)) and name not in self._tracked:
+            self._tracked.append(name)  # read again at each walk: later appends are seen
+        object.__setattr__(self, name, value)
+
+    def _track_variable(self, name, variable, trainable):
+        if any(v is variable for _, v, _ in self._own):
+            return
+        if any(n == name for n, _, _ in self._own):
+            raise ValueError(f"layer '{self.name}' already has a weight named '{name}'")
+        self._own.append((name, variable, bool(trainable)))
+
+    # --- the hooks --------------------------------------------------------------------------
+    def build(self, input_shape):
+        """Create the weights, knowing the input's shape (and ``self.dtype``)."""
+
+    def call(self, inputs):
+        raise NotImplementedError(f"{type(self).__name__} must define call(inputs)")
+
+    # --- the protocol -----------------------------------------------------------------------
+    def __call__(self, inputs, *args, **kwargs):
+        inputs = self._convert_inputs(inputs)
+        if not self.built:
+            self._maybe_build(inputs)
+        if "training" in kwargs and not self._accepts("training"):
+            del kwargs["training"]
+        outputs = self.call(inputs, *args, **kwargs)
+        self._output_shape = shapes_of(outputs)
+        return outputs
+
+    def _accepts(self, argument):
+        parameters = inspect.signature(self.call).parameters.values()
+        return any(p.name == argument or p.kind is p.VAR_KEYWORD for p in parameters)
+
+    def _convert_inputs(self, inputs):
+        """Tensors, floating ones in the layer's dtype (learnt from the first one seen)."""
+        structured = isinstance(inputs, (list, tuple, dict)) and any(
+            isinstance(x, (Tensor, np.ndarray)) for x in nest.flatten(inputs))
+        leaves = [ops.as_tensor(x) for x in (nest.flatten(inputs) if structured else [inputs])]
+        if self._dtype is None:
+            floating = [x.dtype for x in leaves if x.dtype.kind == "f"]
+            self._dtype = floating[0] if floating else float32
+        leaves = [ops.cast(x, self._dtype) if x.dtype.kind == "f" else x for x in leaves]
+        return nest.pack_sequence_as(inputs, leaves) if structured else leaves[0]
+
+    def _maybe_build(self, inputs):
+        self.build(shapes_of(inputs))
+        self.built = True
+
+    def add_weight(self, name=None, shape=(), initializer=None, trainable=True, dtype=None):
+        """A new Variable owned by this layer (glorot_uniform unless told otherwise)."""
+        dtype = as_dtype(dtype) or self.dtype
+        initializer = initializers.get(initializer or ("glorot_uniform" if dtype.kind == "f"
+                                                       else "zeros"))
+        name = name or f"variable_{len(self._own)}"
+        variable = Variable(initializer(tuple(shape), dtype), trainable=trainable,
+                            name=f"{self.name}/{name}", dtype=dtype)
+        self._track_variable(name, variable, trainable)
+        return variable
+
+    @property
+    def dtype(self):
+        """The dtype of the layer's variables (float32 until a float input says otherwise)."""
+        return self._dtype if self._dtype is not None else float32
+
+    @property
+    def output_shape(self):
+        """The shape of the output of the last call (a structure for several outputs)."""
+        if self._output_shape is None:
+            raise AttributeError(f"layer '{self.name}' has not been called yet, so it has no "
+                                 "output shape")
+        return self._output_shape
+
+    # --- tracking ---------------------------------------------------------------------------
+    def _sublayers(self):
+        """(path, layer) for each distinct layer held in the attributes, in assignment order."""
+        seen = set()
+        for attribute in self._tracked:
+            for path, layer in _layers_in(attribute.lstrip("_"), self.__dict__.get(attribute)):
+                if id(layer) not in seen:
+                    seen.add(id(layer))
+                    yield path, layer
+
+    def _named_weights(self, prefix="", seen=None):
+        """(path, variable) for every weight, in Keras's order; paths name the structure."""
+        seen = set() if seen is None else seen
+        own = [w for w in self._own if w[2]] + [w for w in self._own if not w[2]]
+        for name, variable, _ in own:
+            if variable._id not in seen:
+                seen.add(variable._id)
+                yield prefix + name, variable
+        for path, layer in self._sublayers():
+            yield from layer._named_weights(f"{prefix}{path}/", seen)
+
+    @property
+    def weights(self):
+        return [v for _, v in self._named_weights()]
+
+    variables = weights
+
+    @property
+    def trainable_weights(self):
+        return [v for v in self.weights if v.trainable] if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        return [v for v in self.weights if not v.trainable] if self.trainable else self.weights
+
+    trainable_variables = trainable_weights
+    non_trainable_variables = non_trainable_weights
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """Freeze (False) or unfreeze this layer and everything in it."""
+        self._trainable = bool(value)
+        for _, variable, created_trainable in self._own:
+            if created_trainable:  # a non-trainable statistic stays one when unfrozen
+                variable.trainable = self._trainable
+        for _, layer in self._sublayers():
+            layer.trainable = value
+
+    def get_weights(self):
+        """The weights' values as numpy arrays, in the order of ``weights``."""
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        """Assign arrays in the order of ``get_weights``; every shape is checked first."""
+        named, weights = list(self._named_weights()), list(weights)
+        if len(weights) != len(named):
+            raise ValueError(f"layer '{self.name}' has {len(named)} weights "
+                             f"({', '.join(p for p, _ in named)}), but {len(weights)} arrays "
+                             "were given")
+        for (path, variable), value in zip(named, weights):
+            shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+            if shape != variable.shape:
+                raise ValueError(f"layer '{self.name}': weight '{path}' has shape "
+                                 f"{variable.shape}, but the array given has shape {shape}")
+        for (_, variable), value in zip(named, weights):
+            variable.assign(value)
+
+    def count_params(self):
+        return sum(int(np.prod(v.shape)) for v in self.weights)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} '{self.name}' built={self.built}>"

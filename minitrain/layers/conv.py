@@ -1,0 +1,93 @@
+"""Conv2D and the 2-D pooling layers (channels last: NHWC inputs)."""
+from .. import activations, initializers, nn, ops
+from ..ops.conv import padding_mode, spatial_pair
+from .base import Layer
+
+
+def _padding(padding, name):
+    return padding_mode(padding, name).lower()
+
+
+class Conv2D(Layer):
+    """activation(conv2d(inputs, kernel) + bias), kernel of shape (kh, kw, c_in, filters)."""
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.filters = int(filters)
+        self.kernel_size = spatial_pair(kernel_size, "Conv2D: kernel_size")
+        self.strides = spatial_pair(strides, "Conv2D: strides")
+        self.padding = _padding(padding, "Conv2D")
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        if len(input_shape) != 4:
+            raise ValueError(f"Conv2D '{self.name}' expects NHWC inputs (rank 4), got shape "
+                             f"{input_shape}")
+        shape = self.kernel_size + (input_shape[-1], self.filters)
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
+        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer)
+                     if self.use_bias else None)
+
+    def call(self, inputs):
+        y = nn.conv2d(inputs, self.kernel, self.strides, self.padding)
+        return self.activation(y + self.bias if self.use_bias else y)
+
+
+class _Pooling2D(Layer):
+    """A window function over (pool_size) windows; strides default to the pool size."""
+
+    pool = None  # the mt.nn function a subclass pools with
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+        super().__init__(**kwargs)
+        name = type(self).__name__
+        self.pool_size = spatial_pair(pool_size, f"{name}: pool_size")
+        self.strides = spatial_pair(self.pool_size if strides is None else strides,
+                                    f"{name}: strides")
+        self.padding = _padding(padding, name)
+
+    def call(self, inputs):
+        return self.pool(inputs, self.pool_size, self.strides, self.padding)
+
+
+class MaxPooling2D(_Pooling2D):
+    """The maximum of each window."""
+
+    pool = staticmethod(nn.max_pool2d)
+
+
+class AveragePooling2D(_Pooling2D):
+    """The mean of each window (over real pixels only, with 'same' padding)."""
+
+    pool = staticmethod(nn.avg_pool2d)
+
+
+MaxPool2D = MaxPooling2D
+AvgPool2D = AveragePooling2D
+
+
+class GlobalAveragePooling2D(Layer):
+    """The mean over height and width: (N, H, W, C) -> (N, C), or (N, 1, 1, C) with keepdims."""
+
+    def __init__(self, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.keepdims = keepdims
+
+    def call(self, inputs):
+        return ops.reduce_mean(inputs, axis=(1, 2), keepdims=self.keepdims)
+
+
+class GlobalMaxPooling2D(Layer):
+    """The maximum over height and width: (N, H, W, C) -> (N, C)."""
+
+    def __init__(self, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.keepdims = keepdims
+
+    def call(self, inputs):
+        return ops.reduce_max(inputs, axis=(1, 2), keepdims=self.keepdims)

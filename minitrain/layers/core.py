@@ -1,0 +1,92 @@
+"""Dense, Activation, Flatten, Dropout and Embedding."""
+import math
+
+import numpy as np
+
+from .. import activations, initializers, nn, ops
+from .base import Layer
+
+
+class Dense(Layer):
+    """activation(inputs @ kernel + bias), over the last axis of the inputs."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
+                                      self.kernel_initializer)
+        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer)
+                     if self.use_bias else None)
+
+    def call(self, inputs):
+        y = ops.matmul(inputs, self.kernel)
+        return self.activation(y + self.bias if self.use_bias else y)
+
+
+class Activation(Layer):
+    """An activation by name ("relu", ...) or a function, as a layer."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+
+class Flatten(Layer):
+    """(batch, ...) -> (batch, product of the rest)."""
+
+    def call(self, inputs):
+        return ops.reshape(inputs, (inputs.shape[0], math.prod(inputs.shape[1:])))
+
+
+class Dropout(Layer):
+    """Zeroes a fraction ``rate`` of the inputs and scales the rest by 1 / (1 - rate), in
+    training only.
+
+    With a ``seed``, the layer draws its masks from a generator of its own: a reproducible
+    sequence of different masks. Without, they come from ``mt.random``'s global generator.
+    """
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
+        self.rate, self.noise_shape, self.seed = rate, noise_shape, seed
+        self._seeds = None if seed is None else np.random.default_rng(seed)
+
+    def call(self, inputs, training=False):
+        if not training or self.rate == 0:
+            return inputs
+        seed = None if self._seeds is None else int(self._seeds.integers(2**31))
+        return nn.dropout(inputs, self.rate, self.noise_shape, seed)
+
+
+class Embedding(Layer):
+    """Row ``i`` of the ``(input_dim, output_dim)`` embeddings matrix for each index ``i``."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", **kwargs):
+        super().__init__(**kwargs)
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          self.embeddings_initializer)
+
+    def call(self, inputs):
+        indices = inputs if inputs.dtype.kind in "iu" else ops.cast(inputs, "int64")
+        if math.prod(indices.shape):
+            low, high = int(ops.reduce_min(indices)), int(ops.reduce_max(indices))
+            if low < 0 or high >= self.input_dim:
+                raise ValueError(f"Embedding '{self.name}': indices must be in [0, "
+                                 f"{self.input_dim}), got values {low}..{high}")
+        return ops.gather(self.embeddings, indices)
