@@ -1,5 +1,5 @@
 """minitrain: a small training framework with its own GradientTape, in TensorFlow's names."""
-from . import (, losses, metrics, optimizers
+from . import (
     activations,
     data,
     initializers,
@@ -44,5 +44,4 @@ __all__ = sorted(set(_op_names) - {"range_"}) + [
     "as_dtype", "bool_", "constant", "custom_gradient", "float16", "float32", "float64", "int8",
     "int16", "int32", "int64", "math", "nest", "nn", "random", "range", "uint8"]
 __all__ += ["Model", "Sequential", "activations", "initializers", "layers"]
-__all__ += ["losses", "metrics", "optimizers"]
 __all__ += ["losses", "metrics", "optimizers"]
