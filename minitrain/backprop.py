@@ -91,6 +91,7 @@ class GradientTape:
         self._watch_accessed_variables = watch_accessed_variables
         self._tape = tape.Tape(watch_accessed_variables)
         self._recording = False
+        self._released_variables = ()
 
     def __enter__(self):
         self._start()
@@ -114,11 +115,13 @@ class GradientTape:
 
     def watch(self, tensor):
         """Track ``tensor`` (or every tensor in a nested structure) on this tape."""
-        if self._tape is not None and not self._recording and not self._tape.ops:
-            self._start()  # a tape used without `with` begins at its first watch()
-        for x in nest.flatten(tensor):
+        tensors = nest.flatten(tensor)
+        for x in tensors:
             if not isinstance(x, Tensor):
                 raise TypeError(f"watch() takes tensors or variables, got {type(x).__name__}")
+        if self._tape is not None and not self._recording and not self._tape.ops:
+            self._start()  # a tape used without `with` begins at its first watch()
+        for x in tensors:
             if x.dtype.kind not in "fc":
                 warnings.warn(f"watch(): the watched tensor has dtype {x.dtype.name}; only "
                               "floating tensors carry gradients, so its gradient will be None",
@@ -138,7 +141,9 @@ class GradientTape:
             self._start()
 
     def watched_variables(self):
-        return tuple(self._tape.variables) if self._tape is not None else ()
+        if self._tape is None:
+            return self._released_variables
+        return tuple(self._tape.variables)
 
     def _live_tape(self):
         if self._tape is None:
@@ -157,6 +162,7 @@ class GradientTape:
 
     def _end_sweep(self):
         if not self._persistent:
+            self._released_variables = tuple(self._tape.variables)
             self._tape = None  # release every recorded op and tensor
 
     def gradient(self, target, sources, output_gradients=None,
@@ -244,11 +250,14 @@ class GradientTape:
 
     def _stack_rows(self, rows, source, row_shape, source_shape, mode, recorded, target):
         found = [row.get(source._id) for row in rows]
+        shape = tuple(row_shape) + tuple(source_shape)
         watched = recorded.marks.get(source._id) is tape.WATCHED
         if not watched or all(g is None for g in found):
-            return self._finish({}, source, [target], recorded, mode)
+            if self._finish({}, source, [target], recorded, mode) is None:
+                return None
+            return ops.zeros(shape, source.dtype)  # rows of zeros, as for a connected source
         found = [ops.zeros_like(source) if g is None else g for g in found]
-        return ops.reshape(ops.stack(found), tuple(row_shape) + tuple(source_shape))
+        return ops.reshape(ops.stack(found), shape)
 
 
 def _basis(y, i):

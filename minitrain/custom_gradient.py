@@ -9,9 +9,11 @@ from .tensor import Tensor
 def custom_gradient(f):
     """Decorate ``f(*x) -> (y, grad_fn)``; ``grad_fn(*dy)`` returns one gradient per input.
 
-    ``f`` runs unrecorded; the tapes see one op from the inputs to ``y`` whose gradient is
-    ``grad_fn``. If ``f`` reads trainable variables, ``grad_fn`` must take a ``variables``
-    keyword and return ``(input_grads, variable_grads)``.
+    The tapes see one op from the inputs to ``y`` whose gradient is ``grad_fn``. ``f``'s own ops
+    are recorded too (as TensorFlow does): they are not on the path to ``y``, but a ``grad_fn``
+    that uses tensors computed in ``f`` can then be differentiated again by an outer tape.
+    If ``f`` reads trainable variables, ``grad_fn`` must take a ``variables`` keyword and
+    return ``(input_grads, variable_grads)``.
     """
 
     @functools.wraps(f)
@@ -19,14 +21,9 @@ def custom_gradient(f):
         inputs = tuple(ops.as_tensor(a) for a in args)
         read = []
         tape._variable_watchers.append(read)
-        paused = [ref() for ref in tape._tapes if ref() is not None and not ref().paused]
-        for t in paused:
-            t.paused = True
         try:
             result, grad_fn = f(*inputs, **kwargs)
         finally:
-            for t in paused:
-                t.paused = False
             tape._variable_watchers.remove(read)
         variables = _unique(v for v in read if v.trainable)
         recorded_inputs = inputs + tuple(ops.read_variable(v) for v in variables)

@@ -57,5 +57,6 @@ def _path_reason(recorded, source, targets):
             continue
         seen.add((tensor_id, cut))
         input_ids, reason = producers[tensor_id]
-        frontier.extend((i, cut or reason) for i in input_ids)
+        # walking back from the target, the latest cut met is the one nearest the source
+        frontier.extend((i, reason or cut) for i in input_ids)
     return None

@@ -184,8 +184,6 @@ def test_watched_variables_lists_each_variable_once_in_order():
     assert tape.gradient(y, list(watched))[1] is not None
 
 
-@pytest.mark.xfail(reason="watched_variables() returns () once a non-persistent tape has "
-                          "computed its gradient; TensorFlow keeps the list", strict=True)
 def test_watched_variables_survive_the_gradient_call():
     a = mt.Variable(2.0)
     with mt.GradientTape() as tape:

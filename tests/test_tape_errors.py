@@ -243,3 +243,12 @@ def test_shape_mismatch_inside_a_tape_names_the_op_and_shapes():
             x + mt.constant(np.ones((3, 2)))
     message = str(error.value)
     assert "add" in message and "(2, 3)" in message and "(3, 2)" in message
+
+
+def test_raise_names_the_cut_nearest_the_source():
+    x = mt.constant(1.5)
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        y = mt.cast(mt.cast(x, mt.int32), mt.float32) * 2.0
+    with pytest.raises(mt.UnconnectedGradientError, match="float32 to int32"):
+        tape.gradient(y, x, unconnected_gradients="raise")

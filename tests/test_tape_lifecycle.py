@@ -165,3 +165,10 @@ def test_failed_gradient_still_releases_a_non_persistent_tape():
     del y
     gc.collect()
     assert all(r() is None for r in intermediates)
+
+
+def test_a_failed_watch_does_not_start_recording(no_tape_left_over):
+    tape = mt.GradientTape()
+    with pytest.raises(TypeError, match="watch"):
+        tape.watch([1.0])
+    assert _live_tapes() == []

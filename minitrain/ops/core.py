@@ -136,7 +136,10 @@ def _shape_error(name, inputs, error):
 
 def run_cut(name, forward, inputs, reason=None):
     """Apply an op through which no gradient flows (and note the cut for explanations)."""
-    y = Tensor(forward(*[x._data for x in inputs]))
+    try:
+        y = Tensor(forward(*[x._data for x in inputs]))
+    except ValueError as error:
+        raise _shape_error(name, inputs, error) from None
     if _tapes:
         tape.record_cut(name, inputs, (y,), reason or f"op '{name}' has no gradient")
     return y
