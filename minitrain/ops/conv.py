@@ -138,7 +138,7 @@ def _check_conv_args(x_shape, w_shape, data_format, dilations):
         raise ValueError(f"conv2d: filters must have shape (kh, kw, c_in, c_out), "
                          f"got {w_shape}")
     if len(x_shape) != 4 or x_shape[3] != w_shape[2]:
-        raise ValueError(f"conv2d: the input of shape {x_shape} must be NHWC with "
+        raise ValueError(f"conv2d: the input of shape {x_shape} must be NHWC (rank 4) with "
                          f"{w_shape[2]} channels, as the filters of shape {w_shape} expect")
 
 

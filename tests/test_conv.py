@@ -1,0 +1,187 @@
+"""conv2d and pooling: forwards against naive loops, gradients of first and second order."""
+import math
+
+import numpy as np
+import pytest
+from gradcases import Inputs, case, check_first, check_second
+
+import minitrain as mt
+from minitrain.ops.conv import col2im, im2col
+
+rng = Inputs(seed=7)
+u = rng.uniform
+
+
+def _pad_same(x, window, strides):
+    """TensorFlow's SAME padding, written out: ceil(n / s) outputs, extra padding after."""
+    pads = []
+    for n, k, s in zip(x.shape[1:3], window, strides):
+        total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return pads
+
+
+def naive_windows(x, window, strides, padding, fill=0.0):
+    """Every window of x, one at a time: {(i, j): x[:, rows, cols, :]} (padded with fill)."""
+    pads = _pad_same(x, window, strides) if padding.upper() == "SAME" else [(0, 0), (0, 0)]
+    x = np.pad(x, [(0, 0), pads[0], pads[1], (0, 0)], constant_values=fill)
+    rows = (x.shape[1] - window[0]) // strides[0] + 1
+    cols = (x.shape[2] - window[1]) // strides[1] + 1
+    return {(i, j): x[:, i * strides[0]:i * strides[0] + window[0],
+                      j * strides[1]:j * strides[1] + window[1], :]
+            for i in range(rows) for j in range(cols)}, (rows, cols)
+
+
+def naive_conv2d(x, w, strides, padding):
+    windows, (rows, cols) = naive_windows(x, w.shape[:2], strides, padding)
+    y = np.zeros((x.shape[0], rows, cols, w.shape[3]))
+    for (i, j), patch in windows.items():
+        for n in range(x.shape[0]):
+            for k in range(w.shape[3]):
+                y[n, i, j, k] = np.sum(patch[n] * w[:, :, :, k])
+    return y
+
+
+def naive_pool(x, window, strides, padding, kind):
+    fill = -np.inf if kind == "max" else np.nan
+    windows, (rows, cols) = naive_windows(x, window, strides, padding, fill)
+    y = np.zeros((x.shape[0], rows, cols, x.shape[3]))
+    for (i, j), patch in windows.items():
+        y[:, i, j] = np.max(patch, axis=(1, 2)) if kind == "max" else \
+            np.nanmean(patch, axis=(1, 2))  # padding (NaN) is not counted, as in TensorFlow
+    return y
+
+
+GEOMETRIES = [  # (input shape, window, strides, padding)
+    ((2, 5, 5, 3), (3, 3), (1, 1), "VALID"),
+    ((2, 5, 5, 3), (3, 3), (1, 1), "SAME"),
+    ((2, 6, 7, 2), (3, 2), (2, 2), "VALID"),
+    ((2, 6, 7, 2), (3, 2), (2, 2), "SAME"),
+    ((1, 7, 6, 2), (2, 3), (2, 1), "same"),
+    ((1, 4, 4, 1), (1, 1), (2, 2), "SAME"),
+    ((1, 5, 5, 2), (5, 5), (1, 1), "VALID"),
+]
+GEOMETRY_IDS = [f"{s}-{k}-{st}-{p}" for s, k, st, p in GEOMETRIES]
+
+
+@pytest.mark.parametrize("shape, window, strides, padding", GEOMETRIES, ids=GEOMETRY_IDS)
+def test_conv2d_matches_naive_loop(shape, window, strides, padding):
+    x, w = u(*shape), u(*window, shape[3], 4)
+    y = mt.nn.conv2d(x, w, strides, padding)
+    np.testing.assert_allclose(y.numpy(), naive_conv2d(x, w, strides, padding), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("shape, window, strides, padding", GEOMETRIES, ids=GEOMETRY_IDS)
+def test_pooling_matches_naive_loop(shape, window, strides, padding, kind):
+    x = u(*shape)
+    pool = mt.nn.max_pool2d if kind == "max" else mt.nn.avg_pool2d
+    y = pool(x, window, strides, padding)
+    np.testing.assert_allclose(y.numpy(), naive_pool(x, window, strides, padding, kind),
+                               atol=1e-12)
+
+
+def test_conv2d_accepts_tensorflow_stride_lists_and_float32():
+    x, w = u(1, 6, 6, 2).astype(np.float32), u(3, 3, 2, 3).astype(np.float32)
+    y = mt.nn.conv2d(mt.constant(x), mt.constant(w), [1, 2, 2, 1], "SAME")
+    assert y.dtype == np.float32 and y.shape == (1, 3, 3, 3)
+    np.testing.assert_allclose(y.numpy(), naive_conv2d(x, w, (2, 2), "SAME"), rtol=1e-5,
+                               atol=1e-5)
+
+
+def _conv(strides, padding):
+    return lambda x, w: mt.nn.conv2d(x, w, strides, padding)
+
+
+def _pool(pool, window, strides, padding):
+    return lambda x: pool(x, window, strides, padding)
+
+
+CONV_CASES = [case(f"conv2d {i}", _conv(strides, padding), u(*shape), u(*window, shape[3], 2))
+              for i, (shape, window, strides, padding) in zip(GEOMETRY_IDS, GEOMETRIES)]
+POOL_CASES = [case(f"{name} {i}", _pool(pool, window, strides, padding), rng.distinct(*shape))
+              for name, pool in [("max_pool2d", mt.nn.max_pool2d),
+                                 ("avg_pool2d", mt.nn.avg_pool2d)]
+              for i, (shape, window, strides, padding) in zip(GEOMETRY_IDS, GEOMETRIES)]
+
+
+@pytest.mark.parametrize("f, inputs, tolerances", CONV_CASES + POOL_CASES)
+def test_gradient(f, inputs, tolerances):
+    check_first(f, inputs, tolerances)
+
+
+SECOND_CASES = [  # small sizes: every block of the Hessian is checked by finite differences
+    case("conv2d same stride 1", _conv(1, "SAME"), u(1, 4, 4, 2), u(3, 3, 2, 2)),
+    case("conv2d valid stride 2", _conv(2, "VALID"), u(1, 5, 5, 2), u(3, 3, 2, 2)),
+    case("conv2d same stride 2", _conv(2, "same"), u(1, 5, 4, 1), u(2, 3, 1, 2)),
+    case("avg_pool2d same", _pool(mt.nn.avg_pool2d, 2, 2, "SAME"), u(1, 3, 5, 2)),
+    case("max_pool2d valid", _pool(mt.nn.max_pool2d, 2, 1, "VALID"), rng.distinct(1, 3, 3, 2)),
+]
+
+
+@pytest.mark.parametrize("f, inputs, tolerances", SECOND_CASES)
+def test_second_derivative(f, inputs, tolerances):
+    check_second(f, inputs, tolerances)
+
+
+@pytest.mark.parametrize("shape, window, strides, padding", GEOMETRIES, ids=GEOMETRY_IDS)
+def test_col2im_is_the_adjoint_of_im2col(shape, window, strides, padding):
+    """<im2col(x), c> == <x, col2im(c)>: the property that makes each the other's gradient."""
+    from minitrain.ops.conv import _pads
+    pads = _pads(shape, window, strides, padding, "test")
+    x = u(*shape)
+    cols = im2col(x, window, strides, pads)
+    c = u(*cols.shape)
+    back = col2im(c, shape, window, strides, pads)
+    assert back.shape == shape
+    np.testing.assert_allclose(np.sum(cols.numpy() * c), np.sum(x * back.numpy()), rtol=1e-12)
+
+
+def test_max_pool_gradient_goes_to_the_first_maximum_as_tensorflow():
+    x = mt.constant(np.array([[1.0, 3.0], [3.0, 2.0]]).reshape(1, 2, 2, 1))
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        y = mt.nn.max_pool2d(x, 2, 2, "VALID")
+    assert float(y) == 3.0
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy().ravel(), [0, 1, 0, 0])
+
+
+def test_same_average_pool_counts_only_real_pixels():
+    y = mt.nn.avg_pool2d(np.ones((1, 3, 3, 1)), 2, 2, "SAME")  # the padded windows too
+    np.testing.assert_array_equal(y.numpy(), np.ones((1, 2, 2, 1)))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: mt.nn.conv2d(u(1, 4, 4, 2), u(3, 3, 3, 1), 1, "VALID"), "2 channels|3 channels"),
+    (lambda: mt.nn.conv2d(u(1, 4, 4, 2), u(3, 3, 2, 1), 1, "FULL"), "'VALID' or 'SAME'"),
+    (lambda: mt.nn.conv2d(u(4, 4, 2), u(3, 3, 2, 1), 1, "VALID"), "rank 4"),
+    (lambda: mt.nn.conv2d(u(1, 2, 2, 1), u(3, 3, 1, 1), 1, "VALID"), "larger than"),
+    (lambda: mt.nn.conv2d(u(1, 4, 4, 1), u(3, 3, 1, 1), 0, "VALID"), "strides"),
+    (lambda: mt.nn.max_pool2d(u(1, 4, 4, 1), [2, 2, 2], 1, "VALID"), "ksize"),
+])
+def test_bad_arguments_raise_clear_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_conv2d_rejects_mixed_dtypes():
+    with pytest.raises(TypeError, match="float32"):
+        mt.nn.conv2d(mt.constant(u(1, 4, 4, 1)), mt.constant(u(3, 3, 1, 1), mt.float32), 1,
+                     "VALID")
+
+
+def test_conv2d_and_pooling_run_on_each_device(device):
+    x, w = u(2, 6, 6, 3), u(3, 3, 3, 4)
+    xt, wt = mt.constant(x), mt.constant(w)
+    with mt.GradientTape() as tape:
+        tape.watch([xt, wt])
+        outputs = [mt.nn.conv2d(xt, wt, 2, "SAME"), mt.nn.max_pool2d(xt, 3, 2, "SAME"),
+                   mt.nn.avg_pool2d(xt, 3, 2, "SAME")]
+        total = sum(mt.reduce_sum(y * y) for y in outputs)
+    grads = tape.gradient(total, [xt, wt])
+    expected = [naive_conv2d(x, w, (2, 2), "SAME"), naive_pool(x, (3, 3), (2, 2), "SAME", "max"),
+                naive_pool(x, (3, 3), (2, 2), "SAME", "avg")]
+    for got, want in zip(outputs, expected):
+        assert got.device == device
+        np.testing.assert_allclose(got.numpy(), want, atol=1e-12)
+    assert [g.device for g in grads] == [device, device]
