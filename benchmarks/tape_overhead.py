@@ -24,10 +24,11 @@ def chain(x, w, b, tanh, sin):
     return x
 
 
-def minitrain_step(x0, w0, b0):
+def minitrain_step(x0, w0, b0, device="cpu"):
     import minitrain as mt
 
-    x, w, b = mt.Variable(x0), mt.constant(w0), mt.constant(b0)
+    with mt.device(device):
+        x, w, b = mt.Variable(x0), mt.constant(w0), mt.constant(b0)
 
     def step():
         with mt.GradientTape() as tape:
@@ -37,17 +38,18 @@ def minitrain_step(x0, w0, b0):
     return step
 
 
-def torch_step(x0, w0, b0):
+def torch_step(x0, w0, b0, device="cpu"):
     import torch
 
     torch.set_num_threads(1)
-    x = torch.tensor(x0, requires_grad=True)
-    w, b = torch.tensor(w0), torch.tensor(b0)
+    where = "cuda" if device.startswith("gpu") else "cpu"
+    x = torch.tensor(x0, requires_grad=True, device=where)
+    w, b = torch.tensor(w0, device=where), torch.tensor(b0, device=where)
 
     def step():
         y = chain(x, w, b, torch.tanh, torch.sin).sum()
         (grad,) = torch.autograd.grad(y, x)
-        return grad.numpy()
+        return grad.cpu().numpy()  # waits for the device, as .numpy() does in minitrain
 
     return step
 
@@ -76,20 +78,22 @@ def import_time_ms(module, repeats=7):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--device", default="cpu", help="cpu or gpu")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     x0, w0, b0 = (rng.uniform(0.5, 1.0, 8).astype(np.float32) for _ in range(3))
 
-    steps = {"minitrain": minitrain_step(x0, w0, b0)}
+    steps = {"minitrain": minitrain_step(x0, w0, b0, args.device)}
     try:
-        steps["PyTorch"] = torch_step(x0, w0, b0)
+        steps["PyTorch"] = torch_step(x0, w0, b0, args.device)
     except ImportError:
         print("PyTorch not installed (pip install torch==2.13.0): no reference ratio")
     else:
         assert np.allclose(steps["minitrain"](), steps["PyTorch"](), rtol=1e-4), "gradients differ"
     us = interleaved_us_per_op(steps, args.repeats)
     for name, value in us.items():
-        print(f"{name:10s}: {value:6.2f} us/op (forward + backward, {N_OPS}-op chain, shape (8,))")
+        print(f"{name:10s}: {value:6.2f} us/op (forward + backward, {N_OPS}-op chain, shape (8,), "
+              f"{args.device})")
     if "PyTorch" in us:
         print(f"ratio     : {us['minitrain'] / us['PyTorch']:6.2f}x PyTorch (lower is better)")
     print(f"import minitrain: {import_time_ms('minitrain'):.0f} ms "

@@ -1,0 +1,83 @@
+"""Do the fused kernels pay? Each beside the same maths from separate array operations.
+
+Reports median microseconds per call, fused and composed, and the speed-up, on the CPU (the
+numpy twins) or the GPU (the CuPy kernels).
+
+    python benchmarks/fused_kernels.py [--device cpu|gpu] [--repeats 50]
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from minitrain import backend
+from minitrain.kernels import bias_act, optim, softmax_xent
+
+
+def composed_softmax_xent(logits, labels):
+    xp = backend.array_module(logits)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_p = shifted - xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+    rows = xp.arange(len(labels))
+    one_hot = xp.zeros_like(logits)
+    one_hot[rows, labels] = 1
+    return -log_p[rows, labels], xp.exp(log_p) - one_hot
+
+
+def composed_bias_relu(x, b):
+    return backend.array_module(x).maximum(x + b, 0)
+
+
+def composed_adam(var, grad, m, v, alpha, beta_1, beta_2, epsilon):
+    xp = backend.array_module(var)
+    m = m + (grad - m) * (1 - beta_1)
+    v = v + (grad * grad - v) * (1 - beta_2)
+    return var - alpha * m / (xp.sqrt(v) + epsilon), m, v
+
+
+def cases(device, rng):
+    put = lambda a: backend.to_device(a, device)  # noqa: E731
+    logits = put(rng.standard_normal((4096, 10)).astype(np.float32))
+    labels = put(rng.integers(0, 10, 4096))
+    x = put(rng.standard_normal((4096, 512)).astype(np.float32))
+    b = put(rng.standard_normal(512).astype(np.float32))
+    var, grad, m, v = (put(rng.standard_normal((512, 512)).astype(np.float32)) for _ in range(4))
+    v = abs(v)
+    adam_args = (var, grad, m, v, 1e-3, 0.9, 0.999, 1e-7)
+    return {
+        "sparse softmax xent (4096x10)": (softmax_xent.sparse_softmax_xent,
+                                          composed_softmax_xent, (logits, labels)),
+        "bias + relu (4096x512)": (bias_act.bias_relu, composed_bias_relu, (x, b)),
+        "adam update (512x512)": (optim.adam_update, composed_adam, adam_args),
+    }
+
+
+def median_us(fn, args, repeats, sync):
+    for _ in range(3):
+        fn(*args)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(*args)
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--repeats", type=int, default=50)
+    args = parser.parse_args()
+    device = backend.check_available(args.device)
+    sync = (lambda: None) if device == "cpu" else \
+        backend.cupy_module().cuda.get_current_stream().synchronize
+    for name, (fused, composed, inputs) in cases(device, np.random.default_rng(0)).items():
+        fast, slow = (median_us(f, inputs, args.repeats, sync) for f in (fused, composed))
+        print(f"{name:32s} fused {fast:9.1f} us   composed {slow:9.1f} us   "
+              f"speed-up {slow / fast:5.2f}x  ({device})")
+
+
+if __name__ == "__main__":
+    main()
