@@ -1,0 +1,211 @@
+"""Trainer: the loop of loss -> tape.gradient -> apply_gradients, with validation, metrics,
+callbacks and checkpoints from which a killed run resumes bit for bit.
+
+Everything a step depends on is saved: weights, optimizer slots, the random generator, the
+DataLoader's position and the epoch's running sums. A run resumed from a checkpoint therefore
+takes the same steps, in the same order, on the same numbers as one that was never stopped.
+"""
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import random
+from ..backprop import GradientTape
+from . import checkpoint as ckpt
+from .state import capture, restore
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot go on (the CLI exits with status 1)."""
+
+
+class Trainer:
+    """Fits ``model`` with ``optimizer`` on ``loss`` (a mean over the batch).
+
+    ``metrics``: a dict {name: metric} (or a list of metrics, named by their ``name``),
+    computed on every training batch and on validation and test data. ``checkpoint``: a path
+    to write checkpoints to, every ``checkpoint_every`` epochs or steps (``checkpoint_unit``).
+    """
+
+    def __init__(self, model, optimizer, loss, metrics=None, callbacks=(), checkpoint=None,
+                 checkpoint_every=1, checkpoint_unit="epoch"):
+        if checkpoint_unit not in ("epoch", "step"):
+            raise ValueError(f"checkpoint_unit must be 'epoch' or 'step', got {checkpoint_unit!r}")
+        self.model, self.optimizer, self.loss = model, optimizer, loss
+        self.metrics = dict(metrics) if isinstance(metrics, dict) else {
+            m.name: m for m in metrics or ()}
+        self.callbacks = list(callbacks)
+        self.checkpoint_path = None if checkpoint is None else Path(checkpoint)
+        self.checkpoint_every, self.checkpoint_unit = int(checkpoint_every), checkpoint_unit
+        self.last_checkpoint = None  # (path, step, epoch) of the latest good checkpoint
+        self.step = self.epoch = self.batch = 0  # steps taken, epochs done, batches this epoch
+        self.history, self.stop_training = [], False
+        self._in_epoch, self._loss_total, self._loss_count = False, 0.0, 0
+        self._elapsed, self._started = 0.0, None
+        self.epochs, self.steps_per_epoch = None, None
+
+    # --- one step ------------------------------------------------------------------------------
+    def train_step(self, x, y):
+        """One update on the batch; returns the batch loss as a float."""
+        variables = self.model.trainable_variables
+        with GradientTape() as tape:
+            y_pred = self.model(x, training=True)
+            loss = self.loss(y, y_pred)
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        for metric in self.metrics.values():
+            metric.update_state(y, y_pred)
+        return float(loss)
+
+    def evaluate(self, data):
+        """{'loss': ..., <metric>: ...} over every batch of ``data``, without training."""
+        for metric in self.metrics.values():
+            metric.reset_state()
+        total, count = 0.0, 0
+        for x, y in data:
+            y_pred = self.model(x, training=False)
+            n = len(x)
+            total, count = total + float(self.loss(y, y_pred)) * n, count + n
+            for metric in self.metrics.values():
+                metric.update_state(y, y_pred)
+        if count == 0:
+            raise ValueError("evaluate() got no batches: the data is empty")
+        return {"loss": total / count, **self._metric_results()}
+
+    def _metric_results(self):
+        return {name: float(m.result()) for name, m in self.metrics.items()}
+
+    # --- the loop ------------------------------------------------------------------------------
+    def fit(self, train, epochs, validation=None):
+        """Train until ``epochs`` epochs are done (counting those before a resume) or a
+        callback stops the run; returns the history, one dict of logs per epoch.
+
+        A trainer stopped early stays stopped: a resumed run that had stopped does no more
+        steps (set ``trainer.stop_training = False`` to go on anyway)."""
+        self.epochs = int(epochs)
+        self.steps_per_epoch = len(train) if hasattr(train, "__len__") else None
+        self._started = time.perf_counter()
+        try:
+            self._callback("on_train_begin")
+            while self.epoch < self.epochs and not self.stop_training:
+                self._train_epoch(train)
+                self._end_epoch(train, validation)
+            self._callback("on_train_end")
+        finally:
+            self._elapsed, self._started = self.wall_time(), None
+        return self.history
+
+    def _train_epoch(self, train):
+        if not self._in_epoch:
+            self._in_epoch, self.batch, self._loss_total, self._loss_count = True, 0, 0.0, 0
+            for metric in self.metrics.values():
+                metric.reset_state()
+            self._callback("on_epoch_begin")
+        if self.steps_per_epoch is not None and self.batch >= self.steps_per_epoch:
+            return  # resumed from a checkpoint taken after the epoch's last step
+        for x, y in train:
+            loss = self.train_step(x, y)
+            self.step, self.batch = self.step + 1, self.batch + 1
+            if not math.isfinite(loss):
+                raise self._diverged(f"the loss is {loss}")
+            self._loss_total, self._loss_count = self._loss_total + loss * len(x), (
+                self._loss_count + len(x))
+            self._callback("on_batch_end")
+            if self.checkpoint_unit == "step" and self._due(self.step):
+                self.save_checkpoint(train)
+
+    def _end_epoch(self, train, validation):
+        logs = self.running_logs()
+        if validation is not None:
+            logs.update({f"val_{k}": v for k, v in self.evaluate(validation).items()})
+        self._in_epoch, self.epoch = False, self.epoch + 1
+        logs.update(epoch=self.epoch, step=self.step, lr=self.learning_rate(),
+                    time=self.wall_time())
+        self.history.append(logs)
+        for callback in self.callbacks:
+            callback.on_epoch_end(self, logs)
+        last = self.stop_training or self.epoch >= self.epochs
+        if last or (self.checkpoint_unit == "epoch" and self._due(self.epoch)):
+            self.save_checkpoint(train)
+
+    def running_logs(self):
+        """The epoch so far: mean loss and metrics over the batches trained on."""
+        loss = self._loss_total / self._loss_count if self._loss_count else math.nan
+        return {"loss": loss, **self._metric_results()}
+
+    def learning_rate(self):
+        lr = getattr(self.optimizer, "learning_rate", None)
+        return float(lr) if lr is not None else math.nan
+
+    def wall_time(self):
+        """Seconds spent training, summed over every session of a resumed run."""
+        now = time.perf_counter()
+        return self._elapsed + (now - self._started if self._started is not None else 0.0)
+
+    def _due(self, count):
+        return self.checkpoint_path is not None and self.checkpoint_every > 0 and (
+            count % self.checkpoint_every == 0)
+
+    def _callback(self, hook):
+        for callback in self.callbacks:
+            getattr(callback, hook)(self)
+
+    def _diverged(self, what):
+        where = f"at step {self.step} (epoch {self.epoch + 1}, batch {self.batch})"
+        if self.last_checkpoint is None:
+            last = "no checkpoint was written before it"
+        else:
+            path, step, epoch = self.last_checkpoint
+            last = f"the last good checkpoint is {path} (step {step}, epoch {epoch})"
+        return TrainingError(f"training stopped: {what} {where}; {last}. A smaller "
+                             "learning rate or gradient clipping (optimizer.clipnorm) may help")
+
+    # --- checkpoints ---------------------------------------------------------------------------
+    def state(self, train=None):
+        """Everything needed to continue exactly from here, as arrays and plain values."""
+        return {
+            "weights": self.model.get_weights(),
+            "optimizer": capture(self.optimizer),
+            "metrics": {name: capture(m) for name, m in self.metrics.items()},
+            "callbacks": [c.get_state() for c in self.callbacks],
+            "rng": random.get_state(),
+            "data": train.get_state() if hasattr(train, "get_state") else None,
+            "loop": {"step": self.step, "epoch": self.epoch, "batch": self.batch,
+                     "in_epoch": self._in_epoch, "loss_total": self._loss_total,
+                     "loss_count": self._loss_count, "history": self.history,
+                     "elapsed": self.wall_time(), "stop_training": self.stop_training},
+        }
+
+    def save_checkpoint(self, train=None, path=None):
+        path = Path(path or self.checkpoint_path)
+        weights = self.model.get_weights()
+        if not all(np.isfinite(w).all() for w in weights if w.dtype.kind == "f"):
+            raise self._diverged("the weights are no longer finite")
+        ckpt.save(path, self.state(train))
+        self.last_checkpoint = (path, self.step, self.epoch)
+
+    def restore(self, path, train=None):
+        """Continue from the checkpoint at ``path``; ``train`` is the loader to reposition."""
+        state = ckpt.load(path)
+        self.model.set_weights(list(state["weights"]))
+        if hasattr(self.optimizer, "build"):
+            self.optimizer.build(self.model.trainable_variables)
+        restore(self.optimizer, state["optimizer"])
+        for name, metric in self.metrics.items():
+            restore(metric, state["metrics"][name])
+        for callback, saved in zip(self.callbacks, state["callbacks"]):
+            if saved is not None:
+                callback.set_state(saved)
+        random.set_state(state["rng"])
+        if train is not None and state["data"] is not None:
+            train.set_state(state["data"])
+        self._set_loop(state["loop"])
+        self.last_checkpoint = (Path(path), self.step, self.epoch)
+
+    def _set_loop(self, loop):
+        self.step, self.epoch, self.batch = loop["step"], loop["epoch"], loop["batch"]
+        self._in_epoch, self._loss_total = loop["in_epoch"], loop["loss_total"]
+        self._loss_count, self.history = loop["loss_count"], list(loop["history"])
+        self._elapsed, self.stop_training = loop["elapsed"], loop["stop_training"]
