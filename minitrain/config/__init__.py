@@ -1,0 +1,56 @@
+"""Configs: a YAML file (and --set overrides) -> validated plain data -> the built run.
+
+```python
+config = load_config("configs/mlp.yaml", overrides=["training.epochs=3"])
+experiment = build(config)        # minitrain.training.Experiment
+```
+A mistake raises ConfigError, whose message names the file (or the --set option), the key
+path or line, and the closest valid key or name.
+"""
+import copy
+from pathlib import Path
+
+from . import spec, validate
+from .build import build
+from .errors import ConfigError
+from .loader import apply_override, parse_override, read_yaml
+
+
+def load_config(path=None, overrides=(), data=None):
+    """The validated config from the YAML file at ``path`` (or the mapping ``data``), with
+    each ``overrides`` item ('key.path=value') applied first; defaults filled in."""
+    source = str(path) if path is not None else "config"
+    if data is None:
+        data, lines = read_yaml(path)
+    else:
+        data, lines = copy.deepcopy(dict(data)), {}
+    applied = []
+    for text in overrides:
+        key, value = parse_override(text)
+        apply_override(data, key, value, f"--set {text}")
+        applied.append((key, f"--set {text}"))
+    try:
+        config = spec.CONFIG(data, ())
+        validate.check(config)
+    except ConfigError as err:
+        raise _locate(err, source, lines, applied) from None
+    if config["name"] is None:
+        config["name"] = Path(path).stem if path is not None else "run"
+    return config
+
+
+def _locate(err, source, lines, applied):
+    """The error, told from the --set option that set its key, or from the file's line."""
+    if err.source is not None or err.path is None:
+        return err if err.source is not None else err.located(source)
+    path = tuple(err.path)
+    for key, option in reversed(applied):
+        if path[:len(key)] == key:
+            return err.located(option)
+    for end in range(len(path), 0, -1):
+        if path[:end] in lines:
+            return err.located(source, lines[path[:end]])
+    return err.located(source)
+
+
+__all__ = ["ConfigError", "build", "load_config"]

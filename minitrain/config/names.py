@@ -1,0 +1,95 @@
+"""The names a config may use (layers, losses, optimizers, ...) and the arguments each takes.
+
+Names are looked up in the kit's own modules, so a new layer or loss is usable from YAML as
+soon as it exists. A name matches regardless of case and underscores ("SparseCategorical...",
+"sparse_categorical_crossentropy"); arguments are checked against the ``__init__`` signature,
+so a misspelt one is reported with the closest valid one before anything is built.
+"""
+import inspect
+import re
+
+from .. import layers, losses, metrics, optimizers
+from ..optimizers import schedules
+from .errors import ConfigError, did_you_mean, format_path
+
+
+def canonical(name):
+    return str(name).replace("_", "").lower()
+
+
+def snake_case(name):
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+class Registry:
+    """Classes by name, from the public classes of ``module`` that subclass ``base``."""
+
+    def __init__(self, kind, module, base, display=snake_case, getter=None, exclude=()):
+        self.kind, self.getter = kind, getter
+        # attribute names, not class names: aliases (MaxPool2D = MaxPooling2D) count too
+        found = {name: cls for name, cls in vars(module).items() if not name.startswith("_")
+                 and isinstance(cls, type) and issubclass(cls, base) and cls is not base and
+                 cls not in exclude}
+        self.by_key = {canonical(name): cls for name, cls in found.items()}
+        self.names = sorted({display(cls.__name__) for cls in found.values()})
+
+    def lookup(self, name, path):
+        cls = self.by_key.get(canonical(name)) or self._alias(name)
+        if cls is None:
+            raise ConfigError(f"unknown {self.kind} '{name}' in {format_path(path[:-1])}"
+                              f"{did_you_mean(name, self.names)} (valid: "
+                              f"{', '.join(self.names)})", path)
+        return cls
+
+    def _alias(self, name):
+        # the module's own get() knows short aliases ("mse"); it builds with defaults
+        try:
+            return type(self.getter(name)) if self.getter else None
+        except (ValueError, TypeError):
+            return None
+
+
+def parameters(cls):
+    """(names, required): the keyword arguments ``cls(...)`` accepts, following ``**kwargs``
+    up to the base classes that receive them."""
+    names, required = [], []
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        params = list(inspect.signature(init).parameters.values())[1:]
+        for p in params:
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names:
+                names.append(p.name)
+                if p.default is p.empty and klass is cls:
+                    required.append(p.name)
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names, required
+
+
+def check_arguments(cls, args, path, what, reserved=()):
+    """Raise a ConfigError for an argument ``cls`` does not take, or a required one missing."""
+    names, required = parameters(cls)
+    names = [n for n in names if n not in reserved]
+    where = format_path(path)
+    for key in args:
+        if key not in names:
+            raise ConfigError(f"unknown key '{key}' in {where}{did_you_mean(key, names)} "
+                              f"({what} takes: {', '.join(names) or 'no arguments'})",
+                              (*path, key))
+    missing = [n for n in required if n not in args and n not in reserved]
+    if missing:
+        raise ConfigError(f"missing required key '{missing[0]}' in {where} ({what} needs "
+                          f"{', '.join(missing)})", path)
+
+
+LAYERS = Registry("layer", layers, layers.Layer, display=str)
+LOSSES = Registry("loss", losses, losses.Loss, getter=losses.get,
+                  exclude=(losses.LossFunctionWrapper,))
+OPTIMIZERS = Registry("optimizer", optimizers, optimizers.Optimizer, display=str.lower,
+                      getter=optimizers.get)
+SCHEDULES = Registry("learning-rate schedule", schedules, schedules.LearningRateSchedule)
+METRICS = Registry("metric", metrics, metrics.Metric, getter=metrics.get,
+                   exclude=(metrics.MeanMetricWrapper,))

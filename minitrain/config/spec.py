@@ -1,0 +1,115 @@
+"""The config's sections and keys, with their defaults: the reference for docs/training.md."""
+from .errors import ConfigError, format_path
+from .schema import (
+    Field,
+    Section,
+    boolean,
+    expected,
+    integer,
+    list_of,
+    mapping,
+    number,
+    optional,
+    string,
+)
+
+
+def named(kind):
+    """``adam`` or ``{name: adam, <its arguments>}``, both read as ``{"name": "adam", ...}``."""
+    def check(value, path):
+        if isinstance(value, str):
+            return {"name": string()(value, path)}
+        if not isinstance(value, dict):
+            raise expected(path, f"a {kind} name, or a mapping with 'name' and its arguments",
+                           value)
+        value = mapping(value, path)
+        if "name" not in value:
+            raise ConfigError(f"missing required key 'name' in {format_path(path)} (which "
+                              f"{kind} to use)", (*path, "name"))
+        string()(value["name"], (*path, "name"))
+        return value
+    return check
+
+
+def optimizer(value, path):
+    value = named("optimizer")(value, path)
+    if value.get("schedule") is not None:
+        value["schedule"] = named("learning-rate schedule")(value["schedule"], (*path, "schedule"))
+    return value
+
+
+def layer(value, path):
+    """``- Dense: {units: 64}`` (a layer name and its arguments) or a bare ``- Flatten``."""
+    if isinstance(value, str):
+        return {value: {}}
+    if isinstance(value, dict) and len(value) == 1:
+        (name, args), = value.items()
+        if isinstance(name, str):
+            return {name: mapping(args, (*path, name))}
+    raise expected(path, "a layer: a name with its arguments (`- Dense: {units: 64}`) or a "
+                   "bare name (`- Flatten`)", value)
+
+
+def layers(value, path):
+    value = list_of(layer)(value, path)
+    if not value:
+        raise ConfigError("model must list at least one layer", path)
+    return value
+
+
+SPLITS = Section({
+    "val": Field(number(minimum=0.0, below=1.0), 0.1),
+    "test": Field(number(minimum=0.0, below=1.0), 0.2),
+    "stratify": Field(boolean, True),
+})
+
+NORMALIZE = Section({
+    "method": Field(string(("standard", "scale", "none")), "standard"),
+    "scale": Field(optional(number(positive=True)), None),
+})
+
+DATA = Section({
+    "source": Field(string()),
+    "options": Field(mapping, {}),
+    "splits": Field(SPLITS, {}),
+    "normalize": Field(NORMALIZE, {}),
+    "batch_size": Field(integer(minimum=1), 32),
+    "shuffle": Field(boolean, True),
+    "drop_last": Field(boolean, False),
+})
+
+EARLY_STOPPING = Section({
+    "monitor": Field(string(), "val_loss"),
+    "mode": Field(string(("auto", "min", "max")), "auto"),
+    "patience": Field(integer(minimum=0), 5),
+    "min_delta": Field(number(minimum=0.0), 0.0),
+    "restore_best": Field(boolean, True),
+})
+
+CHECKPOINT = Section({
+    "every": Field(integer(minimum=0), 1),
+    "unit": Field(string(("epoch", "step")), "epoch"),
+})
+
+TRAINING = Section({
+    "epochs": Field(integer(minimum=1)),
+    "early_stopping": Field(optional(EARLY_STOPPING), None),
+    "checkpoint": Field(CHECKPOINT, {}),
+})
+
+OUTPUT = Section({
+    "dir": Field(string(), "runs"),
+})
+
+CONFIG = Section({
+    "name": Field(optional(string()), None),
+    "seed": Field(integer(minimum=0), 0),
+    "device": Field(string(), "cpu"),
+    "data": Field(DATA),
+    "model": Field(layers),
+    "loss": Field(named("loss")),
+    "optimizer": Field(optimizer),
+    "metrics": Field(list_of(named("metric")), []),
+    "training": Field(TRAINING),
+    "output": Field(OUTPUT, {}),
+})
