@@ -1,0 +1,94 @@
+"""Train a model from a YAML config: ``python train.py --config configs/mlp.yaml``.
+
+Exit status: 0 when the run finished, 1 when training failed (a loss that became nan),
+2 on bad input (a missing file, an invalid config or override, an unavailable device).
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import minitrain as mt
+from minitrain.config import ConfigError, build, load_config
+from minitrain.training import CheckpointError, RunDirectory, TrainingError, run_experiment
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description="Train a model described by a YAML config (see docs/training.md).")
+    parser.add_argument("--config", help="the YAML config file (optional with --resume: the "
+                        "run's saved config.yaml is used)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",
+                        help="override a config value, e.g. --set optimizer.learning_rate=0.01 "
+                        "(repeatable; the value is read as YAML)")
+    parser.add_argument("--device", help="cpu, gpu or gpu:N (overrides the config's device)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --output "
+                        "(default: the latest run of this config) from its last checkpoint")
+    parser.add_argument("--output", metavar="DIR", help="the run directory (default: "
+                        "<output.dir>/<config name>-<date>-<time>)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar: one line per epoch")
+    return parser.parse_args(argv)
+
+
+def resolve(args):
+    """(config, run directory) from the arguments."""
+    overrides = args.set + ([f"device={args.device}"] if args.device else [])
+    if args.config is None and not (args.resume and args.output):
+        raise ConfigError("give --config FILE (or --resume with --output DIR of a run)",
+                          source="train.py")
+    config = load_config(args.config, overrides) if args.config else None
+    if not args.resume:
+        output = args.output or RunDirectory.new_path(config["output"]["dir"], config["name"])
+        return config, RunDirectory(output)
+    output = args.output or RunDirectory.latest(config["output"]["dir"], config["name"])
+    if output is None or not (Path(output) / "config.yaml").is_file():
+        raise ConfigError(f"no run to resume in {output or config['output']['dir']} (it has no "
+                          "config.yaml)", source="--resume")
+    saved = load_config(Path(output) / "config.yaml", overrides)
+    if config is not None:
+        _check_same(config, saved, Path(output) / "config.yaml")
+    return saved, RunDirectory(output)
+
+
+def _check_same(config, saved, saved_path):
+    # a resumed run must be the same run, or its steps would not match the checkpoint's
+    for key in config:
+        if key not in ("device", "name", "output") and config[key] != saved[key]:
+            raise ConfigError(f"'{key}' differs from the run's saved config ({saved_path}); "
+                              "resume with the same config and overrides, or without "
+                              "--config to use the saved one", source="--resume")
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    start = time.perf_counter()
+    try:
+        config, run_dir = resolve(args)
+        run_dir.console = True
+        with mt.device(config["device"]):
+            summary = run_experiment(build(config), run_dir, resume=args.resume,
+                                     progress_bar=not args.quiet and sys.stdout.isatty())
+    except (ConfigError, CheckpointError, mt.DeviceError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except TrainingError as err:
+        run_dir.log(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; continue with: python train.py --resume --output {run_dir.path}",
+              file=sys.stderr)
+        return 130
+    _report(summary, run_dir, time.perf_counter() - start)
+    return 0
+
+
+def _report(summary, run_dir, seconds):
+    tests = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
+    run_dir.log(f"done: {tests or 'no test split'}  ({summary['epochs']} epochs, "
+                f"{summary['steps']} steps, {seconds:.1f}s)  run directory: {run_dir.path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
