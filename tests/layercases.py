@@ -1,13 +1,57 @@
-"""Check a layer's gradients (input and trainable weights) against finite differences.
+"""What the conv, normalization and layer tests share: inputs, table rows and the checks.
 
-The layer is built in float64 on the input; then, for the check, each trainable weight's
-attribute is pointed at the tensor being perturbed, so the one checker (``check_gradients``)
+A table row is ``case(id, f, *inputs, **tolerances)``; ``f`` takes float64 tensors and returns
+one. Every check goes through the one checker, ``minitrain.gradcheck.check_gradients``.
+
+``check_layer_gradients`` builds a layer in float64 on the input; then, for the check, each
+trainable weight's attribute is pointed at the tensor being perturbed, so the checker
 differentiates the layer as a plain function of its input and weights.
 """
 import numpy as np
+import pytest
 
 import minitrain as mt
-from minitrain.gradcheck import check_gradients
+from minitrain.gradcheck import check_gradients, gradient_function
+
+
+class Draw:
+    """Seeded float64 inputs, kept away from the points where finite differences break."""
+
+    def __init__(self, seed):
+        self.rng = np.random.default_rng(seed)
+
+    def uniform(self, *shape, low=-2.0, high=2.0):
+        return self.rng.uniform(low, high, size=shape)
+
+    def positive(self, *shape):
+        return self.uniform(*shape, low=0.5, high=2.0)
+
+    def distinct(self, *shape):
+        """Values at least 0.1 apart, shuffled: a maximum has no near-ties to flip."""
+        size = int(np.prod(shape))
+        grid = (np.arange(size) - size / 2) * 0.25 + self.uniform(size, low=0.0, high=0.1)
+        return self.rng.permutation(grid).reshape(shape)
+
+
+def case(name, f, *inputs, **tolerances):
+    """One table row; ``tolerances`` go to check_gradients (atol, rtol, eps)."""
+    return pytest.param(f, inputs, tolerances, id=name)
+
+
+def check_first(f, inputs, tolerances):
+    check_gradients(f, inputs, **tolerances)
+
+
+def check_second(f, inputs, tolerances):
+    """Every block of the Hessian: d/d(all inputs) of the tape gradient wrt each input.
+
+    f is also scaled by a factor of the input, so that the upstream gradient reaching each op
+    varies too and the derivative of a gradient with respect to it is exercised.
+    """
+    scaled = lambda *xs: f(*xs) * (2 + mt.tanh(mt.reduce_mean(xs[0])))  # noqa: E731
+    for g in (f, scaled):
+        for k in range(len(inputs)):
+            check_gradients(gradient_function(g, k), inputs, **tolerances)
 
 
 def _attribute_of(layer, variable):

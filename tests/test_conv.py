@@ -3,12 +3,12 @@ import math
 
 import numpy as np
 import pytest
-from gradcases import Inputs, case, check_first, check_second
+from layercases import Draw, case, check_first, check_second
 
 import minitrain as mt
 from minitrain.ops.conv import col2im, im2col
 
-rng = Inputs(seed=7)
+rng = Draw(seed=7)
 u = rng.uniform
 
 

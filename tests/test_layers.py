@@ -1,14 +1,13 @@
 """Each layer: its gradients (finite differences, float64) and its forward behaviour."""
 import numpy as np
 import pytest
-from gradcases import Inputs
-from layercases import check_layer_gradients
+from layercases import Draw, check_layer_gradients
 
 import minitrain as mt
 from minitrain import layers
 from minitrain.gradcheck import check_gradients
 
-rng = Inputs(seed=5)
+rng = Draw(seed=5)
 u = rng.uniform
 
 GRADIENT_CASES = [  # (id, layer maker, input, training)

@@ -1,11 +1,11 @@
 """mt.nn.moments, batch_normalization and dropout: values and gradients."""
 import numpy as np
 import pytest
-from gradcases import Inputs, case, check_first, check_second
+from layercases import Draw, case, check_first, check_second
 
 import minitrain as mt
 
-rng = Inputs(seed=11)
+rng = Draw(seed=11)
 u = rng.uniform
 
 
