@@ -1,4 +1,6 @@
 """Reductions, broadcasting, and the one place gradients are summed back to an input's shape."""
+import operator
+
 from .. import backend
 from .core import as_tensor, register_gradient, run, run_cut
 from .elementwise import cast, equal, exp, is_finite, log, where
@@ -9,7 +11,10 @@ def _axes(axis, ndim, name):
     """``axis`` (None, an int or a sequence) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(int(a) for a in axis)
+    try:  # one axis may be any integer: a Python int, a numpy integer, a scalar tensor
+        axes = (operator.index(axis),)
+    except TypeError:
+        axes = tuple(int(a) for a in axis)
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
             raise ValueError(f"{name}: axis {a} is out of range for a tensor of rank {ndim}")
@@ -107,6 +112,9 @@ def _broadcast_to_grad(op, grad):
 def tile(input, multiples, name=None):
     x = as_tensor(input)
     multiples = tuple(int(m) for m in multiples)
+    if len(multiples) != x.ndim:  # numpy would pad with 1s; the gradient pairs axis by axis
+        raise ValueError(f"tile: multiples {multiples} need one entry per axis of the input "
+                         f"of shape {x.shape}")
     xp = backend.array_module(x._data)
     return run("tile", lambda a: xp.tile(a, multiples), (x,), {"multiples": multiples})
 
@@ -124,6 +132,10 @@ def sum_to_shape(grad, shape):
     if grad._data.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
+    # anything else is a gradient function's bug: reshaping would scramble it silently
+    if lead < 0 or any(n not in (1, g) for n, g in zip(shape, grad.shape[lead:])):
+        raise ValueError(f"sum_to_shape: shape {grad.shape} is not a broadcast of "
+                         f"{tuple(shape)}; in a sweep, an op's gradient has the wrong shape")
     stretched = [lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1]
     return reshape(reduce_sum(grad, list(range(lead)) + stretched), shape)
 
