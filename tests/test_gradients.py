@@ -135,3 +135,14 @@ def test_binary_gradient_keeps_dtype(name, op, make_x, make_y, dtype):
         tape.watch([x, y])
         z = op(x, 2 * y)  # a Python scalar operand takes the tensor's dtype
     assert [g.dtype for g in tape.gradient(z, [x, y])] == [dtype, dtype]
+
+
+@pytest.mark.xfail(strict=True, reason="GradientTape.gradient does not check output_gradients "
+                   "against the target's shape (backprop.py): a larger seed is summed silently")
+def test_output_gradients_of_another_shape_raise():
+    x = mt.constant(np.array([1.0, 2.0, 3.0]))
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        y = x * 2
+    with pytest.raises(ValueError):
+        tape.gradient(y, x, output_gradients=np.ones((2, 3)))
