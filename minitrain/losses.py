@@ -6,8 +6,9 @@ losses over the batch (Keras's reduction "sum_over_batch_size"); the function of
 [1e-7, 1 - 1e-7] as Keras does; ``from_logits=True`` goes through ``mt.nn``'s stable
 cross-entropies. Every loss is a composition of differentiable ops: the tape gives its gradient.
 """
-from . import identifiers, ops
+from . import backend, identifiers, ops
 from .ops import nn as nn_ops
+from .tensor import Tensor, to_array
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
 REDUCTIONS = ("sum_over_batch_size", "sum", "none")
@@ -30,10 +31,18 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     return x1, x2
 
 
+def _tensor_like(value, like, dtype=None):
+    """A tensor as it is; a Python or numpy value as a tensor on ``like``'s device (converted
+    straight to ``dtype``, so that float64 labels never pass through float32)."""
+    if isinstance(value, Tensor):
+        return ops.as_tensor(value)
+    return Tensor(backend.to_device(to_array(value, dtype), like.device))
+
+
 def _labels_and_predictions(y_true, y_pred):
-    """Predictions as a tensor; labels in their dtype (Python values converted directly)."""
+    """Predictions as a tensor; labels as a tensor of their dtype on their device."""
     y_pred = ops.as_tensor(y_pred)
-    y_true = ops.cast(ops.as_tensor(y_true, y_pred.dtype), y_pred.dtype)
+    y_true = ops.cast(_tensor_like(y_true, y_pred, y_pred.dtype), y_pred.dtype)
     return squeeze_or_expand_to_same_rank(y_true, y_pred)
 
 
@@ -93,7 +102,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
 def _class_indices(y_true, y_pred):
     """Integer labels of shape y_pred.shape[:-1] (a trailing axis of size 1 is dropped)."""
-    labels = ops.as_tensor(y_true)
+    labels = _tensor_like(y_true, y_pred)
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = ops.squeeze(labels, -1)
     if labels.shape != y_pred.shape[:-1]:
@@ -136,7 +145,7 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         losses = self.call(y_true, y_pred)
         if sample_weight is not None:
-            weight = ops.cast(ops.as_tensor(sample_weight, losses.dtype), losses.dtype)
+            weight = ops.cast(_tensor_like(sample_weight, losses, losses.dtype), losses.dtype)
             losses, weight = squeeze_or_expand_to_same_rank(losses, weight)
             losses = losses * weight
         if self.reduction == "sum":

@@ -3,18 +3,25 @@
 ``update_state(y_true, y_pred, sample_weight=None)`` adds a batch, ``result()`` gives the value
 over every batch since ``reset_state()``. As in Keras, a metric is the (weighted) mean of
 per-sample values: each sample's values are averaged first, then weighted by its
-``sample_weight``. Metrics need no gradient: they work on the arrays, off the tape, and
-accumulate in float64 so that long epochs lose no counts.
+``sample_weight``. Metrics need no gradient: they work on host copies of the arrays, off the
+tape, and accumulate in float64 so that long epochs lose no counts.
 """
 import numpy as np
 
-from . import backend, identifiers, ops
+from . import backend, identifiers
 from .losses import squeeze_or_expand_to_same_rank
 from .tensor import Variable, constant, float32, to_array
 
 
-def _xp(array):
-    return backend.array_module(array)
+def _host(value, dtype=None):
+    """``value`` (a tensor, an array on any device, Python numbers) as a host numpy array."""
+    return backend.to_numpy(to_array(value, dtype))
+
+
+def _aligned(y_true, y_pred, dtype=None):
+    """Host arrays, their ranks aligned as Keras does ((batch,) against (batch, 1))."""
+    pair = squeeze_or_expand_to_same_rank(_host(y_true, dtype), _host(y_pred, dtype))
+    return (to_array(t) for t in pair)
 
 
 def _mean_beyond(values, ndim):
@@ -31,7 +38,8 @@ class Metric:
         self._variables = []
 
     def add_variable(self, name, initial_value=0.0):
-        variable = Variable(np.float64(initial_value), trainable=False, name=f"{self.name}/{name}")
+        variable = Variable(np.float64(initial_value), trainable=False,
+                            name=f"{self.name}/{name}", device=backend.CPU)
         self._variables.append(variable)
         return variable
 
@@ -61,17 +69,15 @@ class Mean(Metric):
         self.count = self.add_variable("count")
 
     def update_state(self, values, sample_weight=None):
-        values = to_array(values, np.float64)
-        if sample_weight is not None:
-            weight = to_array(sample_weight, np.float64)
-            values, weight = (to_array(t) for t in squeeze_or_expand_to_same_rank(
-                constant(values), constant(weight)))
+        if sample_weight is None:
+            values = _host(values, np.float64)
+            count = values.shape[0] if values.ndim else 1
+        else:
+            values, weight = _aligned(values, sample_weight, np.float64)
             values = _mean_beyond(values, weight.ndim)
-            weight = _xp(values).broadcast_to(weight, values.shape)
+            weight = np.broadcast_to(weight, values.shape)
             values = values * weight
             count = _mean_beyond(weight, 1).sum()
-        else:
-            count = values.shape[0] if values.ndim else 1
         self.total.assign_add(_mean_beyond(values, 1).sum())
         self.count.assign_add(np.float64(count))
 
@@ -92,33 +98,27 @@ class MeanMetricWrapper(Mean):
         super().update_state(self._fn(y_true, y_pred, **self._fn_kwargs), sample_weight)
 
 
-def _aligned_arrays(y_true, y_pred):
-    y_pred = ops.as_tensor(y_pred)
-    y_true = ops.as_tensor(y_true)
-    return (to_array(t) for t in squeeze_or_expand_to_same_rank(y_true, y_pred))
-
-
 def _accuracy(y_true, y_pred):
     """1.0 where y_true == y_pred, elementwise."""
-    y_true, y_pred = _aligned_arrays(y_true, y_pred)
+    y_true, y_pred = _aligned(y_true, y_pred)
     return (y_true == y_pred).astype(np.float64)
 
 
 def _binary_accuracy(y_true, y_pred, threshold=0.5):
     """mean over the last axis of [y_true == (y_pred > threshold)]."""
-    y_true, y_pred = _aligned_arrays(y_true, y_pred)
+    y_true, y_pred = _aligned(y_true, y_pred)
     return (y_true == (y_pred > threshold).astype(y_true.dtype)).astype(np.float64).mean(axis=-1)
 
 
 def _categorical_accuracy(y_true, y_pred):
     """[argmax y_true == argmax y_pred] per sample (one-hot labels)."""
-    y_true, y_pred = to_array(ops.as_tensor(y_true)), to_array(ops.as_tensor(y_pred))
+    y_true, y_pred = _host(y_true), _host(y_pred)
     return (y_true.argmax(axis=-1) == y_pred.argmax(axis=-1)).astype(np.float64)
 
 
 def _sparse_categorical_accuracy(y_true, y_pred):
     """[y_true == argmax y_pred] per sample (integer labels; a trailing axis of 1 is dropped)."""
-    y_true, y_pred = to_array(ops.as_tensor(y_true)), to_array(ops.as_tensor(y_pred))
+    y_true, y_pred = _host(y_true), _host(y_pred)
     if y_true.ndim == y_pred.ndim and y_true.shape[-1] == 1:
         y_true = y_true.reshape(y_true.shape[:-1])
     if y_true.shape != y_pred.shape[:-1]:
@@ -130,7 +130,7 @@ def _sparse_categorical_accuracy(y_true, y_pred):
 
 def _mean_squared_error(y_true, y_pred):
     """mean((y_true - y_pred)^2) over the last axis."""
-    y_true, y_pred = _aligned_arrays(y_true, y_pred)
+    y_true, y_pred = _aligned(y_true, y_pred, np.float64)
     return ((y_true - y_pred) ** 2).mean(axis=-1)
 
 

@@ -40,8 +40,9 @@ class Optimizer:
         self._trainable_variables = []  # what the optimizer was built for; slots align with it
         self._positions = {}  # Tensor._id -> position: these ids are never reused, unlike id()
         self._excluded_ids, self._excluded_names = set(), None
-        self._iterations = self._track(
-            Variable(np.int64(0), trainable=False, name=f"{self.name}/iteration"))
+        # the step count and the rate are host scalars, whatever device the variables are on
+        self._iterations = self._track(Variable(
+            np.int64(0), trainable=False, name=f"{self.name}/iteration", device=backend.CPU))
         self._learning_rate = None
         self.learning_rate = learning_rate
 
@@ -81,7 +82,8 @@ class Optimizer:
             self._learning_rate.assign(np.float64(float(value)))
         else:
             self._learning_rate = self._track(Variable(
-                np.float64(float(value)), trainable=False, name=f"{self.name}/learning_rate"))
+                np.float64(float(value)), trainable=False, name=f"{self.name}/learning_rate",
+                device=backend.CPU))
 
     def build(self, var_list):
         """Record the variables to train. Subclasses then create their slots::
@@ -102,11 +104,12 @@ class Optimizer:
         self.built = True
 
     def add_variable_from_reference(self, reference, name, initial_value=0.0):
-        """A slot: a non-trainable Variable of ``reference``'s shape and dtype."""
+        """A slot: a non-trainable Variable of ``reference``'s shape, dtype and device."""
         xp = backend.array_module(to_array(reference))
         value = xp.full(reference.shape, initial_value, dtype=reference.dtype)
         slot_name = reference.name.split(":")[0].replace("/", "_") + "_" + name
-        return self._track(Variable(value, trainable=False, name=slot_name))
+        return self._track(Variable(value, trainable=False, name=slot_name,
+                                    device=reference.device))
 
     def add_optimizer_variables(self, var_list, name, initial_value=0.0):
         """One slot per variable, in a list aligned with ``var_list``."""
@@ -227,8 +230,8 @@ def _xp(array):
 
 
 def _gradient_array(grad, variable):
-    """The gradient as an array of the variable's dtype and shape."""
-    g = to_array(grad, variable.dtype)
+    """The gradient as an array of the variable's dtype and shape, on its device."""
+    g = backend.to_device(to_array(grad, variable.dtype), variable.device)
     if g.shape != variable.shape:
         raise ValueError(f"a gradient of shape {g.shape} was given for variable "
                          f"'{variable.name}' of shape {variable.shape}")
@@ -249,4 +252,4 @@ def _clip_by_global_norm(grads, clipnorm):
     with np.errstate(divide="ignore"):  # a zero norm gives 1 / N = inf, and the minimum 1 / c
         # adding (N - N) makes the scale nan when N is inf or nan, as in Keras
         scale = c * xp.minimum(one / norm, norm.dtype.type(1.0 / clipnorm)) + (norm - norm)
-    return [g * g.dtype.type(scale) for g in grads]
+    return [g * scale.astype(g.dtype) for g in grads]
