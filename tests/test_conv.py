@@ -158,6 +158,7 @@ def test_same_average_pool_counts_only_real_pixels():
     (lambda: mt.nn.conv2d(u(1, 2, 2, 1), u(3, 3, 1, 1), 1, "VALID"), "larger than"),
     (lambda: mt.nn.conv2d(u(1, 4, 4, 1), u(3, 3, 1, 1), 0, "VALID"), "strides"),
     (lambda: mt.nn.max_pool2d(u(1, 4, 4, 1), [2, 2, 2], 1, "VALID"), "ksize"),
+    (lambda: mt.nn.avg_pool2d(u(1, 4, 4, 1), 2, 2, "VALID", data_format="NCHW"), "NHWC"),
 ])
 def test_bad_arguments_raise_clear_errors(call, message):
     with pytest.raises(ValueError, match=message):

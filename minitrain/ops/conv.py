@@ -14,8 +14,8 @@ from ..tensor import Tensor
 from .core import as_pair, as_tensor, register_gradient, run
 from .elementwise import where
 from .linalg import matmul
-from .reduce import argmax, reduce_sum
-from .shape import one_hot, reshape
+from .reduce import reduce_sum
+from .shape import expand_dims, reshape
 
 
 # --- geometry --------------------------------------------------------------------------------
@@ -129,9 +129,13 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     return reshape(y, (n, ho, wo, c_out))
 
 
-def _check_conv_args(x_shape, w_shape, data_format, dilations):
+def _check_nhwc(data_format, name):
     if data_format != "NHWC":
-        raise ValueError(f"conv2d: only data_format 'NHWC' is supported, got {data_format!r}")
+        raise ValueError(f"{name}: only data_format 'NHWC' is supported, got {data_format!r}")
+
+
+def _check_conv_args(x_shape, w_shape, data_format, dilations):
+    _check_nhwc(data_format, "conv2d")
     if dilations not in (None, 1) and spatial_pair(dilations, "conv2d: dilations") != (1, 1):
         raise ValueError(f"conv2d: dilations are not supported, got {dilations!r}")
     if len(w_shape) != 4:
@@ -142,8 +146,9 @@ def _check_conv_args(x_shape, w_shape, data_format, dilations):
                          f"{w_shape[2]} channels, as the filters of shape {w_shape} expect")
 
 
-def _pool_patches(x, ksize, strides, padding, name, pad_value):
+def _pool_patches(x, ksize, strides, padding, data_format, name, pad_value):
     """The windows as (N, Ho, Wo, kh * kw, C), and the geometry (window, strides, pads)."""
+    _check_nhwc(data_format, name)
     window = spatial_pair(ksize, f"{name}: ksize")
     strides = spatial_pair(strides, f"{name}: strides")
     pads = _pads(x.shape, window, strides, padding, name)
@@ -155,15 +160,33 @@ def _pool_patches(x, ksize, strides, padding, name, pad_value):
 def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """The maximum of each window; its gradient goes to the first maximum, as in TensorFlow."""
     x = as_tensor(input)
-    cols, _ = _pool_patches(x, ksize, strides, padding, "max_pool2d", -math.inf)
-    first = one_hot(argmax(cols, axis=3), cols.shape[3], axis=3, dtype="bool")
-    return reduce_sum(where(first, cols, 0), axis=3)
+    cols, _ = _pool_patches(x, ksize, strides, padding, data_format, "max_pool2d", -math.inf)
+    return run("window_max", lambda a: a.max(axis=3), (cols,))
+
+
+@register_gradient("window_max")
+def _window_max_grad(op, grad):
+    """grad at the first maximum of each window, 0 at the other entries"""
+    (cols,), (y,) = op.inputs, op.outputs
+    return (where(Tensor(_first_maximum(cols._data, y._data)), expand_dims(grad, 3), 0),)
+
+
+def _first_maximum(cols, y):
+    """A mask of the first entry along axis 3 that equals the window's maximum y."""
+    xp = backend.array_module(cols)
+    first = cols == xp.expand_dims(y, 3)
+    taken = first[:, :, :, 0].copy()
+    # one pass per window offset (kh * kw of them), cheaper than an argmax across the axis
+    for k in range(1, cols.shape[3]):
+        first[:, :, :, k] &= ~taken
+        taken |= first[:, :, :, k]
+    return first
 
 
 def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """The mean of each window over its real pixels (padding is not counted, as in TensorFlow)."""
     x = as_tensor(input)
-    cols, geometry = _pool_patches(x, ksize, strides, padding, "avg_pool2d", 0)
+    cols, geometry = _pool_patches(x, ksize, strides, padding, data_format, "avg_pool2d", 0)
     xp = backend.array_module(x._data)
     ones = xp.ones((1,) + x.shape[1:3] + (1,), dtype=x.dtype)
     counts = _im2col_array(ones, *geometry).sum(axis=(3, 4))  # real pixels per window
