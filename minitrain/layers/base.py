@@ -56,6 +56,15 @@ def shapes_of(structure):
 class Layer:
     """A callable with weights: ``build(input_shape)`` creates them, ``call(inputs)`` computes."""
 
+    _call_takes_training = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # read once per class: Keras passes `training` only to a call() that declares it
+        parameters = inspect.signature(cls.call).parameters.values()
+        cls._call_takes_training = any(p.name == "training" or p.kind is p.VAR_KEYWORD
+                                       for p in parameters)
+
     def __new__(cls, *args, **kwargs):
         layer = super().__new__(cls)
         # set before any subclass __init__ runs, since every attribute assignment is tracked
@@ -99,15 +108,11 @@ class Layer:
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._maybe_build(inputs)
-        if "training" in kwargs and not self._accepts("training"):
+        if "training" in kwargs and not self._call_takes_training:
             del kwargs["training"]
         outputs = self.call(inputs, *args, **kwargs)
         self._output_shape = shapes_of(outputs)
         return outputs
-
-    def _accepts(self, argument):
-        parameters = inspect.signature(self.call).parameters.values()
-        return any(p.name == argument or p.kind is p.VAR_KEYWORD for p in parameters)
 
     def _convert_inputs(self, inputs):
         """Tensors, floating ones in the layer's dtype (learnt from the first one seen)."""
