@@ -127,6 +127,18 @@ def test_dtype_policy(x_dtype, layer_dtype, expected):
     assert {v.dtype for v in model.weights} == {np.dtype(expected)}
 
 
+def test_weights_made_in_init_fix_the_dtype_at_float32():
+    class Scale(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.factor = self.add_weight("factor", (), "ones")
+
+        def call(self, inputs):
+            return inputs * self.factor
+
+    assert Scale()(np.ones(3)).dtype == np.float32  # float64 inputs are cast, as in Keras
+
+
 def test_python_and_integer_inputs_give_float32_layers():
     assert layers.Dense(2)([[1.0, 2.0]]).dtype == np.float32
     assert layers.Embedding(3, 2)(np.array([0, 2])).dtype == np.float32

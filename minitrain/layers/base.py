@@ -131,6 +131,8 @@ class Layer:
 
     def add_weight(self, name=None, shape=(), initializer=None, trainable=True, dtype=None):
         """A new Variable owned by this layer (glorot_uniform unless told otherwise)."""
+        if dtype is None:
+            self._dtype = self.dtype  # weights made before any input fix the layer's dtype
         dtype = as_dtype(dtype) or self.dtype
         initializer = initializers.get(initializer or ("glorot_uniform" if dtype.kind == "f"
                                                        else "zeros"))
