@@ -6,7 +6,7 @@ whole model's initial weights reproducible.
 """
 import math
 
-from . import random
+from . import identifiers, random
 from .ops import ones, zeros
 from .tensor import as_dtype, float32
 
@@ -155,15 +155,8 @@ _BY_NAME = {
 
 
 def get(identifier):
-    """An initializer from a name ("glorot_uniform", "GlorotUniform"), an instance or a callable."""
-    if identifier is None or callable(identifier):
-        return identifier
-    if isinstance(identifier, str):
-        by_class = {cls.__name__: cls for cls in _BY_NAME.values()}
-        cls = _BY_NAME.get(identifier) or by_class.get(identifier)
-        if cls is not None:
-            return cls()
-        raise ValueError(f"unknown initializer {identifier!r}; valid names are "
-                         f"{', '.join(sorted(_BY_NAME))} (or their class names)")
-    raise TypeError(f"an initializer must be a name, an Initializer or a callable, "
-                    f"got {type(identifier).__name__}")
+    """An initializer from a name ("glorot_uniform", "GlorotUniform"), a
+    ``{"class_name": ..., "config": {...}}`` dict, an instance or any callable; None stays None."""
+    if identifier is None:
+        return None
+    return identifiers.resolve(identifier, _BY_NAME, "initializer")

@@ -86,5 +86,7 @@ def test_get_by_name(name, cls):
 def test_get_passes_instances_through_and_rejects_unknown_names():
     init = initializers.HeUniform(seed=1)
     assert initializers.get(init) is init
+    from_config = initializers.get({"class_name": "RandomNormal", "config": {"stddev": 2.0}})
+    assert type(from_config) is initializers.RandomNormal and from_config.stddev == 2.0
     with pytest.raises(ValueError, match="glorot_uniform.*he_normal|he_normal"):
         initializers.get("glorot")
