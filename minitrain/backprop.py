@@ -188,8 +188,7 @@ class GradientTape:
         if len(seeds) != len(targets):
             raise ValueError(f"gradient(): {len(seeds)} output_gradients for "
                              f"{len(targets)} targets")
-        return [ops.ones_like(t) if s is None else ops.as_tensor(s, t.dtype)
-                for s, t in zip(seeds, targets)]
+        return [ops.ones_like(t) if s is None else _seed(s, t) for s, t in zip(seeds, targets)]
 
     def _sweep(self, recorded, targets, seeds, sources):
         for s in sources:
@@ -258,6 +257,15 @@ class GradientTape:
             return ops.zeros(shape, source.dtype)  # rows of zeros, as for a connected source
         found = [ops.zeros_like(source) if g is None else g for g in found]
         return ops.reshape(ops.stack(found), shape)
+
+
+def _seed(output_gradient, target):
+    """One output gradient, checked against its target's shape."""
+    seed = ops.as_tensor(output_gradient, target.dtype)
+    if seed.shape != target.shape:
+        raise ValueError(f"gradient(): an output_gradients entry of shape {seed.shape} for a "
+                         f"target of shape {target.shape}; they must have the same shape")
+    return seed
 
 
 def _basis(y, i):

@@ -14,7 +14,9 @@ from .tensor import constant
 
 
 def _cotangent(shape, seed=1234):
-    return np.random.default_rng(seed).uniform(0.5, 1.5, size=shape)
+    # values exact in float32 too, so the same weights can seed a float32 target's sweep
+    weights = np.random.default_rng(seed).uniform(0.5, 1.5, size=shape)
+    return weights.astype(np.float32).astype(np.float64)
 
 
 def _weighted_sum(f, arrays, weights):
@@ -47,7 +49,7 @@ def tape_gradients(f, inputs):
     with GradientTape() as tape:
         tape.watch(xs)
         y = f(*xs)
-    weights = constant(_cotangent(y.shape))
+    weights = constant(_cotangent(y.shape), dtype=y.dtype)
     grads = tape.gradient(y, xs, output_gradients=weights)
     return [None if g is None else np.asarray(g) for g in grads]
 

@@ -233,6 +233,10 @@ class Variable(Tensor):
     def name(self):
         return f"{self._name}:0"
 
+    def ref(self):
+        """A hashable reference to this variable, for dict keys and sets (as in TensorFlow)."""
+        return Reference(self)
+
     def numpy(self):
         """A copy of the current value (the variable may change afterwards)."""
         return np.array(backend.to_numpy(self._data))
@@ -277,6 +281,24 @@ class Variable(Tensor):
         place = "" if self.device == backend.CPU else f" device={self.device}"
         return (f"<mt.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}{place}, "
                 f"numpy={self._value_text()}>")
+
+
+class Reference:
+    """Hashable by identity; ``deref()`` gives the variable back."""
+
+    __slots__ = ("_variable",)
+
+    def __init__(self, variable):
+        self._variable = variable
+
+    def deref(self):
+        return self._variable
+
+    def __hash__(self):
+        return hash(self._variable._id)
+
+    def __eq__(self, other):
+        return isinstance(other, Reference) and other._variable is self._variable
 
 
 def _fresh_copy(value, dtype=None, device=None):

@@ -5,6 +5,9 @@ from gradcases import Inputs, case, check_first, check_second
 
 import minitrain as mt
 
+# every table runs on each device; GPU cases skip, saying why, without CuPy or a GPU
+pytestmark = pytest.mark.usefixtures("device")
+
 rng = Inputs(seed=1)
 u = rng.uniform
 
@@ -207,3 +210,9 @@ def test_tile_needs_one_multiple_per_axis():
                          ids=["numpy int", "0-d array", "tensor"])
 def test_squeeze_takes_any_integer_axis(axis):
     assert mt.squeeze(mt.constant(u(1, 3, 1)), axis).shape == (1, 3)
+
+
+@pytest.mark.parametrize("axis", [3, -4])
+def test_expand_dims_refuses_an_axis_out_of_range(axis):
+    with pytest.raises(ValueError, match="expand_dims: axis"):
+        mt.expand_dims(mt.zeros((2, 3)), axis)

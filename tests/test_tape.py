@@ -4,6 +4,9 @@ import pytest
 
 import minitrain as mt
 
+# every table runs on each device; GPU cases skip, saying why, without CuPy or a GPU
+pytestmark = pytest.mark.usefixtures("device")
+
 
 def _values(structure):
     return mt.nest.pack_sequence_as(

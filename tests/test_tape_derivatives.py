@@ -4,6 +4,9 @@ import pytest
 
 import minitrain as mt
 
+# every table runs on each device; GPU cases skip, saying why, without CuPy or a GPU
+pytestmark = pytest.mark.usefixtures("device")
+
 RNG = np.random.default_rng(7)
 W = RNG.normal(size=(2, 3))
 

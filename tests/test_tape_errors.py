@@ -7,6 +7,9 @@ import pytest
 import minitrain as mt
 from minitrain.ops.core import run
 
+# every table runs on each device; GPU cases skip, saying why, without CuPy or a GPU
+pytestmark = pytest.mark.usefixtures("device")
+
 ZERO_MODES = [mt.UnconnectedGradients.ZERO, "zero"]
 NONE_MODES = [mt.UnconnectedGradients.NONE, "none"]
 

@@ -180,3 +180,14 @@ def test_tensor_read_before_assign_keeps_its_value():
     np.testing.assert_array_equal(before.numpy(), [1.0, 2.0])
     np.testing.assert_array_equal(snapshot.numpy(), [1.0, 2.0])
     np.testing.assert_array_equal((v + 0.0).numpy(), [3.0, 4.0])
+
+
+def test_convert_to_tensor_refuses_a_tensor_of_another_dtype():
+    with pytest.raises(TypeError, match="float32 tensor was given where float64"):
+        mt.convert_to_tensor(mt.constant([1.0]), "float64")
+
+
+def test_variable_ref_is_hashable_and_derefs_to_the_variable():
+    a, b = mt.Variable(1.0), mt.Variable(1.0)
+    table = {a.ref(): "a", b.ref(): "b"}
+    assert table[a.ref()] == "a" and a.ref().deref() is a and a.ref() != b.ref()

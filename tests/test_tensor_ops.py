@@ -7,6 +7,9 @@ import pytest
 import minitrain as mt
 from minitrain.gradcheck import check_gradients
 
+# every table runs on each device; GPU cases skip, saying why, without CuPy or a GPU
+pytestmark = pytest.mark.usefixtures("device")
+
 A = np.array([[7.0, -3.0, 2.5], [0.5, -1.25, 4.0]])
 B = np.array([[2.0, 2.0, -1.5], [3.0, 0.75, -2.5]])
 POSITIVE = np.abs(A) + 0.5

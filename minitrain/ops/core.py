@@ -6,7 +6,7 @@ broadcasting: the sweep sums each one back to its input's shape.
 """
 from .. import backend, tape
 from ..tape import _tapes, record  # _tapes is mutated in place, never rebound
-from ..tensor import Tensor, Variable, to_array
+from ..tensor import Tensor, as_dtype, to_array
 
 _gradients = {}
 
@@ -40,10 +40,11 @@ def read_variable(variable):
 
 def as_tensor(x, dtype=None):
     """``x`` as a Tensor: Variables are read; Python and numpy values are wrapped."""
-    if type(x) is Tensor:
-        return x
-    if isinstance(x, Variable):
-        return read_variable(x)
+    if isinstance(x, Tensor):
+        if dtype is not None and x._data.dtype != dtype:
+            raise TypeError(f"convert_to_tensor: a {x.dtype.name} tensor was given where "
+                            f"{as_dtype(dtype).name} is required; convert it with mt.cast")
+        return x if type(x) is Tensor else read_variable(x)
     return Tensor(backend.to_device(to_array(x, dtype)))
 
 

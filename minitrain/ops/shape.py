@@ -68,6 +68,9 @@ def _reshape_grad(op, grad):
 
 def expand_dims(input, axis, name=None):
     x = as_tensor(input)
+    if not -x.ndim - 1 <= axis <= x.ndim:
+        raise ValueError(f"expand_dims: axis {axis} is out of range for a tensor of rank "
+                         f"{x.ndim} (valid: {-x.ndim - 1}..{x.ndim})")
     axis = axis % (x.ndim + 1)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
