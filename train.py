@@ -33,22 +33,29 @@ def parse_args(argv):
 
 def resolve(args):
     """(config, run directory) from the arguments."""
-    overrides = args.set + ([f"device={args.device}"] if args.device else [])
     if args.config is None and not (args.resume and args.output):
         raise ConfigError("give --config FILE (or --resume with --output DIR of a run)",
                           source="train.py")
-    config = load_config(args.config, overrides) if args.config else None
+    config = load_config(args.config, args.set, device=args.device) if args.config else None
     if not args.resume:
         output = args.output or RunDirectory.new_path(config["output"]["dir"], config["name"])
-        return config, RunDirectory(output)
+        return config, _run_directory(output)
     output = args.output or RunDirectory.latest(config["output"]["dir"], config["name"])
     if output is None or not (Path(output) / "config.yaml").is_file():
         raise ConfigError(f"no run to resume in {output or config['output']['dir']} (it has no "
                           "config.yaml)", source="--resume")
-    saved = load_config(Path(output) / "config.yaml", overrides)
+    saved = load_config(Path(output) / "config.yaml", args.set, device=args.device)
     if config is not None:
         _check_same(config, saved, Path(output) / "config.yaml")
-    return saved, RunDirectory(output)
+    return saved, _run_directory(output)
+
+
+def _run_directory(path):
+    try:
+        return RunDirectory(path)
+    except OSError as err:
+        raise ConfigError(f"cannot use {path} as the run directory ({err.strerror})",
+                          source="--output") from None
 
 
 def _check_same(config, saved, saved_path):
@@ -65,7 +72,6 @@ def main(argv=None):
     start = time.perf_counter()
     try:
         config, run_dir = resolve(args)
-        run_dir.console = True
         with mt.device(config["device"]):
             summary = run_experiment(build(config), run_dir, resume=args.resume,
                                      progress_bar=not args.quiet and sys.stdout.isatty())
@@ -73,7 +79,7 @@ def main(argv=None):
         print(f"error: {err}", file=sys.stderr)
         return 2
     except TrainingError as err:
-        run_dir.log(f"error: {err}")
+        run_dir.log(f"error: {err}", console=False)
         print(f"error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -85,7 +91,7 @@ def main(argv=None):
 
 
 def _report(summary, run_dir, seconds):
-    tests = "  ".join(f"{k} {v:.4f}" for k, v in summary.items() if k.startswith("test_"))
+    tests = "  ".join(f"{k} {v:.4g}" for k, v in summary.items() if k.startswith("test_"))
     run_dir.log(f"done: {tests or 'no test split'}  ({summary['epochs']} epochs, "
                 f"{summary['steps']} steps, {seconds:.1f}s)  run directory: {run_dir.path}")
 

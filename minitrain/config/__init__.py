@@ -16,9 +16,22 @@ from .errors import ConfigError
 from .loader import apply_override, parse_override, read_yaml
 
 
-def load_config(path=None, overrides=(), data=None):
+class Config(dict):
+    """A validated config (plain data), which remembers where each key came from so that a
+    later error (while building) names the file line or --set option too."""
+
+    def __init__(self, data, source, lines, applied):
+        super().__init__(data)
+        self._where = (source, lines, applied)
+
+    def locate(self, err):
+        return _locate(err, *self._where)
+
+
+def load_config(path=None, overrides=(), data=None, device=None):
     """The validated config from the YAML file at ``path`` (or the mapping ``data``), with
-    each ``overrides`` item ('key.path=value') applied first; defaults filled in."""
+    each ``overrides`` item ('key.path=value') applied, then ``device`` if given; defaults
+    filled in."""
     source = str(path) if path is not None else "config"
     if data is None:
         data, lines = read_yaml(path)
@@ -29,8 +42,11 @@ def load_config(path=None, overrides=(), data=None):
         key, value = parse_override(text)
         apply_override(data, key, value, f"--set {text}")
         applied.append((key, f"--set {text}"))
+    if device is not None:
+        data["device"] = device
+        applied.append((("device",), f"--device {device}"))
     try:
-        config = spec.CONFIG(data, ())
+        config = Config(spec.CONFIG(data, ()), source, lines, applied)
         validate.check(config)
     except ConfigError as err:
         raise _locate(err, source, lines, applied) from None
@@ -41,11 +57,11 @@ def load_config(path=None, overrides=(), data=None):
 
 def _locate(err, source, lines, applied):
     """The error, told from the --set option that set its key, or from the file's line."""
-    if err.source is not None or err.path is None:
-        return err if err.source is not None else err.located(source)
-    path = tuple(err.path)
+    if err.source is not None:
+        return err
+    path = tuple(err.path or ())
     for key, option in reversed(applied):
-        if path[:len(key)] == key:
+        if path and (path[:len(key)] == key or key[:len(path)] == path):
             return err.located(option)
     for end in range(len(path), 0, -1):
         if path[:end] in lines:
@@ -53,4 +69,4 @@ def _locate(err, source, lines, applied):
     return err.located(source)
 
 
-__all__ = ["ConfigError", "build", "load_config"]
+__all__ = ["Config", "ConfigError", "build", "load_config"]

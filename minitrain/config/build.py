@@ -6,7 +6,9 @@ a crash in the middle of training.
 """
 import contextlib
 
-from .. import data, losses, metrics, models, random
+import numpy as np
+
+from .. import data, metrics, models, random
 from ..training import EarlyStopping, Experiment
 from . import names
 from .errors import ConfigError, format_path
@@ -29,12 +31,20 @@ def building(path, what=""):
 
 def build(config):
     """The Experiment described by ``config`` (as returned by ``load_config``)."""
+    try:
+        return _build(config)
+    except ConfigError as err:
+        # told from the file line or --set option that gave the key, as load_config does
+        raise (config.locate(err) if hasattr(config, "locate") else err) from None
+
+
+def _build(config):
     random.set_seed(config["seed"])
     train, validation, test = build_data(config["data"], config["seed"])
     model = build_model(config["model"])
     loss = build_named(names.LOSSES, config["loss"], ("loss",))
-    metric_objects = build_metrics(config, train.dataset.is_classification)
-    probe(model, loss, metric_objects, train)
+    metric_objects = build_metrics(config)
+    probe(model, loss, metric_objects, train, config["loss"])
     optimizer = build_optimizer(config["optimizer"])
     training = config["training"]
     stopping = training["early_stopping"]
@@ -48,7 +58,7 @@ def build(config):
 
 def build_data(spec, seed):
     """(train, validation, test) DataLoaders; validation and test are None when empty."""
-    with building(("data",), f"source '{spec['source']}': "):
+    with building(("data", "options")):
         dataset = data.load_source(spec["source"], **spec["options"])
     splits = spec["splits"]
     # stratifying needs one class per sample; for regression targets it does not apply
@@ -75,7 +85,7 @@ def build_model(spec):
     layers = []
     for i, item in enumerate(spec):
         (name, args), = item.items()
-        with building(("model", i, name), f"{name}: "):
+        with building(("model", i, name)):
             layers.append(names.LAYERS.lookup(name, ("model", i, name))(**args))
     return models.Sequential(layers)
 
@@ -94,40 +104,43 @@ def build_optimizer(spec):
     return build_named(names.OPTIMIZERS, {"name": spec["name"], **args}, ("optimizer",))
 
 
-def build_metrics(config, classification):
-    """{name: metric}; 'accuracy' follows the loss, and classification always reports it."""
+def build_metrics(config):
+    """{name: metric}; 'accuracy' follows the loss, and a crossentropy always reports it."""
     built = {}
     for i, spec in enumerate(config["metrics"]):
         if spec["name"] in ACCURACY_NAMES:
-            built["accuracy"] = accuracy_for(config["loss"])
-            if built["accuracy"] is None:
-                raise ConfigError(f"metrics[{i}]: accuracy needs a classification loss (a "
-                                  f"crossentropy), not '{config['loss']['name']}'", ("metrics", i))
+            built["accuracy"] = accuracy_for(config["loss"])  # validated: not None
         else:
             built[spec["name"]] = build_named(names.METRICS, spec, ("metrics", i))
-    accuracy = accuracy_for(config["loss"])
-    if classification and "accuracy" not in built and accuracy is not None:
-        built["accuracy"] = accuracy
+    if "accuracy" not in built and accuracy_for(config["loss"]) is not None:
+        built["accuracy"] = accuracy_for(config["loss"])
     return built
 
 
 def accuracy_for(loss_spec):
-    """The accuracy that matches the loss, as Keras's compile() picks it (None if none)."""
-    loss = names.LOSSES.lookup(loss_spec["name"], ("loss", "name"))
-    if issubclass(loss, losses.SparseCategoricalCrossentropy):
-        return metrics.SparseCategoricalAccuracy(name="accuracy")
-    if issubclass(loss, losses.CategoricalCrossentropy):
-        return metrics.CategoricalAccuracy(name="accuracy")
-    if issubclass(loss, losses.BinaryCrossentropy):
+    """The accuracy that matches the loss (None for a regression loss)."""
+    cls = names.accuracy_class(loss_spec["name"])
+    if cls is metrics.BinaryAccuracy:
         # logits are thresholded at 0, where the sigmoid crosses 0.5
         logits = bool(loss_spec.get("from_logits", False))
-        return metrics.BinaryAccuracy(name="accuracy", threshold=0.0 if logits else 0.5)
-    return None
+        return cls(name="accuracy", threshold=0.0 if logits else 0.5)
+    return None if cls is None else cls(name="accuracy")
 
 
-def probe(model, loss, metric_objects, train):
-    """Run the model, the loss and the metrics once on a training batch (builds the model)."""
-    x, y = next(iter(data.DataLoader(train.dataset, batch_size=2, seed=0)))
+def probe(model, loss, metric_objects, train, loss_spec):
+    """Run the model, the loss and the metrics once on training samples (builds the model).
+
+    The samples are those with the smallest and largest label, so a last layer with fewer
+    outputs than the data has classes fails here rather than at some later step.
+    """
+    dataset = train.dataset
+    if names.accuracy_class(loss_spec["name"]) and not dataset.is_classification:
+        raise ConfigError(f"loss: '{loss_spec['name']}' needs class labels, but the data has "
+                          f"regression targets ({dataset.labels.dtype.name}); use a regression "
+                          "loss such as mean_squared_error", ("loss",))
+    flat = dataset.labels.reshape(len(dataset), -1)
+    picked = dataset.subset(np.unique([flat.min(axis=1).argmin(), flat.max(axis=1).argmax()]))
+    x, y = next(iter(data.DataLoader(picked, batch_size=2, seed=0)))
     with building(("model",), f"the layers do not fit the data (a batch of shape "
                               f"{tuple(x.shape)}): "):
         y_pred = model(x, training=False)

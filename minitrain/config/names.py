@@ -93,3 +93,14 @@ OPTIMIZERS = Registry("optimizer", optimizers, optimizers.Optimizer, display=str
 SCHEDULES = Registry("learning-rate schedule", schedules, schedules.LearningRateSchedule)
 METRICS = Registry("metric", metrics, metrics.Metric, getter=metrics.get,
                    exclude=(metrics.MeanMetricWrapper,))
+
+# the accuracy that matches each classification loss, as Keras's compile() picks it
+_ACCURACIES = ((losses.SparseCategoricalCrossentropy, metrics.SparseCategoricalAccuracy),
+               (losses.CategoricalCrossentropy, metrics.CategoricalAccuracy),
+               (losses.BinaryCrossentropy, metrics.BinaryAccuracy))
+
+
+def accuracy_class(loss_name):
+    """The accuracy metric class for the loss named ``loss_name``, or None (regression)."""
+    loss = LOSSES.lookup(loss_name, ("loss", "name"))
+    return next((acc for base, acc in _ACCURACIES if issubclass(loss, base)), None)

@@ -46,6 +46,10 @@ def layer(value, path):
         (name, args), = value.items()
         if isinstance(name, str):
             return {name: mapping(args, (*path, name))}
+    if isinstance(value, dict) and len(value) > 1:
+        raise ConfigError(f"{format_path(path)} names {len(value)} layers ("
+                          f"{', '.join(map(repr, value))}); give one layer per list item, its "
+                          "arguments indented below it", path)
     raise expected(path, "a layer: a name with its arguments (`- Dense: {units: 64}`) or a "
                    "bare name (`- Flatten`)", value)
 

@@ -23,6 +23,9 @@ def check(config):
         elif len(metric) > 1:
             raise ConfigError(f"metrics[{i}]: '{metric['name']}' takes no arguments (it "
                               "follows the loss)", ("metrics", i))
+        elif names.accuracy_class(config["loss"]["name"]) is None:
+            raise ConfigError(f"metrics[{i}]: accuracy needs a classification loss (a "
+                              f"crossentropy), not '{config['loss']['name']}'", ("metrics", i))
     _check_monitor(config)
 
 
@@ -69,14 +72,19 @@ def _check_data(spec):
 
 def _check_device(device):
     try:
-        backend.canonical(device)
+        backend.check_available(device)
     except backend.DeviceError as err:
         raise ConfigError(str(err), ("device",)) from None
 
 
 def metric_names(config):
-    """The names the logs use: 'loss' and each metric as written in the config."""
-    return ["loss"] + [m["name"] for m in config["metrics"]]
+    """The names the logs use: 'loss', each metric as written in the config, and 'accuracy'
+    where the loss is a crossentropy (it is then always reported)."""
+    logged = ["loss"] + ["accuracy" if m["name"] in ACCURACY_NAMES else m["name"]
+                         for m in config["metrics"]]
+    if names.accuracy_class(config["loss"]["name"]) and "accuracy" not in logged:
+        logged.append("accuracy")
+    return logged
 
 
 def _check_monitor(config):

@@ -49,7 +49,7 @@ class RunDirectory:
         return max(runs, key=lambda p: p.stat().st_mtime, default=None)
 
     def write_config(self, config):
-        write_text(self.config, yaml.safe_dump(config, sort_keys=False))
+        write_text(self.config, yaml.safe_dump(dict(config), sort_keys=False))
 
     def write_history(self, history):
         """metrics.csv from the whole history (so a resumed run's file is complete)."""
@@ -66,9 +66,9 @@ class RunDirectory:
     def write_summary(self, summary):
         write_text(self.metrics_json, json.dumps(summary, indent=2) + "\n")
 
-    def log(self, line):
+    def log(self, line, console=True):
         """Print ``line`` (around a live progress bar) and append it to train.log."""
-        if self.console:
+        if console and self.console:
             tqdm.write(line, file=sys.stdout)
         with open(self.log_file, "a", encoding="utf-8") as f:
             f.write(line + "\n")

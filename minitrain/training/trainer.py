@@ -87,12 +87,14 @@ class Trainer:
         self.epochs = int(epochs)
         self.steps_per_epoch = len(train) if hasattr(train, "__len__") else None
         self._started = time.perf_counter()
+        # overflow on the way to a nan is reported once, by the finiteness checks, not by numpy
         try:
-            self._callback("on_train_begin")
-            while self.epoch < self.epochs and not self.stop_training:
-                self._train_epoch(train)
-                self._end_epoch(train, validation)
-            self._callback("on_train_end")
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._callback("on_train_begin")
+                while self.epoch < self.epochs and not self.stop_training:
+                    self._train_epoch(train)
+                    self._end_epoch(train, validation)
+                self._callback("on_train_end")
         finally:
             self._elapsed, self._started = self.wall_time(), None
         return self.history
