@@ -29,11 +29,11 @@ def composed_bias_relu(x, b):
     return backend.array_module(x).maximum(x + b, 0)
 
 
-def composed_adam(var, grad, m, v, alpha, beta_1, beta_2, epsilon):
+def composed_adam(var, grad, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
     xp = backend.array_module(var)
-    m = m + (grad - m) * (1 - beta_1)
-    v = v + (grad * grad - v) * (1 - beta_2)
-    return var - alpha * m / (xp.sqrt(v) + epsilon), m, v
+    m = m + (grad - m) * one_minus_beta_1
+    v = v + (grad * grad - v) * one_minus_beta_2
+    return var - (m * alpha) / (xp.sqrt(v) + epsilon), m, v, v_hat
 
 
 def cases(device, rng):
@@ -44,7 +44,8 @@ def cases(device, rng):
     b = put(rng.standard_normal(512).astype(np.float32))
     var, grad, m, v = (put(rng.standard_normal((512, 512)).astype(np.float32)) for _ in range(4))
     v = abs(v)
-    adam_args = (var, grad, m, v, 1e-3, 0.9, 0.999, 1e-7)
+    f32 = np.float32
+    adam_args = (var, grad, m, v, None, f32(1e-3), f32(0.1), f32(0.001), f32(1e-7))
     return {
         "sparse softmax xent (4096x10)": (softmax_xent.sparse_softmax_xent,
                                           composed_softmax_xent, (logits, labels)),

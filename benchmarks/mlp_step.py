@@ -8,13 +8,29 @@ Reports the median milliseconds per step, float32, for:
   torch      PyTorch, on the same device (when installed)
 The steps alternate inside each repeat, so machine noise hits all of them alike.
 
-    python benchmarks/mlp_step.py [--batch 128] [--device cpu|gpu] [--repeats 30]
+    python benchmarks/mlp_step.py [--batch 128] [--device cpu|gpu] [--repeats 30] [--threads 1]
+
+BLAS threads are pinned (default 1, for numpy and PyTorch alike): on these shared 2-core
+machines, OpenBLAS's own threads can make one matmul many times slower.
 """
 import argparse
+import os
 import statistics
+import sys
 import time
 
-import numpy as np
+
+def _threads_from_argv(default="1"):
+    """--threads must reach the environment before numpy loads its BLAS."""
+    if "--threads" in sys.argv[:-1]:
+        return sys.argv[sys.argv.index("--threads") + 1]
+    return default
+
+
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_name] = _threads_from_argv()
+
+import numpy as np  # noqa: E402  (after the thread settings)
 
 SIZES = (784, 512, 512, 10)
 LEARNING_RATE = 0.01
@@ -110,7 +126,7 @@ def minitrain_keras_step(x, y, device):
 def torch_step(x, y, device):
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     where = "cuda" if device.startswith("gpu") else "cpu"
     layers = []
     for w, b in initial_weights():
@@ -168,12 +184,14 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--threads", default="1", help="BLAS threads (default 1)")
     args = parser.parse_args()
     x, y = batch(args.batch)
     steps = available_steps(x, y, args.device)
     ms, losses = median_ms(steps, args.repeats)
     reference = "numpy" if "numpy" in ms else "torch"
-    print(f"MLP {'-'.join(map(str, SIZES))} step, batch {args.batch}, float32, {args.device}")
+    print(f"MLP {'-'.join(map(str, SIZES))} step, batch {args.batch}, float32, {args.device}, "
+          f"{args.threads} BLAS thread(s)")
     for name, value in ms.items():
         ratio = f"{value / ms[reference]:.2f}x {reference}" if reference in ms else ""
         print(f"  {name:9s} {value:8.2f} ms   {ratio:14s} first loss {losses[name]:.5f}")

@@ -2,25 +2,27 @@
 from .ops import sigmoid, tanh
 from .ops.conv import avg_pool2d, conv2d, max_pool2d
 from .ops.nn import (
-                     bias_add,
-                     elu,
-                     gelu,
-                     l2_loss,
-                     leaky_relu,
-                     log_softmax,
-                     relu,
-                     relu6,
-                     sigmoid_cross_entropy_with_logits,
-                     silu,
-                     softmax,
-                     softmax_cross_entropy_with_logits,
-                     softplus,
-                     sparse_softmax_cross_entropy_with_logits,
-                     swish,
+    bias_add,
+    bias_relu,
+    elu,
+    gelu,
+    l2_loss,
+    leaky_relu,
+    log_softmax,
+    relu,
+    relu6,
+    sigmoid_cross_entropy_with_logits,
+    silu,
+    softmax,
+    softmax_cross_entropy_with_logits,
+    softplus,
+    sparse_softmax_cross_entropy_with_logits,
+    swish,
 )
 from .ops.norm import batch_normalization, dropout, moments
 
-__all__ = ["avg_pool2d", "batch_normalization", "bias_add", "conv2d", "dropout", "elu", "gelu",
+__all__ = [
+    "bias_relu","avg_pool2d", "batch_normalization", "bias_add", "conv2d", "dropout", "elu", "gelu",
            "l2_loss", "leaky_relu", "log_softmax", "max_pool2d", "moments", "relu", "relu6",
            "sigmoid", "sigmoid_cross_entropy_with_logits", "silu", "softmax",
            "softmax_cross_entropy_with_logits", "softplus",

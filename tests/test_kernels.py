@@ -5,6 +5,7 @@ import pytest
 import minitrain as mt
 from minitrain import backend
 from minitrain.gradcheck import check_gradients, gradient_function
+from minitrain.kernels import optim
 from minitrain.kernels.bias_act import bias_relu_cupy, bias_relu_numpy
 from minitrain.kernels.softmax_xent import sparse_softmax_xent_cupy, sparse_softmax_xent_numpy
 from minitrain.ops.nn import bias_relu
@@ -78,3 +79,76 @@ def test_bias_relu_cupy_matches_numpy(dtype):
     x, b = rng.standard_normal((64, 33)).astype(dtype), rng.standard_normal(33).astype(dtype)
     got = bias_relu_cupy(backend.to_device(x, "gpu"), backend.to_device(b, "gpu"))
     np.testing.assert_array_equal(backend.to_numpy(got), bias_relu_numpy(x, b))
+
+
+def _adam_reference(x, g, m, v, alpha, c1, c2, eps):
+    """Keras's Adam step, written out plainly."""
+    m = m + (g - m) * c1
+    v = v + (g * g - v) * c2
+    return x - (m * alpha) / (np.sqrt(v) + eps), m, v
+
+
+def _optimizer_arrays(dtype, shape=(5, 4)):
+    rng = np.random.default_rng(4)
+    x, g, m = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
+    return x, g, m, np.abs(rng.standard_normal(shape)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_update_numpy_matches_the_formula_bit_for_bit(dtype):
+    x, g, m, v = _optimizer_arrays(dtype)
+    c = dtype
+    scalars = (c(1e-3), c(0.1), c(0.001), c(1e-7))
+    got = optim.adam_update_numpy(x, g, m, v, None, *scalars)
+    for got_array, want in zip(got[:3], _adam_reference(x, g, m, v, *scalars)):
+        assert got_array.dtype == dtype
+        np.testing.assert_array_equal(got_array, want)
+    assert got[3] is None
+
+
+def test_adam_update_numpy_with_amsgrad_keeps_the_running_maximum():
+    x, g, m, v = _optimizer_arrays(np.float64)
+    v_hat = v * 2
+    _, _, v_new, v_hat_new = optim.adam_update_numpy(x, g, m, v, v_hat, 1e-3, 0.1, 0.001, 1e-7)
+    np.testing.assert_array_equal(v_hat_new, np.maximum(v_hat, v_new))
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sgd_update_numpy_matches_the_formula(dtype, nesterov):
+    x, g, m, _ = _optimizer_arrays(dtype)
+    lr, mu = dtype(0.01), dtype(0.9)
+    x_new, m_new = optim.sgd_update_numpy(x, g, m, lr, mu, nesterov)
+    want_m = m * mu - g * lr
+    want_x = x + (want_m * mu - g * lr) if nesterov else x + want_m
+    np.testing.assert_allclose(m_new, want_m, rtol=TOLERANCE[dtype])
+    np.testing.assert_allclose(x_new, want_x, rtol=TOLERANCE[dtype])
+    np.testing.assert_array_equal(optim.sgd_update_numpy(x, g, None, lr, mu, nesterov)[0],
+                                  x - g * lr)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_update_cupy_matches_numpy(dtype):
+    arrays = _optimizer_arrays(dtype, (64, 33))
+    scalars = (dtype(1e-3), dtype(0.1), dtype(0.001), dtype(1e-7))
+    on_gpu = [backend.to_device(a, "gpu") for a in arrays]
+    got = optim.adam_update_cupy(*on_gpu[:4], None, *scalars)
+    want = optim.adam_update_numpy(*arrays, None, *scalars)
+    for got_array, want_array in zip(got[:3], want[:3]):
+        np.testing.assert_allclose(backend.to_numpy(got_array), want_array,
+                                   rtol=TOLERANCE[dtype] * 10, atol=TOLERANCE[dtype])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sgd_update_cupy_matches_numpy(dtype, nesterov):
+    x, g, m, _ = _optimizer_arrays(dtype, (64, 33))
+    lr, mu = dtype(0.01), dtype(0.9)
+    got = optim.sgd_update_cupy(*(backend.to_device(a, "gpu") for a in (x, g, m)), lr, mu,
+                                nesterov)
+    want = optim.sgd_update_numpy(x, g, m, lr, mu, nesterov)
+    for got_array, want_array in zip(got, want):
+        np.testing.assert_allclose(backend.to_numpy(got_array), want_array,
+                                   rtol=TOLERANCE[dtype] * 10, atol=TOLERANCE[dtype])

@@ -27,7 +27,11 @@ class Dense(Layer):
 
     def call(self, inputs):
         y = ops.matmul(inputs, self.kernel)
-        return self.activation(y + self.bias if self.use_bias else y)
+        if not self.use_bias:
+            return self.activation(y)
+        if self.activation is activations.relu:  # the fused kernel: one pass, no temporary
+            return nn.bias_relu(y, self.bias)
+        return self.activation(y + self.bias)
 
 
 class Activation(Layer):

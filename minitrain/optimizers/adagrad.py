@@ -1,7 +1,7 @@
 """Adagrad, in Keras's form."""
 from .. import backend
 from ..tensor import to_array
-from .optimizer import Optimizer
+from .optimizer import Optimizer, store
 
 
 def adagrad_update(x, g, accumulator, lr, epsilon):
@@ -39,5 +39,5 @@ class Adagrad(Optimizer):
         accumulator = self._accumulators[self._get_variable_index(variable)]
         x, new = adagrad_update(to_array(variable), gradient, to_array(accumulator),
                                 learning_rate, variable.dtype.type(self.epsilon))
-        accumulator.assign(new)
-        variable.assign(x)
+        store(accumulator, new)
+        store(variable, x)

@@ -1,23 +1,9 @@
 """Adam, AMSGrad and AdamW, in Keras 3's form."""
 import numpy as np
 
-from .. import backend
+from ..kernels.optim import adam_update
 from ..tensor import to_array
-from .optimizer import Optimizer
-
-
-def adam_update(x, g, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
-    """One step on arrays, returning (x, m, v, v_hat); ``v_hat`` is None without AMSGrad.
-
-    m <- m + (g - m)(1 - beta_1);  v <- v + (g^2 - v)(1 - beta_2);  v_hat <- max(v_hat, v);
-    x <- x - alpha m / (sqrt(v or v_hat) + epsilon).
-    """
-    xp = backend.array_module(x)
-    m = m + (g - m) * one_minus_beta_1
-    v = v + (g * g - v) * one_minus_beta_2
-    if v_hat is not None:
-        v_hat = xp.maximum(v_hat, v)
-    return x - m * alpha / (xp.sqrt(v if v_hat is None else v_hat) + epsilon), m, v, v_hat
+from .optimizer import Optimizer, store
 
 
 class Adam(Optimizer):
@@ -56,11 +42,11 @@ class Adam(Optimizer):
             to_array(variable), gradient, to_array(m), to_array(v),
             None if v_hat is None else to_array(v_hat), alpha, c(1 - self.beta_1),
             c(1 - self.beta_2), c(self.epsilon))
-        m.assign(m_new)
-        v.assign(v_new)
+        store(m, m_new)
+        store(v, v_new)
         if v_hat is not None:
-            v_hat.assign(v_hat_new)
-        variable.assign(x)
+            store(v_hat, v_hat_new)
+        store(variable, x)
 
 
 class AdamW(Adam):

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..tensor import Variable, constant, to_array
+from ..tensor import Tensor, Variable, constant, to_array
 from .schedules import LearningRateSchedule
 
 
@@ -222,7 +222,13 @@ class Optimizer:
         for variable in variables:
             if self._use_weight_decay(variable):
                 x, c = to_array(variable), variable.dtype.type
-                variable.assign(x - x * c(self.weight_decay) * c(lr))
+                store(variable, x - x * c(self.weight_decay) * c(lr))
+
+
+def store(variable, array):
+    """Write a freshly computed array into a variable. Wrapped as a Tensor, whose data never
+    changes, it is taken as it is: no copy, as nothing else holds it."""
+    variable.assign(Tensor(array))
 
 
 def _xp(array):

@@ -1,7 +1,7 @@
 """RMSprop, plain or centered, with optional (heavy-ball) momentum, in Keras's form."""
 from .. import backend
 from ..tensor import to_array
-from .optimizer import Optimizer
+from .optimizer import Optimizer, store
 
 
 def rmsprop_update(x, g, v, mean_g, velocity, lr, rho, one_minus_rho, momentum, epsilon):
@@ -56,5 +56,5 @@ class RMSprop(Optimizer):
             learning_rate, c(self.rho), c(1 - self.rho), c(self.momentum), c(self.epsilon))
         for slot, value in zip(slots, new):
             if slot is not None:
-                slot.assign(value)
-        variable.assign(x)
+                store(slot, value)
+        store(variable, x)

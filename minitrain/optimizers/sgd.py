@@ -1,19 +1,7 @@
 """Stochastic gradient descent with (Nesterov) momentum, in Keras's form."""
+from ..kernels.optim import sgd_update
 from ..tensor import to_array
-from .optimizer import Optimizer
-
-
-def sgd_update(x, g, m, lr, momentum, nesterov):
-    """One step on arrays, returning (x, m); ``m`` is None without momentum.
-
-    m <- momentum m - lr g;  x <- x + m, or x + momentum m - lr g (Nesterov).
-    """
-    if m is None:
-        return x - g * lr, None
-    m = m * momentum - g * lr
-    if nesterov:
-        return x + (m * momentum - g * lr), m
-    return x + m, m
+from .optimizer import Optimizer, store
 
 
 class SGD(Optimizer):
@@ -42,5 +30,5 @@ class SGD(Optimizer):
         x, m_new = sgd_update(to_array(variable), gradient, None if m is None else to_array(m),
                               learning_rate, variable.dtype.type(self.momentum), self.nesterov)
         if m is not None:
-            m.assign(m_new)
-        variable.assign(x)
+            store(m, m_new)
+        store(variable, x)
