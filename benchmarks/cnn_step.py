@@ -9,14 +9,10 @@ interleaved repeats, BLAS threads pinned (default 1).
     python benchmarks/cnn_step.py [--batch 64] [--repeats 30] [--threads 1]
 """
 import argparse
-import os
-import statistics
-import sys
-import time
 
-_threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv[:-1] else "1"
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_name] = _threads  # before numpy loads its BLAS
+from timing import interleaved_medians, pin_blas_threads
+
+THREADS = pin_blas_threads()  # before numpy loads its BLAS
 
 import numpy as np  # noqa: E402
 
@@ -63,7 +59,7 @@ def minitrain_step(x, y):
 def torch_step(x, y):
     import torch
 
-    torch.set_num_threads(int(_threads))
+    torch.set_num_threads(THREADS)
     nn = torch.nn
     model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                           nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
@@ -101,13 +97,7 @@ def main():
     except ImportError:
         print("torch skipped: not installed (pip install torch==2.13.0)")
     first = {name: step() for name, step in steps.items()}
-    times = {name: [] for name in steps}
-    for _ in range(args.repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    ms = {name: statistics.median(t) * 1e3 for name, t in times.items()}
+    ms = {name: t * 1e3 for name, t in interleaved_medians(steps, args.repeats).items()}
     print(f"small CNN step on 8x8x1 images, batch {args.batch}, float32, cpu, "
           f"{args.threads} BLAS thread(s)")
     for name, value in ms.items():

@@ -14,23 +14,12 @@ BLAS threads are pinned (default 1, for numpy and PyTorch alike): on these share
 machines, OpenBLAS's own threads can make one matmul many times slower.
 """
 import argparse
-import os
-import statistics
-import sys
-import time
 
+from timing import interleaved_medians, pin_blas_threads
 
-def _threads_from_argv(default="1"):
-    """--threads must reach the environment before numpy loads its BLAS."""
-    if "--threads" in sys.argv[:-1]:
-        return sys.argv[sys.argv.index("--threads") + 1]
-    return default
+THREADS = pin_blas_threads()  # before numpy loads its BLAS
 
-
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_name] = _threads_from_argv()
-
-import numpy as np  # noqa: E402  (after the thread settings)
+import numpy as np  # noqa: E402
 
 SIZES = (784, 512, 512, 10)
 LEARNING_RATE = 0.01
@@ -126,7 +115,7 @@ def minitrain_keras_step(x, y, device):
 def torch_step(x, y, device):
     import torch
 
-    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+    torch.set_num_threads(THREADS)
     where = "cuda" if device.startswith("gpu") else "cpu"
     layers = []
     for w, b in initial_weights():
@@ -167,16 +156,8 @@ def available_steps(x, y, device):
 
 def median_ms(steps, repeats):
     first_losses = {name: step() for name, step in steps.items()}
-    for step in steps.values():
-        for _ in range(3):
-            step()  # warm up
-    times = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) * 1e3 for name, t in times.items()}, first_losses
+    seconds = interleaved_medians(steps, repeats)
+    return {name: value * 1e3 for name, value in seconds.items()}, first_losses
 
 
 def main():

@@ -10,9 +10,9 @@ import argparse
 import statistics
 import subprocess
 import sys
-import time
 
 import numpy as np
+from timing import interleaved_medians
 
 N_OPS = 200
 
@@ -54,20 +54,6 @@ def torch_step(x0, w0, b0, device="cpu"):
     return step
 
 
-def interleaved_us_per_op(steps, repeats):
-    """Median microseconds per op of each step; the steps alternate, so noise hits all alike."""
-    for step in steps.values():
-        for _ in range(5):
-            step()  # warm up
-    times = {name: [] for name in steps}
-    for _ in range(repeats):
-        for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) / N_OPS * 1e6 for name, t in times.items()}
-
-
 def import_time_ms(module, repeats=7):
     """Median wall time of ``import module`` in a fresh interpreter."""
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
@@ -90,7 +76,7 @@ def main():
         print("PyTorch not installed (pip install torch==2.13.0): no reference ratio")
     else:
         assert np.allclose(steps["minitrain"](), steps["PyTorch"](), rtol=1e-4), "gradients differ"
-    us = interleaved_us_per_op(steps, args.repeats)
+    us = {name: t / N_OPS * 1e6 for name, t in interleaved_medians(steps, args.repeats, 5).items()}
     for name, value in us.items():
         print(f"{name:10s}: {value:6.2f} us/op (forward + backward, {N_OPS}-op chain, shape (8,), "
               f"{args.device})")

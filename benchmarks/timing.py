@@ -1,0 +1,33 @@
+"""Shared timing for the benchmarks: interleaved repeats, medians, pinned BLAS threads."""
+import os
+import statistics
+import sys
+import time
+
+
+def pin_blas_threads(default="1"):
+    """Set the BLAS thread count from ``--threads N`` (default 1) before numpy is imported.
+
+    On these shared 2-core machines OpenBLAS's own threads can make one matmul many times
+    slower; numpy and PyTorch get the same count. Returns it as an int.
+    """
+    argv = sys.argv
+    threads = argv[argv.index("--threads") + 1] if "--threads" in argv[:-1] else default
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = threads
+    return int(threads)
+
+
+def interleaved_medians(steps, repeats, warmup=3):
+    """Median seconds per call of each step. The steps alternate within every repeat, so the
+    machine's noise falls on all of them alike."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
