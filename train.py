@@ -6,10 +6,9 @@ Exit status: 0 when the run finished, 1 when training failed (a loss that became
 import argparse
 import sys
 import time
-from pathlib import Path
 
 import minitrain as mt
-from minitrain.config import ConfigError, build, load_config
+from minitrain.config import ConfigError, build, load_config, resume_config
 from minitrain.training import CheckpointError, RunDirectory, TrainingError, run_experiment
 
 
@@ -41,12 +40,11 @@ def resolve(args):
         output = args.output or RunDirectory.new_path(config["output"]["dir"], config["name"])
         return config, _run_directory(output)
     output = args.output or RunDirectory.latest(config["output"]["dir"], config["name"])
-    if output is None or not (Path(output) / "config.yaml").is_file():
-        raise ConfigError(f"no run to resume in {output or config['output']['dir']} (it has no "
-                          "config.yaml)", source="--resume")
-    saved = load_config(Path(output) / "config.yaml", args.set, device=args.device)
-    if config is not None:
-        _check_same(config, saved, Path(output) / "config.yaml")
+    if output is None:
+        raise ConfigError(f"no run of '{config['name']}' to resume in {config['output']['dir']}",
+                          source="--resume")
+    saved = resume_config(output, lambda path, sets: load_config(path, sets, device=args.device),
+                          config, args.set)
     return saved, _run_directory(output)
 
 
@@ -56,15 +54,6 @@ def _run_directory(path):
     except OSError as err:
         raise ConfigError(f"cannot use {path} as the run directory ({err.strerror})",
                           source="--output") from None
-
-
-def _check_same(config, saved, saved_path):
-    # a resumed run must be the same run, or its steps would not match the checkpoint's
-    for key in config:
-        if key not in ("device", "name", "output") and config[key] != saved[key]:
-            raise ConfigError(f"'{key}' differs from the run's saved config ({saved_path}); "
-                              "resume with the same config and overrides, or without "
-                              "--config to use the saved one", source="--resume")
 
 
 def main(argv=None):

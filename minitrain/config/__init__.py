@@ -14,6 +14,7 @@ from . import spec, validate
 from .build import build
 from .errors import ConfigError
 from .loader import apply_override, parse_override, read_yaml
+from .resume import resume_config
 
 
 class Config(dict):
@@ -69,4 +70,4 @@ def _locate(err, source, lines, applied):
     return err.located(source)
 
 
-__all__ = ["Config", "ConfigError", "build", "load_config"]
+__all__ = ["Config", "ConfigError", "build", "load_config", "resume_config"]

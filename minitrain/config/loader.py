@@ -38,7 +38,11 @@ def _syntax_error(err, source):
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     problem = getattr(err, "problem", None) or str(err)
     context = getattr(err, "context", None)
-    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    if isinstance(err, yaml.constructor.ConstructorError):
+        # safe_load builds plain data only: a tag such as !!python/object is refused
+        message = f"YAML tag not allowed (a config holds plain data only): {problem}"
+    else:
+        message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
     return ConfigError(message, source=source, line=None if mark is None else mark.line + 1)
 
 

@@ -39,7 +39,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.checkpoint_path = None if checkpoint is None else Path(checkpoint)
         self.checkpoint_every, self.checkpoint_unit = int(checkpoint_every), checkpoint_unit
-        self.last_checkpoint = None  # (path, step, epoch) of the latest good checkpoint
+        self.last_checkpoint = None  # (path, step) of the latest good checkpoint
         self.step = self.epoch = self.batch = 0  # steps taken, epochs done, batches this epoch
         self.history, self.stop_training = [], False
         self._in_epoch, self._loss_total, self._loss_count = False, 0.0, 0
@@ -128,8 +128,10 @@ class Trainer:
         self.history.append(logs)
         for callback in self.callbacks:
             callback.on_epoch_end(self, logs)
+        # the last epoch always leaves a checkpoint: resuming a finished run does nothing
         last = self.stop_training or self.epoch >= self.epochs
-        if last or (self.checkpoint_unit == "epoch" and self._due(self.epoch)):
+        if self.checkpoint_path is not None and (last or (
+                self.checkpoint_unit == "epoch" and self._due(self.epoch))):
             self.save_checkpoint(train)
 
     def running_logs(self):
@@ -159,8 +161,8 @@ class Trainer:
         if self.last_checkpoint is None:
             last = "no checkpoint was written before it"
         else:
-            path, step, epoch = self.last_checkpoint
-            last = f"the last good checkpoint is {path} (step {step}, epoch {epoch})"
+            path, step = self.last_checkpoint
+            last = f"the last good checkpoint is {path} (step {step})"
         return TrainingError(f"training stopped: {what} {where}; {last}. A smaller "
                              "learning rate or gradient clipping (optimizer.clipnorm) may help")
 
@@ -186,7 +188,7 @@ class Trainer:
         if not all(np.isfinite(w).all() for w in weights if w.dtype.kind == "f"):
             raise self._diverged("the weights are no longer finite")
         ckpt.save(path, self.state(train))
-        self.last_checkpoint = (path, self.step, self.epoch)
+        self.last_checkpoint = (path, self.step)
 
     def restore(self, path, train=None):
         """Continue from the checkpoint at ``path``; ``train`` is the loader to reposition."""
@@ -204,7 +206,7 @@ class Trainer:
         if train is not None and state["data"] is not None:
             train.set_state(state["data"])
         self._set_loop(state["loop"])
-        self.last_checkpoint = (Path(path), self.step, self.epoch)
+        self.last_checkpoint = (Path(path), self.step)
 
     def _set_loop(self, loop):
         self.step, self.epoch, self.batch = loop["step"], loop["epoch"], loop["batch"]
