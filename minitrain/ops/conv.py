@@ -12,9 +12,9 @@ import math
 from .. import backend
 from ..tensor import Tensor
 from .core import as_pair, as_tensor, register_gradient, run
-from .elementwise import where
 from .linalg import matmul
 from .reduce import reduce_sum
+from .selection import where
 from .shape import expand_dims, reshape
 
 

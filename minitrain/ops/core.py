@@ -100,6 +100,23 @@ def as_pair(a, b, name):
     return a, b
 
 
+def xp_of(x):
+    """The array module of a tensor's data."""
+    return backend.array_module(x._data)
+
+
+def unary(name, x, forward_name=None):
+    """An elementwise op that is a function of the array module (``xp.exp`` for "exp")."""
+    x = as_tensor(x)
+    return run1(name, getattr(backend.array_module(x._data), forward_name or name), x)
+
+
+def binary(name, x, y, forward_name):
+    """A broadcasting binary op that is a function of the array module."""
+    x, y = as_pair(x, y, name)
+    return run2(name, getattr(backend.array_module(x._data), forward_name), x, y)
+
+
 def run(name, forward, inputs, attrs=None):
     """Apply ``forward`` to the inputs' arrays; record the op on tapes that watch an input."""
     try:

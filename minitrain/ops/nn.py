@@ -6,8 +6,9 @@ from ..kernels.bias_act import bias_relu as bias_relu_kernel
 from ..kernels.softmax_xent import sparse_softmax_xent
 from ..tensor import Tensor
 from .core import as_pair, as_tensor, register_gradient, run, run1, run2
-from .elementwise import erf, exp, expm1, greater, minimum, sigmoid, tanh, where
+from .elementwise import erf, exp, expm1, sigmoid, tanh
 from .reduce import reduce_sum
+from .selection import greater, minimum, where
 from .shape import expand_dims, one_hot
 
 

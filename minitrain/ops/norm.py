@@ -4,8 +4,8 @@ Each is a few existing ops, so each gradient (of any order) comes from theirs at
 """
 from .. import random
 from ..tensor import Tensor
+from .arithmetic import rsqrt, square
 from .core import as_tensor
-from .elementwise import rsqrt, square
 from .reduce import _axes, reduce_mean
 from .shape import squeeze
 

@@ -3,7 +3,8 @@ import operator
 
 from .. import backend
 from .core import as_tensor, register_gradient, run, run_cut
-from .elementwise import cast, equal, exp, is_finite, log, where
+from .elementwise import exp, log
+from .selection import cast, equal, is_finite, where
 from .shape import reshape, squeeze, stop_gradient
 
 

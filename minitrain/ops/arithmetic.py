@@ -1,0 +1,164 @@
+"""Arithmetic ops (numpy broadcasting), each with its gradient right under it."""
+from .core import as_pair, as_tensor, binary, register_gradient, run, run_cut, unary, xp_of
+from .elementwise import log
+from .selection import where
+
+
+def add(x, y, name=None):
+    return binary("add", x, y, "add")
+
+
+@register_gradient("add")
+def _add_grad(op, grad):
+    """d(x + y) = (grad, grad)"""
+    return grad, grad
+
+
+def subtract(x, y, name=None):
+    return binary("subtract", x, y, "subtract")
+
+
+@register_gradient("subtract")
+def _subtract_grad(op, grad):
+    """d(x - y) = (grad, -grad)"""
+    return grad, -grad
+
+
+def multiply(x, y, name=None):
+    return binary("multiply", x, y, "multiply")
+
+
+@register_gradient("multiply")
+def _multiply_grad(op, grad):
+    """d(x * y) = (grad * y, grad * x)"""
+    x, y = op.inputs
+    need_x, need_y = op.needs_grad
+    return (grad * y if need_x else None), (grad * x if need_y else None)
+
+
+def divide(x, y, name=None):
+    return binary("divide", x, y, "true_divide")
+
+
+@register_gradient("divide")
+def _divide_grad(op, grad):
+    """d(x / y) = (grad / y, -grad * x / y**2)"""
+    x, y = op.inputs
+    need_x, need_y = op.needs_grad
+    return (grad / y if need_x else None), ((-grad * x / y) / y if need_y else None)
+
+
+def negative(x, name=None):
+    return unary("negative", x)
+
+
+@register_gradient("negative")
+def _negative_grad(op, grad):
+    return (-grad,)
+
+
+def pow(x, y, name=None):
+    return binary("pow", x, y, "power")
+
+
+@register_gradient("pow")
+def _pow_grad(op, grad):
+    """d(x**y) = (grad * y * x**(y-1), grad * x**y * log(x)), log taken as 0 where x <= 0"""
+    x, y = op.inputs
+    (z,) = op.outputs
+    need_x, need_y = op.needs_grad
+    gx = grad * y * x ** (y - 1) if need_x else None
+    if not need_y:
+        return gx, None
+    positive = x > 0
+    # the inner where keeps log() finite, so second derivatives stay free of NaN
+    log_x = where(positive, log(where(positive, x, 1)), 0)
+    return gx, grad * z * log_x
+
+
+def floordiv(x, y, name=None):
+    x, y = as_pair(x, y, "floordiv")
+    return run_cut("floordiv", xp_of(x).floor_divide, (x, y))
+
+
+floor_div = floordiv
+
+
+def mod(x, y, name=None):
+    return binary("mod", x, y, "mod")
+
+
+floormod = mod
+
+
+@register_gradient("mod")
+def _mod_grad(op, grad):
+    """x mod y = x - y * floor(x / y), so d = (grad, -grad * floor(x / y))"""
+    x, y = op.inputs
+    return grad, -grad * floordiv(x, y)
+
+
+def square(x, name=None):
+    return unary("square", x)
+
+
+@register_gradient("square")
+def _square_grad(op, grad):
+    """grad * 2x"""
+    (x,) = op.inputs
+    return (grad * (2 * x),)
+
+
+def sqrt(x, name=None):
+    return unary("sqrt", x)
+
+
+@register_gradient("sqrt")
+def _sqrt_grad(op, grad):
+    """grad / (2 sqrt(x))"""
+    (y,) = op.outputs
+    return (grad / (2 * y),)
+
+
+def rsqrt(x, name=None):
+    x = as_tensor(x)
+    return run("rsqrt", lambda a: 1 / xp_of(x).sqrt(a), (x,))
+
+
+@register_gradient("rsqrt")
+def _rsqrt_grad(op, grad):
+    """d x**-1/2 = -grad * y**3 / 2"""
+    (y,) = op.outputs
+    return (-0.5 * grad * y * y * y,)
+
+
+def reciprocal(x, name=None):
+    return unary("reciprocal", x)
+
+
+@register_gradient("reciprocal")
+def _reciprocal_grad(op, grad):
+    """-grad * y**2"""
+    (y,) = op.outputs
+    return (-grad * y * y,)
+
+
+def abs(x, name=None):
+    return unary("abs", x, "absolute")
+
+
+@register_gradient("abs")
+def _abs_grad(op, grad):
+    """grad * sign(x)"""
+    (x,) = op.inputs
+    return (grad * sign(x),)
+
+
+def sign(x, name=None):
+    return unary("sign", x)
+
+
+@register_gradient("sign")
+def _sign_grad(op, grad):
+    """sign is flat almost everywhere: zero, as in TensorFlow"""
+    return (grad * 0,)
