@@ -1,10 +1,20 @@
 """Trainer: resume equal to an uninterrupted run (bit for bit), determinism, the nan stop,
 early stopping, and checkpoints that survive a crash mid-write."""
+import io
+import re
+
 import numpy as np
 import pytest
 
 from minitrain.config import build, load_config
-from minitrain.training import Callback, RunDirectory, Trainer, TrainingError, run_experiment
+from minitrain.training import (
+    Callback,
+    ProgressBar,
+    RunDirectory,
+    Trainer,
+    TrainingError,
+    run_experiment,
+)
 from minitrain.training import checkpoint as ckpt
 
 # small enough to train in a fraction of a second; dropout and Adam make sure the random
@@ -196,3 +206,15 @@ def test_a_file_that_is_not_a_checkpoint_is_refused(tmp_path):
     np.savez(tmp_path / "pickled.npz", __state__=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ckpt.CheckpointError):
         ckpt.load(tmp_path / "pickled.npz")  # object arrays would need pickle: refused
+
+
+def test_the_progress_bar_shows_the_running_loss_and_accuracy():
+    exp = experiment()
+    shown, lines = io.StringIO(), []
+    bar = ProgressBar(lines.append, file=shown, refresh=0)
+    Trainer(exp.model, exp.optimizer, exp.loss, exp.metrics, [bar]).fit(exp.train, 2)
+    output = shown.getvalue()
+    assert "epoch 2/2" in output and "11/11" in output
+    assert re.search(r"loss \d\.\d+  accuracy \d\.\d+", output)
+    assert [line.split()[:3] for line in lines] == [["epoch", "1/2", "loss"],
+                                                     ["epoch", "2/2", "loss"]]

@@ -42,17 +42,17 @@ class ProgressBar(EpochLog):
         self.close()
         self.bar = tqdm(total=trainer.steps_per_epoch, initial=done, leave=False,
                         file=self.file, dynamic_ncols=True, unit="batch",
+                        mininterval=self.refresh,
                         desc=f"epoch {trainer.epoch + 1}/{trainer.epochs}")
 
     def on_batch_end(self, trainer):
         if self.bar is None:  # resumed mid-epoch: no on_epoch_begin for this epoch
             self._open(trainer, trainer.batch - 1)
-        self.bar.update(1)
         now = time.perf_counter()
         if now - self._shown >= self.refresh:  # the postfix costs a metric read: not per batch
             self._shown = now
-            logs = trainer.running_logs()
-            self.bar.set_postfix_str(format_logs(logs), refresh=False)
+            self.bar.set_postfix_str(format_logs(trainer.running_logs()), refresh=False)
+        self.bar.update(1)
 
     def on_epoch_end(self, trainer, logs):
         self.close()
