@@ -1,32 +1,59 @@
 """Matrix products."""
-from .core import as_pair, register_gradient, run
-from .shape import expand_dims, matrix_transpose, squeeze
+from .core import as_pair, register_gradient, run2
+from .shape import expand_dims, squeeze
+
+
+def _swap(a):
+    """The matrix transpose of an array (a view): its last two axes swapped."""
+    return a.swapaxes(-1, -2)
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
-    """The matrix product over the last two axes; leading (batch) axes broadcast."""
+    """The matrix product over the last two axes; leading (batch) axes broadcast.
+
+    The transposes are attributes of the one op, as in TensorFlow: no separate transpose is
+    recorded, and the gradient picks the products that need none either.
+    """
     a, b = as_pair(a, b, "matmul")
-    if transpose_a:
-        a = matrix_transpose(a)
-    if transpose_b:
-        b = matrix_transpose(b)
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: needs tensors of rank >= 1, got shapes {a.shape} and {b.shape}")
     if a.ndim == 1:  # numpy's convention for vectors: a row on the left...
-        return squeeze(matmul(expand_dims(a, 0), b), -2)
+        return squeeze(matmul(expand_dims(a, 0), b, transpose_b=transpose_b), -2)
     if b.ndim == 1:  # ...and a column on the right
-        return squeeze(matmul(a, expand_dims(b, -1)), -1)
-    if a.shape[-1] != b.shape[-2]:
+        return squeeze(matmul(a, expand_dims(b, -1), transpose_a=transpose_a), -1)
+    inner_a = a.shape[-2] if transpose_a else a.shape[-1]
+    inner_b = b.shape[-1] if transpose_b else b.shape[-2]
+    if inner_a != inner_b:
         raise ValueError(f"matmul: the inner dimensions of shapes {a.shape} and {b.shape} differ "
-                         f"({a.shape[-1]} != {b.shape[-2]})")
-    return run("matmul", lambda x, y: x @ y, (a, b))
+                         f"({inner_a} != {inner_b}; transpose_a={transpose_a}, "
+                         f"transpose_b={transpose_b})")
+    if not (transpose_a or transpose_b):
+        return run2("matmul", _product, a, b, _PLAIN)
+    attrs = {"transpose_a": transpose_a, "transpose_b": transpose_b}
+    return run2("matmul", lambda x, y: (_swap(x) if transpose_a else x) @
+                (_swap(y) if transpose_b else y), a, b, attrs)
+
+
+def _product(x, y):
+    return x @ y
+
+
+_PLAIN = {"transpose_a": False, "transpose_b": False}
 
 
 @register_gradient("matmul")
 def _matmul_grad(op, grad):
-    """d(a @ b) = (grad @ b^T, a^T @ grad); the sweep sums broadcast batch axes"""
+    """For c = a @ b: (grad @ b^T, a^T @ grad), each transposed back where the op transposed
+    an input; the sweep sums broadcast batch axes."""
     a, b = op.inputs
+    ta, tb = op.attrs["transpose_a"], op.attrs["transpose_b"]
     need_a, need_b = op.needs_grad
-    grad_a = matmul(grad, b, transpose_b=True) if need_a else None
-    grad_b = matmul(a, grad, transpose_a=True) if need_b else None
+    if ta:
+        grad_a = matmul(b, grad, transpose_a=tb, transpose_b=True) if need_a else None
+    else:
+        grad_a = matmul(grad, b, transpose_b=not tb) if need_a else None
+    if tb:
+        grad_b = matmul(grad, a, transpose_a=True, transpose_b=ta) if need_b else None
+    else:
+        grad_b = matmul(a, grad, transpose_a=not ta) if need_b else None
     return grad_a, grad_b

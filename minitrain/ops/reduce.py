@@ -138,7 +138,8 @@ def sum_to_shape(grad, shape):
         raise ValueError(f"sum_to_shape: shape {grad.shape} is not a broadcast of "
                          f"{tuple(shape)}; in a sweep, an op's gradient has the wrong shape")
     stretched = [lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1]
-    return reshape(reduce_sum(grad, list(range(lead)) + stretched), shape)
+    total = reduce_sum(grad, list(range(lead)) + stretched, keepdims=not lead)
+    return total if total._data.shape == shape else reshape(total, shape)
 
 
 def _arg_extreme(name, x, axis, output_type, forward_name):
