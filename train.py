@@ -81,8 +81,9 @@ def main(argv=None):
 
 def _report(summary, run_dir, seconds):
     tests = "  ".join(f"{k} {v:.4g}" for k, v in summary.items() if k.startswith("test_"))
-    run_dir.log(f"done: {tests or 'no test split'}  ({summary['epochs']} epochs, "
-                f"{summary['steps']} steps, {seconds:.1f}s)  run directory: {run_dir.path}")
+    epochs = f"{summary['epochs']} epoch" + ("s" if summary["epochs"] != 1 else "")
+    run_dir.log(f"done: {tests or 'no test split'}  ({epochs}, {summary['steps']} steps, "
+                f"{seconds:.1f}s)  run directory: {run_dir.path}")
 
 
 if __name__ == "__main__":
