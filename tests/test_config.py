@@ -64,6 +64,8 @@ def test_overrides_apply_inside_lists_and_are_validated_like_the_file():
     assert "model is a list of 2; '5' is not one of its positions 0..1" in error(
         data=BASE, overrides=["model.5.Dense.units=3"])
     assert "seed must be a whole number, got True" in error(data=BASE, overrides=["seed=true"])
+    assert "loss is 'mse', not a mapping; set loss whole instead" in error(
+        data={**BASE, "loss": "mse"}, overrides=["loss.delta=0.5"])
 
 
 def test_an_error_names_the_line_of_the_key_in_the_file(tmp_path):

@@ -104,8 +104,10 @@ def apply_override(data, path, value, source):
     if isinstance(node, list):
         _check_index(node, last, path, source)
     elif not isinstance(node, dict):
-        raise ConfigError(f"cannot set {format_path(path)}: {format_path(path[:-1])} is "
-                          f"{node!r}, not a mapping", path, source)
+        parent = format_path(path[:-1])
+        raise ConfigError(f"cannot set {format_path(path)}: {parent} is {node!r}, not a "
+                          f"mapping; set {parent} whole instead (--set '{parent}=...')",
+                          path, source)
     node[last] = value
 
 
@@ -114,8 +116,9 @@ def _child(node, part, path, source):
         _check_index(node, part, path, source)
         return node[part]
     if not isinstance(node, dict):
-        raise ConfigError(f"cannot set below {format_path(path[:-1])}: it is {node!r}, not a "
-                          "mapping", path, source)
+        parent = format_path(path[:-1])
+        raise ConfigError(f"cannot set below {parent}: it is {node!r}, not a mapping; set "
+                          f"{parent} whole instead (--set '{parent}=...')", path, source)
     if node.get(part) is None:
         node[part] = {}
     return node[part]
