@@ -189,3 +189,10 @@ def test_the_default_run_directory_is_named_after_the_config(tmp_path):
     assert result.returncode == 0, result.stderr
     (run,) = (tmp_path / "runs").iterdir()
     assert run.name.startswith("regression-") and (run / "metrics.json").is_file()
+
+
+def test_the_mlp_config_reaches_its_documented_test_accuracy(tmp_path):
+    result = train("--config", "configs/mlp.yaml", "--quiet", "--output", tmp_path / "run")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert summary["test_accuracy"] >= 0.97
