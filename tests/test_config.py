@@ -112,6 +112,7 @@ def test_an_error_names_the_line_of_the_key_in_the_file(tmp_path):
     ({"training": {"epochs": 1, "checkpoint": {"unit": "steps"}}},
      "must be one of epoch, step, got 'steps'; did you mean 'step'?"),
     ({"device": "tpu"}, "unknown device 'tpu'"),
+    ({"metrics": ["mean"]}, "unknown metric 'mean'"),  # it averages values, not predictions
 ])
 def test_what_the_schema_and_the_names_reject(change, fragment):
     assert fragment in error(data={**BASE, **change})

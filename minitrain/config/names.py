@@ -26,7 +26,7 @@ class Registry:
     """Classes by name, from the public classes of ``module`` that subclass ``base``."""
 
     def __init__(self, kind, module, base, display=snake_case, getter=None, exclude=()):
-        self.kind, self.getter = kind, getter
+        self.kind, self.getter, self.exclude = kind, getter, tuple(exclude)
         # attribute names, not class names: aliases (MaxPool2D = MaxPooling2D) count too
         found = {name: cls for name, cls in vars(module).items() if not name.startswith("_")
                  and isinstance(cls, type) and issubclass(cls, base) and cls is not base and
@@ -45,9 +45,10 @@ class Registry:
     def _alias(self, name):
         # the module's own get() knows short aliases ("mse"); it builds with defaults
         try:
-            return type(self.getter(name)) if self.getter else None
+            cls = type(self.getter(name)) if self.getter else None
         except (ValueError, TypeError):
             return None
+        return None if cls in self.exclude else cls
 
 
 def parameters(cls):
@@ -91,8 +92,9 @@ LOSSES = Registry("loss", losses, losses.Loss, getter=losses.get,
 OPTIMIZERS = Registry("optimizer", optimizers, optimizers.Optimizer, display=str.lower,
                       getter=optimizers.get)
 SCHEDULES = Registry("learning-rate schedule", schedules, schedules.LearningRateSchedule)
+# Mean averages given values, not (labels, predictions): it has no place in a config
 METRICS = Registry("metric", metrics, metrics.Metric, getter=metrics.get,
-                   exclude=(metrics.MeanMetricWrapper,))
+                   exclude=(metrics.MeanMetricWrapper, metrics.Mean))
 
 # the accuracy that matches each classification loss, as Keras's compile() picks it
 _ACCURACIES = ((losses.SparseCategoricalCrossentropy, metrics.SparseCategoricalAccuracy),
