@@ -20,7 +20,7 @@ class DeviceError(RuntimeError):
 
 def array_module(data):
     """The array library (numpy or cupy) that owns ``data``."""
-    if isinstance(data, (np.ndarray, np.generic)):
+    if type(data) is np.ndarray or isinstance(data, np.generic):  # the first test is cheapest
         return np
     return _cupy if _cupy is not None else np
 

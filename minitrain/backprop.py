@@ -33,12 +33,13 @@ def sweep(recorded, targets, seeds, sources):
         if out_grads is None:
             continue
         op.needs_grad = needs
-        in_grads = gradient_function(op)(op, *out_grads)
-        for x, grad, need in zip(op.inputs, in_grads, needs):
+        for x, grad, need in zip(op.inputs, gradient_function(op)(op, *out_grads), needs):
             if need and grad is not None:
-                shape = x._data.shape  # broadcasting is undone here, and only here
-                _accumulate(grads, x._id,
-                            grad if grad._data.shape == shape else sum_to_shape(grad, shape))
+                key, shape = x._id, x._data.shape
+                if grad._data.shape != shape:  # broadcasting is undone here, and only here
+                    grad = sum_to_shape(grad, shape)
+                previous = grads.get(key)
+                grads[key] = grad if previous is None else previous + grad
     return grads
 
 
@@ -58,9 +59,11 @@ def _take_output_grads(grads, outputs, wanted):
 
     They are popped: nothing downstream needs them again, unless they are asked for.
     """
+    if len(outputs) == 1:
+        key = outputs[0]._id
+        grad = grads.get(key) if key in wanted else grads.pop(key, None)
+        return None if grad is None else (grad,)
     found = [grads.get(y._id) if y._id in wanted else grads.pop(y._id, None) for y in outputs]
-    if len(found) == 1:
-        return None if found[0] is None else found
     if all(g is None for g in found):
         return None
     return [ops.zeros_like(y) if g is None else g for g, y in zip(found, outputs)]
