@@ -14,7 +14,7 @@ from minitrain.training import CheckpointError, RunDirectory, TrainingError, run
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(
-        description="Train a model described by a YAML config (see docs/training.md).")
+        description="Train a model described by a YAML config (see the README).")
     parser.add_argument("--config", help="the YAML config file (optional with --resume: the "
                         "run's saved config.yaml is used)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE",

@@ -1,4 +1,4 @@
-"""The config's sections and keys, with their defaults: the reference for docs/training.md."""
+"""The config's sections and keys, with their defaults: the reference the README documents."""
 from .errors import ConfigError, format_path
 from .schema import (
     Field,
