@@ -24,7 +24,8 @@ def custom_gradient(f):
         try:
             result, grad_fn = f(*inputs, **kwargs)
         finally:
-            tape._variable_watchers.remove(read)
+            # calls nest, so ours is the last; remove() would compare the lists by value
+            tape._variable_watchers.pop()
         variables = _unique(v for v in read if v.trainable)
         recorded_inputs = inputs + tuple(ops.read_variable(v) for v in variables)
         outputs = tuple(Tensor(ops.as_tensor(y)._data) for y in nest.flatten(result))
