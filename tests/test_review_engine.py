@@ -1,5 +1,6 @@
 """Engine review: each test pins a bug that was found and fixed (what TensorFlow does, or what
 the maths says), so that it stays fixed."""
+import numpy as np
 
 import minitrain as mt
 from minitrain import tape as tape_module
@@ -33,3 +34,13 @@ def test_nested_custom_gradients_that_read_variables():
     gx, gv = tape.gradient(out, [x, v])
     assert (float(gx), float(gv)) == (3.0, 2.0)
     assert tape_module._variable_watchers == []
+
+
+# --- Python scalars as operands --------------------------------------------------------------
+def test_negative_zero_is_not_taken_for_zero():
+    """Python scalars are cached by value, and 0.0 == -0.0: x / -0.0 gave +inf after x / 0.0."""
+    one = mt.constant([1.0])
+    with np.errstate(divide="ignore"):
+        assert float(one / 0.0) == np.inf
+        assert float(one / -0.0) == -np.inf
+        assert float(one / 0.0) == np.inf

@@ -69,7 +69,9 @@ def _scalar_like(value, tensor):
     if cached is None:
         if len(_scalars) > 4096:  # bound the cache; NaN keys, for one, never hit
             _scalars.clear()
-        cached = _scalars[key] = Tensor(to_array(value, dtype)[()])
+        cached = Tensor(to_array(value, dtype)[()])
+        if value != 0 or type(value) is not float:  # 0.0 and -0.0 are one key, not one value
+            _scalars[key] = cached
     return cached
 
 
