@@ -1,6 +1,7 @@
 """Engine review: each test pins a bug that was found and fixed (what TensorFlow does, or what
 the maths says), so that it stays fixed."""
 import numpy as np
+import pytest
 
 import minitrain as mt
 from minitrain import tape as tape_module
@@ -44,3 +45,32 @@ def test_negative_zero_is_not_taken_for_zero():
         assert float(one / 0.0) == np.inf
         assert float(one / -0.0) == -np.inf
         assert float(one / 0.0) == np.inf
+
+
+# --- axis arguments --------------------------------------------------------------------------
+X23 = np.ones((2, 3), np.float32)
+OUT_OF_RANGE_AXIS = [  # each silently wrapped around (axis % rank) instead of failing
+    ("concat", lambda x: mt.concat([x, x], 2)),
+    ("concat", lambda x: mt.concat([x, x], -3)),
+    ("stack", lambda x: mt.stack([x, x], 3)),
+    ("stack", lambda x: mt.stack([x, x], -4)),
+    ("unstack", lambda x: mt.unstack(x, axis=2)),
+    ("gather", lambda x: mt.gather(x, [0], axis=2)),
+    ("gather", lambda x: mt.gather(x, [0], axis=-3)),
+    ("squeeze", lambda x: mt.squeeze(mt.reshape(x, [1, 6]), 2)),
+    ("squeeze", lambda x: mt.squeeze(mt.constant(1.0), 0)),  # was a ZeroDivisionError
+    ("unstack", lambda x: mt.unstack(mt.constant(1.0))),  # was a ZeroDivisionError
+]
+
+
+@pytest.mark.parametrize("name, f", OUT_OF_RANGE_AXIS,
+                         ids=[f"{row[0]}-{i}" for i, row in enumerate(OUT_OF_RANGE_AXIS)])
+def test_an_axis_out_of_range_is_an_error_naming_the_op(name, f):
+    with pytest.raises(ValueError, match=rf"{name}: axis -?\d+ is out of range"):
+        f(mt.constant(X23))
+
+
+def test_gather_takes_its_axis_as_a_scalar_tensor():
+    x = mt.constant(np.arange(6.0).reshape(2, 3))
+    y = mt.gather(x, [2, 0], axis=mt.constant(1))
+    np.testing.assert_array_equal(y.numpy(), [[2.0, 0.0], [5.0, 3.0]])

@@ -18,7 +18,8 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: needs tensors of rank >= 1, got shapes {a.shape} and {b.shape}")
     if a.ndim == 1:  # numpy's convention for vectors: a row on the left...
-        return squeeze(matmul(expand_dims(a, 0), b, transpose_b=transpose_b), -2)
+        y = matmul(expand_dims(a, 0), b, transpose_b=transpose_b)
+        return squeeze(y, -2 if b.ndim > 1 else -1)  # vector @ vector: y has shape (1,)
     if b.ndim == 1:  # ...and a column on the right
         return squeeze(matmul(a, expand_dims(b, -1), transpose_a=transpose_a), -1)
     inner_a = a.shape[-2] if transpose_a else a.shape[-1]

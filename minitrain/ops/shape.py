@@ -15,6 +15,15 @@ def _new():
     return backend.current_module()
 
 
+def _axis(axis, ndim, name):
+    """One axis in [-ndim, ndim) as a non-negative int (any integer type, or a scalar tensor)."""
+    axis = operator.index(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis {axis} is out of range for a tensor of rank {ndim} "
+                         f"(valid: {-ndim}..{ndim - 1})")
+    return axis % ndim
+
+
 def identity(input, name=None):
     x = as_tensor(input)
     return run("identity", lambda a: a, (x,))
@@ -80,10 +89,10 @@ def squeeze(input, axis=None, name=None):
     if axis is None:
         axes = {i for i, n in enumerate(x.shape) if n == 1}
     else:
-        try:  # one axis may be any integer: a Python int, a numpy integer, a scalar tensor
-            axes = {operator.index(axis) % x.ndim}
-        except TypeError:
-            axes = {int(a) % x.ndim for a in axis}
+        try:
+            axes = {_axis(axis, x.ndim, "squeeze")}
+        except TypeError:  # a sequence of axes
+            axes = {_axis(a, x.ndim, "squeeze") for a in axis}
         wide = [a for a in sorted(axes) if x.shape[a] != 1]
         if wide:
             raise ValueError(f"squeeze: axis {wide[0]} of shape {x.shape} has size "
@@ -117,7 +126,7 @@ def concat(values, axis, name=None):
     if len({x.dtype for x in xs}) > 1:
         raise TypeError(f"concat: inputs have different dtypes {[x.dtype.name for x in xs]}")
     xp = _xp(xs[0])
-    axis = axis % max(xs[0].ndim, 1)
+    axis = _axis(axis, xs[0].ndim, "concat")
     return run("concat", lambda *arrays: xp.concatenate(arrays, axis=axis), tuple(xs),
                {"axis": axis})
 
@@ -135,13 +144,13 @@ def _concat_grad(op, grad):
 
 def stack(values, axis=0, name=None):
     xs = [as_tensor(v) for v in values]
-    axis = axis % (xs[0].ndim + 1)
+    axis = _axis(axis, xs[0].ndim + 1, "stack")
     return concat([expand_dims(x, axis) for x in xs], axis)
 
 
 def unstack(value, num=None, axis=0, name=None):
     x = as_tensor(value)
-    axis = axis % x.ndim
+    axis = _axis(axis, x.ndim, "unstack")
     return [getitem(x, (slice(None),) * axis + (i,)) for i in range(x.shape[axis])]
 
 
@@ -210,7 +219,7 @@ def _scatter_add_grad(op, grad):
 
 def gather(params, indices, axis=None, batch_dims=0, name=None):
     x = as_tensor(params)
-    axis = batch_dims if axis is None else axis % x.ndim
+    axis = batch_dims if axis is None else _axis(axis, x.ndim, "gather")
     indices = to_array(_index_array(indices))
     if batch_dims == 0:
         return getitem(x, (slice(None),) * axis + (indices,))
