@@ -38,27 +38,27 @@ def resolve(args):
     config = load_config(args.config, args.set, device=args.device) if args.config else None
     if not args.resume:
         output = args.output or RunDirectory.new_path(config["output"]["dir"], config["name"])
-        return config, _run_directory(output)
+        return config, _run_directory(output, "--output" if args.output else "output.dir")
     output = args.output or RunDirectory.latest(config["output"]["dir"], config["name"])
     if output is None:
         raise ConfigError(f"no run of '{config['name']}' to resume in {config['output']['dir']}",
                           source="--resume")
     saved = resume_config(output, lambda path, sets: load_config(path, sets, device=args.device),
                           config, args.set)
-    return saved, _run_directory(output)
+    return saved, _run_directory(output, "--resume")
 
 
-def _run_directory(path):
+def _run_directory(path, source):
     try:
         return RunDirectory(path)
     except OSError as err:
         raise ConfigError(f"cannot use {path} as the run directory ({err.strerror})",
-                          source="--output") from None
+                          source=source) from None
 
 
 def main(argv=None):
     args = parse_args(argv)
-    start = time.perf_counter()
+    start, run_dir = time.perf_counter(), None
     try:
         config, run_dir = resolve(args)
         with mt.device(config["device"]):
@@ -71,12 +71,23 @@ def main(argv=None):
         run_dir.log(f"error: {err}", console=False)
         print(f"error: {err}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"\ninterrupted; continue with: python train.py --resume --output {run_dir.path}",
+    except OSError as err:  # a run file that cannot be written: a full disk, no permission
+        name = err.filename2 or err.filename  # os.replace(temporary, name) names both
+        print(f"error: cannot write {name or 'the run directory'}: {err.strerror}",
               file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\ninterrupted{_how_to_continue(run_dir)}", file=sys.stderr)
         return 130
     _report(summary, run_dir, time.perf_counter() - start)
     return 0
+
+
+def _how_to_continue(run_dir):
+    """The --resume command, once the run directory holds the config that resuming needs."""
+    if run_dir is None or not run_dir.config.is_file():
+        return " before training began"
+    return f"; continue with: python train.py --resume --output {run_dir.path}"
 
 
 def _report(summary, run_dir, seconds):

@@ -20,7 +20,11 @@ def read_yaml(path):
     if not path.is_file():
         raise ConfigError("config file not found" + ("" if path.parent.is_dir() else
                           f" (no directory {path.parent})"), source=str(path))
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
+        raise ConfigError(f"cannot read the config file: {reason}", source=str(path)) from None
     try:
         data = yaml.safe_load(text)
         lines = _line_map(yaml.compose(text, Loader=yaml.SafeLoader))

@@ -69,6 +69,9 @@ class RunDirectory:
     def log(self, line, console=True):
         """Print ``line`` (around a live progress bar) and append it to train.log."""
         if console and self.console:
-            tqdm.write(line, file=sys.stdout)
+            try:
+                tqdm.write(line, file=sys.stdout)
+            except BrokenPipeError:  # `train.py ... | head`: the reader left, the run goes on
+                self.console = False
         with open(self.log_file, "a", encoding="utf-8") as f:
             f.write(line + "\n")
