@@ -12,6 +12,9 @@ import numpy as np
 
 from . import backend
 
+_UMASK = os.umask(0o022)  # read (and put back) once: mkstemp's files are private, ours are not
+os.umask(_UMASK)
+
 
 def _check_path(filepath):
     filepath = os.fspath(filepath)
@@ -35,8 +38,11 @@ def save_weights(layer, filepath):
     arrays = {path: backend.to_numpy(v._data) for path, v in
               _named_weights(layer, "save").items()}
     directory = os.path.dirname(os.path.abspath(filepath))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot save weights to {filepath}: no directory {directory}")
     handle, temporary = tempfile.mkstemp(dir=directory, suffix=".npz.tmp")
     try:
+        os.chmod(temporary, 0o666 & ~_UMASK)
         with os.fdopen(handle, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
