@@ -49,6 +49,14 @@ def _layers_in(path, value):
             yield from _layers_in(f"{path}/{key}", item)
 
 
+def positive_int(value, what):
+    """``value`` as an int, which must be 1 or more (a size: units, filters, ...)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) or (
+            int(value) != value or value < 1):
+        raise ValueError(f"{what} must be a whole number, 1 or more, got {value!r}")
+    return int(value)
+
+
 def shapes_of(structure):
     return nest.pack_sequence_as(structure, [x.shape for x in nest.flatten(structure)])
 

@@ -1,7 +1,7 @@
 """Conv2D and the 2-D pooling layers (channels last: NHWC inputs)."""
 from .. import activations, initializers, nn, ops
 from ..ops.conv import padding_mode, spatial_pair
-from .base import Layer
+from .base import Layer, positive_int
 
 
 def _padding(padding, name):
@@ -15,7 +15,7 @@ class Conv2D(Layer):
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
                  **kwargs):
         super().__init__(**kwargs)
-        self.filters = int(filters)
+        self.filters = positive_int(filters, "Conv2D: filters")
         self.kernel_size = spatial_pair(kernel_size, "Conv2D: kernel_size")
         self.strides = spatial_pair(strides, "Conv2D: strides")
         self.padding = _padding(padding, "Conv2D")

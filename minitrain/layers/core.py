@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .. import activations, initializers, nn, ops
-from .base import Layer
+from .base import Layer, positive_int
 
 
 class Dense(Layer):
@@ -13,7 +13,7 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        self.units = int(units)
+        self.units = positive_int(units, "Dense: units")
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -79,7 +79,8 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", **kwargs):
         super().__init__(**kwargs)
-        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.input_dim = positive_int(input_dim, "Embedding: input_dim")
+        self.output_dim = positive_int(output_dim, "Embedding: output_dim")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
 
     def build(self, input_shape):
