@@ -12,6 +12,7 @@ schedule gives it) and the slots ``build`` creates, in creation order -- so
 ``save_own_variables`` / ``load_own_variables`` carry it through an ``.npz`` and a resumed run
 continues bit for bit. Slots are lists aligned with the variables the optimizer was built with.
 """
+import math
 import re
 import warnings
 
@@ -79,10 +80,10 @@ class Optimizer:
                             "so it cannot be set to a number; give the optimizer a float "
                             "learning_rate to make it settable")
         elif isinstance(self._learning_rate, Variable):
-            self._learning_rate.assign(np.float64(float(value)))
+            self._learning_rate.assign(_rate(value, self.name))
         else:
             self._learning_rate = self._track(Variable(
-                np.float64(float(value)), trainable=False, name=f"{self.name}/learning_rate",
+                _rate(value, self.name), trainable=False, name=f"{self.name}/learning_rate",
                 device=backend.CPU))
 
     def build(self, var_list):
@@ -223,6 +224,19 @@ class Optimizer:
             if self._use_weight_decay(variable):
                 x, c = to_array(variable), variable.dtype.type
                 store(variable, x - x * c(self.weight_decay) * c(lr))
+
+
+def _rate(value, name):
+    """A learning rate as a float64: a finite number, 0 or more."""
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"learning_rate must be a number or a schedule, got {value!r} "
+                        f"(optimizer '{name}')") from None
+    if not (math.isfinite(rate) and rate >= 0):
+        raise ValueError(f"learning_rate must be a finite number, 0 or more, got {value!r} "
+                         f"(optimizer '{name}')")
+    return np.float64(rate)
 
 
 def store(variable, array):
