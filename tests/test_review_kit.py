@@ -188,3 +188,37 @@ def test_a_negative_learning_rate_in_a_config_exits_2(tiny):
 
 def _tiny_data():
     return yaml.safe_load(TINY)
+
+
+# --- config: argument types, duplicate keys ----------------------------------------------------
+@pytest.mark.parametrize("override, message", [
+    # a string where a number belongs failed at the first step, with a traceback
+    ("optimizer={name: adam, epsilon: abc}", "optimizer.epsilon must be a number"),
+    ("loss={name: huber, delta: abc}", "loss.delta must be a number"),
+    # a string where a boolean belongs counted as true
+    ("model=[{Dense: {units: 2, use_bias: maybe}}]", "model[0].Dense.use_bias must be true or"),
+    ("optimizer={name: sgd, nesterov: 1}", "optimizer.nesterov must be true or false"),
+    ("loss={name: sparse_categorical_crossentropy, from_logits: 'yes'}",
+     "loss.from_logits must be true or false"),
+])
+def test_an_argument_of_the_wrong_type_is_a_config_error(tiny, override, message):
+    result = train("--config", tiny, "--set", override, "--quiet")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert message in result.stderr
+
+
+def test_a_whole_number_is_a_number():
+    data = {**_tiny_data(), "optimizer": {"name": "adam", "learning_rate": 1, "beta_1": 0}}
+    assert load_config(data=data)["optimizer"]["learning_rate"] == 1
+
+
+@pytest.mark.parametrize("text, line, key", [
+    ("seed: 1\nseed: 2\n" + TINY, 2, "seed"),
+    (TINY + "data: {source: moons}\n", 6, "data"),
+    (TINY.replace("optimizer: adam", "optimizer: {name: adam, name: sgd}"), 4, "name"),
+], ids=["top", "section", "nested"])
+def test_a_key_given_twice_is_refused_not_silently_overwritten(tmp_path, text, line, key):
+    path = tmp_path / "twice.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=f"line {line}: .*duplicate key '{key}'"):
+        load_config(path)

@@ -11,6 +11,7 @@ import re
 from .. import layers, losses, metrics, optimizers
 from ..optimizers import schedules
 from .errors import ConfigError, did_you_mean, format_path
+from .schema import REQUIRED, boolean, expected
 
 
 def canonical(name):
@@ -51,35 +52,52 @@ class Registry:
         return None if cls in self.exclude else cls
 
 
-def parameters(cls):
-    """(names, required): the keyword arguments ``cls(...)`` accepts, following ``**kwargs``
-    up to the base classes that receive them."""
-    names, required = [], []
+def _signature(cls):
+    """{name: default} of the keyword arguments ``cls(...)`` accepts (``REQUIRED`` where
+    ``cls`` itself has no default), following ``**kwargs`` up to the base classes."""
+    found = {}
     for klass in cls.__mro__:
         init = vars(klass).get("__init__")
         if init is None or klass is object:
             continue
         params = list(inspect.signature(init).parameters.values())[1:]
         for p in params:
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in names:
-                names.append(p.name)
-                if p.default is p.empty and klass is cls:
-                    required.append(p.name)
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in found:
+                found[p.name] = REQUIRED if p.default is p.empty and klass is cls else p.default
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             break
-    return names, required
+    return found
+
+
+def parameters(cls):
+    """(names, required): the keyword arguments ``cls(...)`` accepts, following ``**kwargs``
+    up to the base classes that receive them."""
+    found = _signature(cls)
+    return list(found), [name for name, default in found.items() if default is REQUIRED]
+
+
+def _check_type(value, default, path):
+    """An argument whose default is a boolean must be one, a float default wants a number
+    (a string such as 'abc' would otherwise fail at the first step, or count as true)."""
+    if isinstance(default, bool):
+        boolean(value, path)
+    elif isinstance(default, float) and value is not None:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise expected(path, "a number", value)
 
 
 def check_arguments(cls, args, path, what, reserved=()):
     """Raise a ConfigError for an argument ``cls`` does not take, or a required one missing."""
-    names, required = parameters(cls)
-    names = [n for n in names if n not in reserved]
+    signature = _signature(cls)
+    names = [n for n in signature if n not in reserved]
+    required = [n for n, default in signature.items() if default is REQUIRED]
     where = format_path(path)
     for key in args:
         if key not in names:
             raise ConfigError(f"unknown key '{key}' in {where}{did_you_mean(key, names)} "
                               f"({what} takes: {', '.join(names) or 'no arguments'})",
                               (*path, key))
+        _check_type(args[key], signature[key], (*path, key))
     missing = [n for n in required if n not in args and n not in reserved]
     if missing:
         raise ConfigError(f"missing required key '{missing[0]}' in {where} ({what} needs "
