@@ -56,6 +56,10 @@ def _line_map(node, path=(), lines=None):
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             sub = (*path, key.value)
+            if sub in lines:  # safe_load keeps the last silently: the first would be ignored
+                raise yaml.MarkedYAMLError(
+                    problem=f"duplicate key '{key.value}' (first on line {lines[sub]}); "
+                    "give each key once", problem_mark=key.start_mark)
             lines[sub] = key.start_mark.line + 1
             _line_map(value, sub, lines)
     elif isinstance(node, yaml.SequenceNode):
