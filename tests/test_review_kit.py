@@ -222,3 +222,10 @@ def test_a_key_given_twice_is_refused_not_silently_overwritten(tmp_path, text, l
     path.write_text(text)
     with pytest.raises(ConfigError, match=f"line {line}: .*duplicate key '{key}'"):
         load_config(path)
+
+
+@pytest.mark.parametrize("name", ["a/b", "../elsewhere", "..", "."])
+def test_a_run_name_that_is_a_path_is_refused(name):
+    # runs/<name>-<date>: 'a/b' made nested directories, '../x' a run outside output.dir
+    with pytest.raises(ConfigError, match="name names the run directories"):
+        load_config(data={**_tiny_data(), "name": name})

@@ -54,6 +54,16 @@ def layer(value, path):
                    "bare name (`- Flatten`)", value)
 
 
+def run_name(value, path):
+    """A run's name becomes a directory's: one path component, never a path."""
+    value = string()(value, path)
+    if "/" in value or "\\" in value or value in (".", ".."):
+        raise ConfigError(f"{format_path(path)} names the run directories, so it cannot hold "
+                          f"'/' or be '.' or '..', got {value!r}; output.dir says where they go",
+                          path)
+    return value
+
+
 def layers(value, path):
     value = list_of(layer)(value, path)
     if not value:
@@ -106,7 +116,7 @@ OUTPUT = Section({
 })
 
 CONFIG = Section({
-    "name": Field(optional(string()), None),
+    "name": Field(optional(run_name), None),
     "seed": Field(integer(minimum=0), 0),
     "device": Field(string(), "cpu"),
     "data": Field(DATA),
