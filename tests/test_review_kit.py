@@ -229,3 +229,17 @@ def test_a_run_name_that_is_a_path_is_refused(name):
     # runs/<name>-<date>: 'a/b' made nested directories, '../x' a run outside output.dir
     with pytest.raises(ConfigError, match="name names the run directories"):
         load_config(data={**_tiny_data(), "name": name})
+
+
+def test_resume_finds_this_configs_latest_run_not_one_of_a_longer_name(tmp_path):
+    ours, theirs = tmp_path / "mlp-20250101-120000", tmp_path / "mlp-big-20250101-120001"
+    for run in (ours, theirs):
+        run.mkdir()
+        (run / "config.yaml").write_text("")
+    os.utime(theirs, (time.time() + 10, time.time() + 10))  # the other config ran later
+    assert RunDirectory.latest(tmp_path, "mlp") == ours
+    assert RunDirectory.latest(tmp_path, "mlp-big") == theirs
+    (tmp_path / "mlp-20250101-120000-2").mkdir()  # a second run in the same second counts
+    (tmp_path / "mlp-20250101-120000-2" / "config.yaml").write_text("")
+    os.utime(tmp_path / "mlp-20250101-120000-2", (time.time() + 20, time.time() + 20))
+    assert RunDirectory.latest(tmp_path, "mlp").name == "mlp-20250101-120000-2"

@@ -8,8 +8,10 @@
     checkpoint.npz  the latest checkpoint, from which ``--resume`` continues
 """
 import csv
+import glob
 import io
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -45,7 +47,10 @@ class RunDirectory:
     @staticmethod
     def latest(parent, name):
         """The most recent run of config ``name`` under ``parent``, or None."""
-        runs = [p for p in Path(parent).glob(f"{name}-*") if (p / "config.yaml").is_file()]
+        # <name>-<date>-<time>[-n] exactly: runs of a config named "<name>-big" are not ours
+        stamp = re.compile(re.escape(name) + r"-\d{8}-\d{6}(-\d+)?")
+        runs = [p for p in Path(parent).glob(f"{glob.escape(name)}-*")
+                if stamp.fullmatch(p.name) and (p / "config.yaml").is_file()]
         return max(runs, key=lambda p: p.stat().st_mtime, default=None)
 
     def write_config(self, config):
