@@ -30,6 +30,12 @@ def is_device_array(value):
     return type(value).__module__.partition(".")[0] == "cupy"
 
 
+def quiet_overflow():
+    """A context in which numpy does not warn of results that overflow to inf (CuPy never does):
+    for formulas whose infinities are intended, like 1 / (1 + exp(-x)) at very negative x."""
+    return np.errstate(over="ignore")
+
+
 def is_floating(dtype):
     """Whether values of ``dtype`` can carry gradients."""
     return dtype.kind in "fc"  # a numpy dtype: float or complex

@@ -74,3 +74,14 @@ def test_gather_takes_its_axis_as_a_scalar_tensor():
     x = mt.constant(np.arange(6.0).reshape(2, 3))
     y = mt.gather(x, [2, 0], axis=mt.constant(1))
     np.testing.assert_array_equal(y.numpy(), [[2.0, 0.0], [5.0, 3.0]])
+
+
+# --- sigmoid ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_keeps_its_relative_precision_for_negative_inputs(dtype):
+    """0.5 * (tanh(x / 2) + 1) cancels for x < 0: sigmoid(-20) was 0 in float32 (TF: 2.06e-9)."""
+    x = np.array([-80.0, -40.0, -20.0, -10.0, -1.0, 0.0, 1.0, 10.0, 40.0], dtype)
+    want = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+    got = mt.sigmoid(mt.constant(x)).numpy()
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, want.astype(np.float64), rtol=4 * np.finfo(dtype).eps)

@@ -1,6 +1,7 @@
 """Exponentials, logarithms, trigonometric and sigmoid functions, with their gradients."""
 import math
 
+from .. import backend
 from .core import as_tensor, register_gradient, run1, run2, unary, xp_of
 from .special import erf as _erf_array
 
@@ -107,8 +108,16 @@ def _tanh_grad_grad(op, grad):
 def sigmoid(x, name=None):
     x = as_tensor(x)
     xp = xp_of(x)
-    # 1 / (1 + exp(-x)) overflows for very negative x; the tanh form never does
-    return run1("sigmoid", lambda a: 0.5 * (xp.tanh(0.5 * a) + 1), x)
+
+    def forward(a):
+        # 0.5 * (tanh(x / 2) + 1) cancels for x < 0 (it is 0 at x = -20 in float32); this
+        # form keeps the tail's relative precision, and its overflow to 1 / inf = 0 is exact
+        with backend.quiet_overflow():
+            e = xp.exp(-a)
+        e += 1
+        return 1 / e
+
+    return run1("sigmoid", forward, x)
 
 
 @register_gradient("sigmoid")
