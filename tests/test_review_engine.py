@@ -85,3 +85,29 @@ def test_sigmoid_keeps_its_relative_precision_for_negative_inputs(dtype):
     got = mt.sigmoid(mt.constant(x)).numpy()
     assert got.dtype == dtype
     np.testing.assert_allclose(got, want.astype(np.float64), rtol=4 * np.finfo(dtype).eps)
+
+
+# --- means -----------------------------------------------------------------------------------
+def test_float16_mean_does_not_overflow():
+    """A float16 sum (and the count 100000) passes float16's largest value, 65504."""
+    x = mt.ones([100000], mt.float16)
+    mean = mt.reduce_mean(x)
+    assert mean.dtype == mt.float16 and float(mean) == 1.0
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        y = mt.reduce_mean(x * 3)
+    g = tape.gradient(y, x)
+    assert g.dtype == mt.float16
+    np.testing.assert_allclose(g.numpy(), np.float16(3e-5), rtol=1e-3)
+
+
+@pytest.mark.parametrize("values, dtype, axis, want", [
+    ([-3, 0], "int32", None, -1),  # rounds toward zero, as C and TensorFlow do; not -2
+    ([[-7, 0], [7, 0]], "int32", 1, [-3, 3]),
+    ([100, 100, 100], "int8", None, 100),  # summed in 64 bits: no int8 overflow
+    ([250, 250], "uint8", None, 250),
+])
+def test_integer_mean_is_tensorflows(values, dtype, axis, want):
+    mean = mt.reduce_mean(mt.constant(np.array(values, dtype)), axis)
+    assert mean.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(mean.numpy(), want)

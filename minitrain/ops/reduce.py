@@ -62,8 +62,23 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     count = 1
     for a in axes:
         count *= x.shape[a]
-    total = reduce_sum(x, axes, keepdims)
-    return total // count if x.dtype.kind in "iu" else total / count
+    if x.dtype.kind in "iu":
+        return _integer_mean(x, axes, keepdims, count)
+    if x.dtype == "float16":  # its sum, or the count, passes 65504 = inf: average in float32
+        return cast(reduce_mean(cast(x, "float32"), axes, keepdims), x.dtype)
+    return reduce_sum(x, axes, keepdims) / count
+
+
+def _integer_mean(x, axes, keepdims, count):
+    """TensorFlow's integer mean: summed in 64 bits, divided rounding toward zero (as C does)."""
+    xp = backend.array_module(x._data)
+    wide = "uint64" if x.dtype.kind == "u" else "int64"
+
+    def forward(a):
+        total = a.sum(axis=axes, keepdims=keepdims, dtype=wide)
+        return (xp.sign(total) * (xp.abs(total) // max(count, 1))).astype(a.dtype)
+
+    return run_cut("reduce_mean", forward, (x,))
 
 
 def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
