@@ -111,3 +111,39 @@ def test_integer_mean_is_tensorflows(values, dtype, axis, want):
     mean = mt.reduce_mean(mt.constant(np.array(values, dtype)), axis)
     assert mean.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(mean.numpy(), want)
+
+
+# --- constant makers -------------------------------------------------------------------------
+@pytest.mark.parametrize("args, kwargs, dtype", [
+    ((0,), {}, "int32"),  # was float32: the empty list of values defaulted to float
+    ((3, 3), {}, "int32"),
+    ((5,), {}, "int32"),
+    ((0, 2**40, 2**39), {}, "int64"),
+    ((0, 1, 0.25), {}, "float32"),
+    ((0, 0.0), {}, "float32"),
+    ((3,), {"dtype": "float64"}, "float64"),
+    ((0,), {"dtype": "int64"}, "int64"),
+])
+def test_range_dtype_is_tensorflows(args, kwargs, dtype):
+    assert mt.range(*args, **kwargs).dtype == np.dtype(dtype)
+
+
+def test_range_refuses_float_arguments_for_an_integer_dtype():
+    with pytest.raises(TypeError, match="range: float arguments"):
+        mt.range(0.0, 2.5, dtype=mt.int32)
+
+
+@pytest.mark.parametrize("kwargs, dtype", [
+    ({}, "float32"),
+    ({"on_value": 5, "off_value": -1}, "int32"),
+    ({"on_value": 5}, "int32"),
+    ({"off_value": 0.5}, "float32"),
+    ({"on_value": 5, "dtype": "float64"}, "float64"),
+])
+def test_one_hot_takes_its_dtype_from_on_and_off_values(kwargs, dtype):
+    """TensorFlow: without dtype, the dtype of on_value or off_value; float32 without either."""
+    y = mt.one_hot([0, 2], 3, **kwargs)
+    assert y.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(y.numpy()[0], [kwargs.get("on_value", 1),
+                                                 kwargs.get("off_value", 0),
+                                                 kwargs.get("off_value", 0)])

@@ -260,7 +260,10 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=-1, dtype=None, 
     """One-hot rows; an index outside [0, depth) gives a row of off_value, as in TensorFlow."""
     i = as_tensor(indices)
     xp = _xp(i)
-    dtype = as_dtype(dtype) or float32
+    if dtype is None:  # as TensorFlow: on_value's dtype, else off_value's, else float32
+        given = [v for v in (on_value, off_value) if v is not None]
+        dtype = to_array(given[0]).dtype if given else float32
+    dtype = as_dtype(dtype)
     hot = xp.expand_dims(i._data, -1) == xp.arange(depth)
     on = 1 if on_value is None else on_value
     off = 0 if off_value is None else off_value
@@ -281,8 +284,14 @@ def rank(input, name=None):
 
 
 def range_(start, limit=None, delta=1, dtype=None, name=None):
-    """mt.range: start, start + delta, ... below limit (float32 for float arguments)."""
+    """mt.range: start, start + delta, ... below limit (float32 for float arguments, int32 for
+    ints, int64 past int32's range), on the current device."""
     start, limit = (0, start) if limit is None else (start, limit)
     values = _new().arange(start, limit, delta)
-    return Tensor(to_array(values.tolist(), dtype) if dtype or values.dtype.kind != "f"
-                  else values.astype(float32))
+    if dtype is None:
+        dtype = float32 if values.dtype.kind == "f" else to_array([start, limit]).dtype
+    dtype = as_dtype(dtype)
+    if values.dtype.kind == "f" and dtype.kind in "iub":
+        raise TypeError(f"range: float arguments ({start}, {limit}, {delta}) for dtype "
+                        f"{dtype.name}; pass integers, or cast the result with mt.cast")
+    return Tensor(values.astype(dtype))
