@@ -253,11 +253,13 @@ class GradientTape:
     def _stack_rows(self, rows, source, row_shape, source_shape, mode, recorded, target):
         found = [row.get(source._id) for row in rows]
         shape = tuple(row_shape) + tuple(source_shape)
+        if not found:  # an empty target: no rows to tell whether it is connected
+            return _zeros(shape, source)
         watched = recorded.marks.get(source._id) is tape.WATCHED
         if not watched or all(g is None for g in found):
             if self._finish({}, source, [target], recorded, mode) is None:
                 return None
-            return ops.zeros(shape, source.dtype)  # rows of zeros, as for a connected source
+            return _zeros(shape, source)  # rows of zeros, as for a connected source
         found = [ops.zeros_like(source) if g is None else g for g in found]
         return ops.reshape(ops.stack(found), shape)
 
@@ -269,6 +271,11 @@ def _seed(output_gradient, target):
         raise ValueError(f"gradient(): an output_gradients entry of shape {seed.shape} for a "
                          f"target of shape {target.shape}; they must have the same shape")
     return seed
+
+
+def _zeros(shape, source):
+    """Zeros of ``shape`` in the source's dtype, on its device."""
+    return Tensor(backend.array_module(source._data).zeros(shape, source.dtype))
 
 
 def _basis(y, i):

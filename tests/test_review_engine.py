@@ -147,3 +147,21 @@ def test_one_hot_takes_its_dtype_from_on_and_off_values(kwargs, dtype):
     np.testing.assert_array_equal(y.numpy()[0], [kwargs.get("on_value", 1),
                                                  kwargs.get("off_value", 0),
                                                  kwargs.get("off_value", 0)])
+
+
+# --- jacobians -------------------------------------------------------------------------------
+def test_jacobian_of_an_empty_target_is_an_empty_array():
+    x = mt.constant([1.0, 2.0])
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        y = x[:0] * 2
+    assert tape.jacobian(y, x).shape == (0, 2)  # was None: no rows, taken for "not connected"
+
+
+def test_batch_jacobian_of_an_empty_batch_has_the_jacobian_shape():
+    x = mt.constant(np.ones((0, 2)))
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        y = x * x
+    jac = tape.batch_jacobian(y, x)
+    assert jac.shape == (0, 2, 2) and jac.dtype == mt.float64
