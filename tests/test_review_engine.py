@@ -165,3 +165,10 @@ def test_batch_jacobian_of_an_empty_batch_has_the_jacobian_shape():
         y = x * x
     jac = tape.batch_jacobian(y, x)
     assert jac.shape == (0, 2, 2) and jac.dtype == mt.float64
+
+
+# --- error messages --------------------------------------------------------------------------
+def test_where_names_the_condition_shape_when_it_does_not_broadcast():
+    x = mt.ones([2, 3])
+    with pytest.raises(ValueError, match=r"where: the condition of shape \(4,\) and x and y"):
+        mt.where(mt.constant([True, False, True, False]), x, x)

@@ -42,7 +42,11 @@ def where(condition, x=None, y=None, name=None):
     x, y = as_pair(x, y, "where")
     xp = xp_of(x)
     c = condition._data
-    return run("where", lambda a, b: xp.where(c, a, b), (x, y), {"condition": condition})
+    try:
+        return run("where", lambda a, b: xp.where(c, a, b), (x, y), {"condition": condition})
+    except ValueError:  # run's message would name x's and y's shapes only
+        raise ValueError(f"where: the condition of shape {condition.shape} and x and y of shapes "
+                         f"{x.shape} and {y.shape} do not broadcast together") from None
 
 
 @register_gradient("where")
