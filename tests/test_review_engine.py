@@ -76,6 +76,14 @@ def test_gather_takes_its_axis_as_a_scalar_tensor():
     np.testing.assert_array_equal(y.numpy(), [[2.0, 0.0], [5.0, 3.0]])
 
 
+
+@pytest.mark.parametrize("indices", [[-1], [0, 3], [[0], [-2]]])
+def test_gather_refuses_indices_out_of_range(indices):
+    """numpy wraps negative indices: gather(x, [-1]) gave the last row where TensorFlow (and
+    Keras's Embedding) fail."""
+    with pytest.raises(IndexError, match=r"gather: indices must lie in \[0, 3\)"):
+        mt.gather(mt.constant(np.arange(6.0).reshape(3, 2)), indices)
+
 # --- sigmoid ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sigmoid_keeps_its_relative_precision_for_negative_inputs(dtype):

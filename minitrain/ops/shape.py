@@ -221,6 +221,10 @@ def gather(params, indices, axis=None, batch_dims=0, name=None):
     x = as_tensor(params)
     axis = batch_dims if axis is None else _axis(axis, x.ndim, "gather")
     indices = to_array(_index_array(indices))
+    n = x.shape[axis]
+    if indices.size and (indices.min() < 0 or indices.max() >= n):  # numpy would wrap -1
+        raise IndexError(f"gather: indices must lie in [0, {n}) for axis {axis} of params of "
+                         f"shape {x.shape}, got values {indices.min()}..{indices.max()}")
     if batch_dims == 0:
         return getitem(x, (slice(None),) * axis + (indices,))
     if axis != batch_dims:
