@@ -94,6 +94,7 @@ class GradientTape:
         self._watch_accessed_variables = watch_accessed_variables
         self._tape = tape.Tape(watch_accessed_variables)
         self._recording = False
+        self._started = False  # recording began once (a with block, or a first watch)
         self._released_variables = ()
 
     def __enter__(self):
@@ -109,7 +110,7 @@ class GradientTape:
                                "create a new tape (or use persistent=True)")
         if not self._recording:
             tape.push(self._tape)
-            self._recording = True
+            self._recording = self._started = True
 
     def _stop(self):
         if self._recording:
@@ -122,7 +123,7 @@ class GradientTape:
         for x in tensors:
             if not isinstance(x, Tensor):
                 raise TypeError(f"watch() takes tensors or variables, got {type(x).__name__}")
-        if self._tape is not None and not self._recording and not self._tape.ops:
+        if self._tape is not None and not self._started:
             self._start()  # a tape used without `with` begins at its first watch()
         for x in tensors:
             if x.dtype.kind not in "fc":

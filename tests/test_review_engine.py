@@ -180,3 +180,16 @@ def test_where_names_the_condition_shape_when_it_does_not_broadcast():
     x = mt.ones([2, 3])
     with pytest.raises(ValueError, match=r"where: the condition of shape \(4,\) and x and y"):
         mt.where(mt.constant([True, False, True, False]), x, x)
+
+
+# --- tape lifecycle --------------------------------------------------------------------------
+def test_watch_after_the_with_block_does_not_restart_recording():
+    """A tape whose block recorded no op restarted at a watch() after the block, and (being
+    persistent) then recorded everything until it was dropped."""
+    x = mt.constant(3.0)
+    with mt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+    tape.watch(x)
+    outside = x * x
+    assert not tape_module.is_recording()
+    assert tape.gradient(outside, x) is None
