@@ -48,13 +48,22 @@ def device_of(data):
     return f"gpu:{data.device.id}"
 
 
+_canonical = {CPU: CPU}  # names already parsed: devices are named on hot paths
+
+
 def canonical(device):
     """'cpu', 'CPU:0', '/device:GPU:1', 'gpu', 'cuda:1' ... as 'cpu' or 'gpu:N'."""
+    known = _canonical.get(device)
+    if known is not None:
+        return known
     match = re.fullmatch(r"/?(?:device:)?(cpu|gpu|cuda)(?::(\d+))?", str(device).strip().lower())
     if match is None:
         raise DeviceError(f"unknown device {device!r}: use 'cpu', 'gpu' or 'gpu:N'")
     kind, index = match.groups()
-    return CPU if kind == "cpu" else f"gpu:{int(index or 0)}"
+    name = CPU if kind == "cpu" else f"gpu:{int(index or 0)}"
+    if isinstance(device, str) and len(_canonical) < 64:
+        _canonical[device] = name
+    return name
 
 
 def cupy_module():
@@ -131,11 +140,16 @@ def to_device(data, device=None):
     device = current_device() if device is None else canonical(device)
     if device == CPU:
         return to_numpy(data)
-    if device_of(data) == device and not isinstance(data, (np.ndarray, np.generic)):
-        return data
+    if isinstance(data, (np.ndarray, np.generic)):
+        source = None
+    else:
+        source = device_of(data)
+        if source == device:
+            return data
     cupy = cupy_module()
     with cupy.cuda.Device(int(device.split(":")[1])):
-        return cupy.asarray(data)
+        # asarray would hand back an array of another GPU as it is: copy it across explicitly
+        return cupy.asarray(data) if source is None else cupy.array(data, copy=True)
 
 
 def to_numpy(data):
