@@ -206,3 +206,21 @@ def test_cross_entropy_fused_gradient_equals_recorded_one(f, labels):
         recorded = first_order()
     for a, b in zip(fused, recorded):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("axis", [None, 0, (0, 2), -1])
+def test_variance_and_std_match_numpy_and_their_gradients(axis):
+    x = rng.uniform(2, 3, 4)
+    np.testing.assert_allclose(mt.reduce_variance(x, axis).numpy(), np.var(x, axis=axis))
+    np.testing.assert_allclose(mt.math.reduce_std(x, axis).numpy(), np.std(x, axis=axis))
+    check_first(lambda t: mt.reduce_std(t, axis), [x], {})
+
+
+def test_reduce_any_and_all_are_logical_and_have_no_gradient():
+    x = mt.constant([[0.5, -1.0], [2.0, 3.0]])
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        flags = mt.reduce_any(x > 1.0, axis=1)
+    np.testing.assert_array_equal(flags.numpy(), [False, True])
+    np.testing.assert_array_equal(mt.reduce_all(x > 0.0, axis=0).numpy(), [True, False])
+    assert tape.gradient(mt.cast(flags, mt.float32), x) is None

@@ -2,6 +2,7 @@
 import operator
 
 from .. import backend
+from .arithmetic import sqrt
 from .core import as_tensor, register_gradient, run, run_cut
 from .elementwise import exp, log
 from .selection import cast, equal, is_finite, where
@@ -79,6 +80,32 @@ def _integer_mean(x, axes, keepdims, count):
         return (xp.sign(total) * (xp.abs(total) // max(count, 1))).astype(a.dtype)
 
     return run_cut("reduce_mean", forward, (x,))
+
+
+def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
+    """The mean squared deviation from the mean (the biased variance, as TensorFlow's)."""
+    x = as_tensor(input_tensor)
+    deviation = x - reduce_mean(x, axis, keepdims=True)
+    return reduce_mean(deviation * deviation, axis, keepdims)
+
+
+def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
+    return sqrt(reduce_variance(input_tensor, axis, keepdims))
+
+
+def _logical(name, x, axis, keepdims, forward_name):
+    x = as_tensor(x)
+    axes = _axes(axis, x.ndim, name)
+    reduce = getattr(backend.array_module(x._data), forward_name)
+    return run_cut(name, lambda a: reduce(a, axis=axes, keepdims=keepdims), (x,))
+
+
+def reduce_any(input_tensor, axis=None, keepdims=False, name=None):
+    return _logical("reduce_any", input_tensor, axis, keepdims, "any")
+
+
+def reduce_all(input_tensor, axis=None, keepdims=False, name=None):
+    return _logical("reduce_all", input_tensor, axis, keepdims, "all")
 
 
 def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
