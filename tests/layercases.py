@@ -8,38 +8,12 @@ trainable weight's attribute is pointed at the tensor being perturbed, so the ch
 differentiates the layer as a plain function of its input and weights.
 """
 import numpy as np
-import pytest
+from gradcases import Inputs, case, check_first  # noqa: F401  (the shared table helpers)
 
 import minitrain as mt
 from minitrain.gradcheck import check_gradients, gradient_function
 
-
-class Draw:
-    """Seeded float64 inputs, kept away from the points where finite differences break."""
-
-    def __init__(self, seed):
-        self.rng = np.random.default_rng(seed)
-
-    def uniform(self, *shape, low=-2.0, high=2.0):
-        return self.rng.uniform(low, high, size=shape)
-
-    def positive(self, *shape):
-        return self.uniform(*shape, low=0.5, high=2.0)
-
-    def distinct(self, *shape):
-        """Values at least 0.1 apart, shuffled: a maximum has no near-ties to flip."""
-        size = int(np.prod(shape))
-        grid = (np.arange(size) - size / 2) * 0.25 + self.uniform(size, low=0.0, high=0.1)
-        return self.rng.permutation(grid).reshape(shape)
-
-
-def case(name, f, *inputs, **tolerances):
-    """One table row; ``tolerances`` go to check_gradients (atol, rtol, eps)."""
-    return pytest.param(f, inputs, tolerances, id=name)
-
-
-def check_first(f, inputs, tolerances):
-    check_gradients(f, inputs, **tolerances)
+Draw = Inputs  # seeded float64 inputs, kept away from where finite differences break
 
 
 def check_second(f, inputs, tolerances):
