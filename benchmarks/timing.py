@@ -1,5 +1,6 @@
 """Shared timing for the benchmarks: interleaved repeats, medians, pinned BLAS threads."""
 import os
+import random
 import statistics
 import sys
 import time
@@ -18,15 +19,21 @@ def pin_blas_threads(default="1"):
     return int(threads)
 
 
-def interleaved_medians(steps, repeats, warmup=3):
+def interleaved_medians(steps, repeats, warmup=3, seed=0):
     """Median seconds per call of each step. The steps alternate within every repeat, so the
-    machine's noise falls on all of them alike."""
+    machine's noise falls on all of them alike, in an order shuffled anew each repeat: a step
+    runs faster or slower after another (caches, the allocator), and no step may always get
+    the same neighbour."""
     for step in steps.values():
         for _ in range(warmup):
             step()
     times = {name: [] for name in steps}
+    order = list(steps)
+    shuffle = random.Random(seed).shuffle
     for _ in range(repeats):
-        for name, step in steps.items():
+        shuffle(order)
+        for name in order:
+            step = steps[name]
             start = time.perf_counter()
             step()
             times[name].append(time.perf_counter() - start)
