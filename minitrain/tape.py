@@ -68,13 +68,15 @@ _tapes = []  # weak references to the tapes recording now, innermost last
 _variable_watchers = []  # lists collecting the variables read (for custom gradients)
 
 
-def _forget(ref):
-    if ref in _tapes:
-        _tapes.remove(ref)
+def _prune():
+    """Drop the references of tapes collected while on the stack. (Not a weakref callback:
+    Python code run from a finalizer can swallow a Ctrl-C, printing it as 'ignored'.)"""
+    _tapes[:] = [ref for ref in _tapes if ref() is not None]
 
 
 def push(tape):
-    _tapes.append(weakref.ref(tape, _forget))
+    _prune()
+    _tapes.append(weakref.ref(tape))
 
 
 def pop(tape):
@@ -91,10 +93,11 @@ def is_recording():
 
 def record(name, inputs, outputs, attrs=None, grad_fn=None):
     """Leave the op on every recording tape that watches one of its inputs."""
-    op = None
+    op = dropped = None
     for ref in _tapes:
         tape = ref()
         if tape is None:
+            dropped = True
             continue
         marks, mark = tape.marks, None
         for x in inputs:
@@ -116,6 +119,8 @@ def record(name, inputs, outputs, attrs=None, grad_fn=None):
         tape.ops.append(op)
         for y in outputs:
             marks[y._id] = WATCHED
+    if dropped:  # a tape dropped without its gradient: forget it, so that ops go fast again
+        _prune()
 
 
 def _all_floating(outputs):

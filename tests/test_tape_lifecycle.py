@@ -172,3 +172,20 @@ def test_a_failed_watch_does_not_start_recording(no_tape_left_over):
     with pytest.raises(TypeError, match="watch"):
         tape.watch([1.0])
     assert _live_tapes() == []
+
+
+def test_a_dropped_tape_is_forgotten_and_a_live_one_after_it_still_records(no_tape_left_over):
+    x = mt.constant([1.0, 2.0])
+    dropped = mt.GradientTape()
+    dropped.watch(x)  # recording, never popped
+    live = mt.GradientTape(persistent=True)
+    live.watch(x)
+    del dropped
+    gc.collect()
+    y = x * 3.0  # meets the dead reference first, then the live tape
+    np.testing.assert_array_equal(live.gradient(y, x).numpy(), [3.0, 3.0])
+    assert len(tape_module._tapes) == 1  # the dead reference is gone
+    del live
+    gc.collect()
+    x * 1.0
+    assert tape_module._tapes == []
