@@ -93,15 +93,20 @@ class GradientTape:
         self._persistent = persistent
         self._watch_accessed_variables = watch_accessed_variables
         self._tape = tape.Tape(watch_accessed_variables)
-        self._recording = False
+        self._recording = self._entered = False
         self._started = False  # recording began once (a with block, or a first watch)
         self._released_variables = ()
 
     def __enter__(self):
+        if self._entered:
+            raise RuntimeError("this GradientTape is already recording in an enclosing `with` "
+                               "block; a tape cannot be entered twice (nest a new tape instead)")
+        self._entered = True
         self._start()
         return self
 
     def __exit__(self, *exc_info):
+        self._entered = False
         self._stop()
 
     def _start(self):
@@ -135,6 +140,9 @@ class GradientTape:
 
     def stop_recording(self):
         """A context in which this tape records nothing."""
+        if not self._recording:
+            raise RuntimeError("stop_recording(): this tape is not recording; use it inside "
+                               "the tape's `with` block")
         return _Paused(self)
 
     def reset(self):

@@ -206,10 +206,10 @@ class Tensor:
         return _ops.greater_equal(self, other)
 
     def __eq__(self, other):
-        return _ops.equal(self, other)
+        return False if other is None else _ops.equal(self, other)  # TF 2: `x == None` is False
 
     def __ne__(self, other):
-        return _ops.not_equal(self, other)
+        return True if other is None else _ops.not_equal(self, other)
 
 
 class Variable(Tensor):

@@ -255,3 +255,27 @@ def test_raise_names_the_cut_nearest_the_source():
         y = mt.cast(mt.cast(x, mt.int32), mt.float32) * 2.0
     with pytest.raises(mt.UnconnectedGradientError, match="float32 to int32"):
         tape.gradient(y, x, unconnected_gradients="raise")
+
+
+def test_entering_a_recording_tape_again_raises():
+    tape = mt.GradientTape()
+    with tape:
+        with pytest.raises(RuntimeError, match="entered twice"):
+            with tape:
+                pass
+
+
+def test_stop_recording_outside_the_tape_raises():
+    tape = mt.GradientTape()
+    with pytest.raises(RuntimeError, match="not recording"):
+        with tape.stop_recording():
+            pass
+
+
+def test_a_tape_started_by_watch_can_still_be_entered():
+    x = mt.constant(2.0)
+    tape = mt.GradientTape()
+    tape.watch(x)
+    with tape:
+        y = x * x
+    assert float(tape.gradient(y, x)) == 4.0

@@ -193,3 +193,21 @@ def test_matmul_shape_mismatch_names_the_op_and_both_shapes():
         mt.constant(np.ones((2, 3))) @ mt.constant(np.ones((2, 3)))
     message = str(error.value)
     assert "matmul" in message and message.count("(2, 3)") == 2
+
+
+@pytest.mark.parametrize("op", [mt.exp, mt.math.log, mt.sin, mt.tanh, mt.sigmoid, mt.sqrt,
+                                mt.math.erf, mt.math.rsqrt])
+def test_floating_only_functions_refuse_integers_naming_the_op(op):
+    with pytest.raises(TypeError, match=f"{op.__name__}: needs a floating tensor, got int32"):
+        op(mt.constant([1, 2]))
+
+
+@pytest.mark.parametrize("join", [mt.concat, mt.stack])
+def test_joining_nothing_is_an_error_naming_the_op(join):
+    with pytest.raises(ValueError, match=f"{join.__name__}: needs at least one tensor"):
+        join([], 0)
+
+
+def test_comparing_with_none_is_false_as_in_tensorflow():
+    x = mt.constant([1.0])
+    assert (x == None) is False and (x != None) is True  # noqa: E711

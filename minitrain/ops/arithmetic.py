@@ -1,6 +1,6 @@
 """Arithmetic ops (numpy broadcasting), each with its gradient right under it."""
-from .core import as_pair, as_tensor, binary, register_gradient, run, run_cut, unary, xp_of
-from .elementwise import log
+from .core import as_pair, binary, register_gradient, run, run_cut, unary, xp_of
+from .elementwise import floating, log
 from .selection import where
 
 
@@ -110,7 +110,7 @@ def _square_grad(op, grad):
 
 
 def sqrt(x, name=None):
-    return unary("sqrt", x)
+    return unary("sqrt", floating(x, "sqrt"))
 
 
 @register_gradient("sqrt")
@@ -121,7 +121,7 @@ def _sqrt_grad(op, grad):
 
 
 def rsqrt(x, name=None):
-    x = as_tensor(x)
+    x = floating(x, "rsqrt")
     return run("rsqrt", lambda a: 1 / xp_of(x).sqrt(a), (x,))
 
 

@@ -6,8 +6,21 @@ from .core import as_tensor, register_gradient, run1, run2, unary, xp_of
 from .special import erf as _erf_array
 
 
+def floating(x, name):
+    """``x`` as a tensor, which must be floating: these functions have no integer version."""
+    x = as_tensor(x)
+    if x._data.dtype.kind not in "fc":
+        raise TypeError(f"{name}: needs a floating tensor, got {x.dtype.name}; convert it "
+                        f"first, e.g. mt.cast(x, mt.float32)")
+    return x
+
+
+def _transcendental(name, x):
+    return unary(name, floating(x, name))
+
+
 def exp(x, name=None):
-    return unary("exp", x)
+    return _transcendental("exp", x)
 
 
 @register_gradient("exp")
@@ -18,7 +31,7 @@ def _exp_grad(op, grad):
 
 
 def expm1(x, name=None):
-    return unary("expm1", x)
+    return _transcendental("expm1", x)
 
 
 @register_gradient("expm1")
@@ -29,7 +42,7 @@ def _expm1_grad(op, grad):
 
 
 def log(x, name=None):
-    return unary("log", x)
+    return _transcendental("log", x)
 
 
 @register_gradient("log")
@@ -40,7 +53,7 @@ def _log_grad(op, grad):
 
 
 def log1p(x, name=None):
-    return unary("log1p", x)
+    return _transcendental("log1p", x)
 
 
 @register_gradient("log1p")
@@ -51,7 +64,7 @@ def _log1p_grad(op, grad):
 
 
 def sin(x, name=None):
-    return unary("sin", x)
+    return _transcendental("sin", x)
 
 
 @register_gradient("sin")
@@ -62,7 +75,7 @@ def _sin_grad(op, grad):
 
 
 def cos(x, name=None):
-    return unary("cos", x)
+    return _transcendental("cos", x)
 
 
 @register_gradient("cos")
@@ -73,7 +86,7 @@ def _cos_grad(op, grad):
 
 
 def tan(x, name=None):
-    return unary("tan", x)
+    return _transcendental("tan", x)
 
 
 @register_gradient("tan")
@@ -84,7 +97,7 @@ def _tan_grad(op, grad):
 
 
 def tanh(x, name=None):
-    return unary("tanh", x)
+    return _transcendental("tanh", x)
 
 
 @register_gradient("tanh")
@@ -106,7 +119,7 @@ def _tanh_grad_grad(op, grad):
 
 
 def sigmoid(x, name=None):
-    x = as_tensor(x)
+    x = floating(x, "sigmoid")
     xp = xp_of(x)
 
     def forward(a):
@@ -139,7 +152,7 @@ def _sigmoid_grad_grad(op, grad):
 
 
 def erf(x, name=None):
-    x = as_tensor(x)
+    x = floating(x, "erf")
     return run1("erf", _erf_array, x)
 
 

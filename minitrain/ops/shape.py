@@ -123,6 +123,8 @@ def matrix_transpose(a, name=None):
 
 def concat(values, axis, name=None):
     xs = [as_tensor(v) for v in values]
+    if not xs:
+        raise ValueError("concat: needs at least one tensor to join")
     if len({x.dtype for x in xs}) > 1:
         raise TypeError(f"concat: inputs have different dtypes {[x.dtype.name for x in xs]}")
     xp = _xp(xs[0])
@@ -144,6 +146,8 @@ def _concat_grad(op, grad):
 
 def stack(values, axis=0, name=None):
     xs = [as_tensor(v) for v in values]
+    if not xs:
+        raise ValueError("stack: needs at least one tensor to join")
     axis = _axis(axis, xs[0].ndim + 1, "stack")
     return concat([expand_dims(x, axis) for x in xs], axis)
 
