@@ -64,6 +64,10 @@ def _adapt(grad_fn, n_inputs, variables, name):
         if len(input_grads) != n_inputs:
             raise ValueError(f"custom_gradient '{name}': grad_fn returned {len(input_grads)} "
                              f"gradients for {n_inputs} inputs")
+        if len(variable_grads) != len(variables):
+            raise ValueError(f"custom_gradient '{name}': grad_fn returned "
+                             f"{len(variable_grads)} variable gradients for the "
+                             f"{len(variables)} variables it was given")
         return [None if g is None else ops.as_tensor(g) for g in input_grads] + \
             [None if g is None else ops.as_tensor(g) for g in variable_grads]
 

@@ -214,3 +214,21 @@ def test_custom_gradient_inside_the_inner_of_two_tapes_with_a_variable():
     d2 = outer.gradient([dy_dx, dy_dv], [x, v])
     assert (float(dy_dx), float(dy_dv)) == (9.0, 12.0)
     assert [float(g) for g in d2] == [2 * 3.0, 2 * 3.0 + 2 * 2.0]
+
+
+def test_a_grad_fn_returning_too_few_variable_gradients_is_an_error():
+    weights = mt.Variable([2.0, 3.0])
+
+    @mt.custom_gradient
+    def scaled(x):
+        def grad_fn(dy, variables=None):
+            return dy * weights[0], []  # forgets the variable's gradient
+
+        return x * weights[0], grad_fn
+
+    x = mt.constant(1.0)
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        y = scaled(x)
+    with pytest.raises(ValueError, match="0 variable gradients for the 1 variables"):
+        tape.gradient(y, [x, weights])

@@ -2,7 +2,7 @@
 
 Each is a few existing ops, so each gradient (of any order) comes from theirs at no extra cost.
 """
-from .. import random
+from .. import backend, random
 from ..tensor import Tensor
 from .arithmetic import rsqrt, square
 from .core import as_tensor
@@ -49,7 +49,8 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
         return x
     shape = x.shape if noise_shape is None else _noise_shape(x.shape, noise_shape)
     keep = random.uniform(shape, dtype="float64", seed=seed)._data >= rate
-    return x * Tensor(keep.astype(x.dtype) * x.dtype.type(1 / (1 - rate)))
+    scale = backend.to_device(keep.astype(x.dtype) * x.dtype.type(1 / (1 - rate)), x.device)
+    return x * Tensor(scale)  # the mask goes where x is, whatever the current device
 
 
 def _noise_shape(shape, noise_shape):
