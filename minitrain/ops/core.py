@@ -121,13 +121,17 @@ def binary(name, x, y, forward_name):
 
 def run(name, forward, inputs, attrs=None):
     """Apply ``forward`` to the inputs' arrays; record the op on tapes that watch an input."""
-    try:
-        y = Tensor(forward(*[x._data for x in inputs]))
-    except ValueError as error:
-        raise _shape_error(name, inputs, error) from None
+    y = _forward(name, forward, inputs)
     if _tapes:
         record(name, inputs, (y,), attrs)
     return y
+
+
+def _forward(name, forward, inputs):
+    try:
+        return Tensor(forward(*[x._data for x in inputs]))
+    except ValueError as error:
+        raise _shape_error(name, inputs, error) from None
 
 
 def run1(name, forward, x, attrs=None):
@@ -156,10 +160,7 @@ def _shape_error(name, inputs, error):
 
 def run_cut(name, forward, inputs, reason=None):
     """Apply an op through which no gradient flows (and note the cut for explanations)."""
-    try:
-        y = Tensor(forward(*[x._data for x in inputs]))
-    except ValueError as error:
-        raise _shape_error(name, inputs, error) from None
+    y = _forward(name, forward, inputs)
     if _tapes:
         tape.record_cut(name, inputs, (y,), reason or f"op '{name}' has no gradient")
     return y
