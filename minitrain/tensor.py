@@ -1,5 +1,6 @@
 """Tensor (an immutable value on a device) and Variable (a mutable, trainable one)."""
 import itertools
+import sys
 
 import numpy as np
 
@@ -249,16 +250,32 @@ class Variable(Tensor):
 
     def assign(self, value):
         """Replace the value. A Tensor's array is shared (it never changes); others are copied,
-        and the variable never changes an array in place, so earlier reads stay valid."""
+        and the variable changes an array in place only when nothing else holds it, so earlier
+        reads stay valid."""
         if isinstance(value, Tensor) and not isinstance(value, Variable):
             return self._set(self._operand(value, "assign"))
         return self._set(_fresh_copy(value, self.dtype, self.device))
 
     def assign_add(self, delta):
-        return self._set(self._data + self._operand(delta, "assign_add"))
+        return self._update("add", self._operand(delta, "assign_add"))
 
     def assign_sub(self, delta):
-        return self._set(self._data - self._operand(delta, "assign_sub"))
+        return self._update("subtract", self._operand(delta, "assign_sub"))
+
+    def _update(self, ufunc, operand):
+        """``self = ufunc(self, operand)``: in place when no one else can see the old value (a
+        fresh array costs page faults, about as much as the arithmetic); else a new array."""
+        compute = getattr(backend.array_module(self._data), ufunc)
+        if operand.shape == self.shape and self._unshared():
+            compute(self._data, operand, out=self._data)
+            return self
+        return self._set(compute(self._data, operand))
+
+    def _unshared(self):
+        """Whether no one else can observe this variable's array change."""
+        return (sys.getrefcount(self._data) <= _ONLY_OWNER  # no read, view or np.asarray of it
+                and self._data.base is None  # nor is it a view into another array's memory
+                and getattr(self._data.flags, "writeable", True))
 
     def _operand(self, value, name):
         """``value`` as an array of this variable's dtype, on its device."""
@@ -281,6 +298,21 @@ class Variable(Tensor):
         place = "" if self.device == backend.CPU else f" device={self.device}"
         return (f"<mt.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}{place}, "
                 f"numpy={self._value_text()}>")
+
+
+class _Holder:
+    __slots__ = ("_data",)
+
+
+def _sole_owner_count():
+    """What ``sys.getrefcount`` reports for an array that one attribute alone holds (measured:
+    the count the call itself adds differs between Python versions)."""
+    holder = _Holder()
+    holder._data = np.empty(0)
+    return sys.getrefcount(holder._data)
+
+
+_ONLY_OWNER = _sole_owner_count()
 
 
 class Reference:

@@ -182,6 +182,41 @@ def test_tensor_read_before_assign_keeps_its_value():
     np.testing.assert_array_equal((v + 0.0).numpy(), [3.0, 4.0])
 
 
+@pytest.mark.parametrize("method", ["assign_add", "assign_sub"])
+def test_updates_leave_every_earlier_read_and_view_unchanged(method):
+    v = mt.Variable([1.0, 2.0])
+    snapshot, view, raw = v.read_value(), v[::-1], np.asarray(v)
+    getattr(v, method)([1.0, 1.0])
+    np.testing.assert_array_equal(snapshot.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(view.numpy(), [2.0, 1.0])
+    np.testing.assert_array_equal(raw, [1.0, 2.0])
+
+
+def test_an_update_nothing_else_can_see_reuses_the_variables_memory():
+    v = mt.Variable([1.0, 2.0])
+    memory = id(v._data)
+    v.assign_sub([1.0, 1.0])
+    v.assign_add(mt.constant([0.5, 0.5]))
+    assert id(v._data) == memory
+    np.testing.assert_array_equal(v.numpy(), [0.5, 1.5])
+
+
+def test_a_variable_holding_a_view_of_a_tensor_never_changes_that_tensor():
+    t = mt.constant([[1.0, 2.0], [3.0, 4.0]])
+    v = mt.Variable([0.0, 0.0])
+    v.assign(t[0])
+    v.assign_add([1.0, 1.0])
+    np.testing.assert_array_equal(t.numpy(), [[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(v.numpy(), [2.0, 3.0])
+
+
+def test_an_update_that_broadcasts_to_another_shape_is_refused():
+    v = mt.Variable([1.0, 2.0])
+    with pytest.raises(ValueError, match="shape"):
+        v.assign_add([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
+
+
 def test_convert_to_tensor_refuses_a_tensor_of_another_dtype():
     with pytest.raises(TypeError, match="float32 tensor was given where float64"):
         mt.convert_to_tensor(mt.constant([1.0]), "float64")

@@ -26,9 +26,11 @@ class SGD(Optimizer):
             self.momentums = self.add_optimizer_variables(var_list, "momentum")
 
     def update_step(self, gradient, variable, learning_rate):
-        m = self.momentums[self._get_variable_index(variable)] if self.momentum != 0 else None
-        x, m_new = sgd_update(to_array(variable), gradient, None if m is None else to_array(m),
-                              learning_rate, variable.dtype.type(self.momentum), self.nesterov)
-        if m is not None:
-            store(m, m_new)
+        if self.momentum == 0:  # x -= lr g, in place when nothing else holds x
+            variable.assign_sub(gradient * learning_rate)
+            return
+        m = self.momentums[self._get_variable_index(variable)]
+        x, m_new = sgd_update(to_array(variable), gradient, to_array(m), learning_rate,
+                              variable.dtype.type(self.momentum), self.nesterov)
+        store(m, m_new)
         store(variable, x)
