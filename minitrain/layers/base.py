@@ -58,6 +58,8 @@ def positive_int(value, what):
 
 
 def shapes_of(structure):
+    if isinstance(structure, Tensor):
+        return structure.shape
     return nest.pack_sequence_as(structure, [x.shape for x in nest.flatten(structure)])
 
 
@@ -119,11 +121,15 @@ class Layer:
         if "training" in kwargs and not self._call_takes_training:
             del kwargs["training"]
         outputs = self.call(inputs, *args, **kwargs)
-        self._output_shape = shapes_of(outputs)
+        # set past __setattr__: a structure of shapes holds no layers, so it is not tracked
+        object.__setattr__(self, "_output_shape", shapes_of(outputs))
         return outputs
 
     def _convert_inputs(self, inputs):
         """Tensors, floating ones in the layer's dtype (learnt from the first one seen)."""
+        dtype = self._dtype  # (None before the first input: numpy takes None for float64)
+        if type(inputs) is Tensor and dtype is not None and inputs._data.dtype == dtype:
+            return inputs  # the common case, with nothing to convert
         structured = isinstance(inputs, (list, tuple, dict)) and any(
             isinstance(x, (Tensor, np.ndarray)) for x in nest.flatten(inputs))
         leaves = [ops.as_tensor(x) for x in (nest.flatten(inputs) if structured else [inputs])]
