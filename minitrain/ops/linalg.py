@@ -28,18 +28,18 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
         raise ValueError(f"matmul: the inner dimensions of shapes {a.shape} and {b.shape} differ "
                          f"({inner_a} != {inner_b}; transpose_a={transpose_a}, "
                          f"transpose_b={transpose_b})")
-    if not (transpose_a or transpose_b):
-        return run2("matmul", _product, a, b, _PLAIN)
-    attrs = {"transpose_a": transpose_a, "transpose_b": transpose_b}
-    return run2("matmul", lambda x, y: (_swap(x) if transpose_a else x) @
-                (_swap(y) if transpose_b else y), a, b, attrs)
+    transposes = (bool(transpose_a), bool(transpose_b))
+    return run2("matmul", _PRODUCTS[transposes], a, b, _ATTRS[transposes])
 
 
-def _product(x, y):
-    return x @ y
-
-
-_PLAIN = {"transpose_a": False, "transpose_b": False}
+# one forward and one (shared, never changed) attrs dict per pair of transposes
+_PRODUCTS = {
+    (False, False): lambda x, y: x @ y,
+    (True, False): lambda x, y: _swap(x) @ y,
+    (False, True): lambda x, y: x @ _swap(y),
+    (True, True): lambda x, y: _swap(x) @ _swap(y),
+}
+_ATTRS = {pair: {"transpose_a": pair[0], "transpose_b": pair[1]} for pair in _PRODUCTS}
 
 
 @register_gradient("matmul")

@@ -13,10 +13,13 @@ def _axes(axis, ndim, name):
     """``axis`` (None, an int or a sequence) as a sorted tuple of non-negative ints."""
     if axis is None:
         return tuple(range(ndim))
-    try:  # one axis may be any integer: a Python int, a numpy integer, a scalar tensor
-        axes = (operator.index(axis),)
-    except TypeError:
+    if isinstance(axis, (list, tuple)):  # checked first: a failed operator.index is slow
         axes = tuple(int(a) for a in axis)
+    else:
+        try:  # one axis may be any integer: a Python int, a numpy integer, a scalar tensor
+            axes = (operator.index(axis),)
+        except TypeError:
+            axes = tuple(int(a) for a in axis)
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
             raise ValueError(f"{name}: axis {a} is out of range for a tensor of rank {ndim}")
@@ -30,7 +33,11 @@ def _kept_shape(shape, axes):
 
 def _reduce(name, x, axis, keepdims, forward_name):
     x = as_tensor(x)
-    axes = _axes(axis, x.ndim, name)
+    return _reduce_axes(name, x, _axes(axis, x.ndim, name), keepdims, forward_name)
+
+
+def _reduce_axes(name, x, axes, keepdims, forward_name):
+    """The reduction over ``axes``, already a sorted tuple of non-negative ints."""
     xp = backend.array_module(x._data)
     reduce = getattr(xp, forward_name)
     attrs = {"axes": axes, "keepdims": keepdims}
@@ -180,7 +187,8 @@ def sum_to_shape(grad, shape):
         raise ValueError(f"sum_to_shape: shape {grad.shape} is not a broadcast of "
                          f"{tuple(shape)}; in a sweep, an op's gradient has the wrong shape")
     stretched = [lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1]
-    total = reduce_sum(grad, list(range(lead)) + stretched, keepdims=not lead)
+    axes = tuple(range(lead)) + tuple(stretched)
+    total = _reduce_axes("reduce_sum", as_tensor(grad), axes, not lead, "sum")
     return total if total._data.shape == shape else reshape(total, shape)
 
 
