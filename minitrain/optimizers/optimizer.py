@@ -245,17 +245,32 @@ def store(variable, array):
     variable.assign(Tensor(array))
 
 
+def subtract(variable, array):
+    """variable -= array, for an array already of the variable's dtype, shape and device (in
+    place when nothing else holds the variable's array)."""
+    variable._update("subtract", array)
+
+
 def _xp(array):
     return backend.array_module(array)
 
 
 def _gradient_array(grad, variable):
     """The gradient as an array of the variable's dtype and shape, on its device."""
+    if type(grad) is Tensor and _matches(grad._data, variable._data):
+        return grad._data  # a tape's gradient: nothing to convert
     g = backend.to_device(to_array(grad, variable.dtype), variable.device)
     if g.shape != variable.shape:
         raise ValueError(f"a gradient of shape {g.shape} was given for variable "
                          f"'{variable.name}' of shape {variable.shape}")
     return g
+
+
+def _matches(g, x):
+    """Whether array g has x's dtype, shape and array type (numpy, or CuPy on x's GPU)."""
+    if g.dtype != x.dtype or g.shape != x.shape or type(g) is not type(x):
+        return False
+    return isinstance(x, np.ndarray) or g.device == x.device
 
 
 def _clip_by_norm(g, clipnorm):

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with (Nesterov) momentum, in Keras's form."""
 from ..kernels.optim import sgd_update
 from ..tensor import to_array
-from .optimizer import Optimizer, store
+from .optimizer import Optimizer, store, subtract
 
 
 class SGD(Optimizer):
@@ -27,7 +27,7 @@ class SGD(Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         if self.momentum == 0:  # x -= lr g, in place when nothing else holds x
-            variable.assign_sub(gradient * learning_rate)
+            subtract(variable, gradient * learning_rate)
             return
         m = self.momentums[self._get_variable_index(variable)]
         x, m_new = sgd_update(to_array(variable), gradient, to_array(m), learning_rate,
