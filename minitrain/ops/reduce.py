@@ -38,13 +38,13 @@ def _reduce(name, x, axis, keepdims, forward_name):
 
 def _reduce_axes(name, x, axes, keepdims, forward_name):
     """The reduction over ``axes``, already a sorted tuple of non-negative ints."""
-    xp = backend.array_module(x._data)
-    reduce = getattr(xp, forward_name)
+    # the arrays' own methods: numpy's xp.sum and xp.max add microseconds of Python per call
     attrs = {"axes": axes, "keepdims": keepdims}
     if forward_name == "sum":  # numpy would widen int32 sums to int64; TensorFlow keeps int32
-        return run(name, lambda a: xp.sum(a, axis=axes, keepdims=keepdims, dtype=a.dtype),
+        return run(name, lambda a: a.sum(axis=axes, keepdims=keepdims, dtype=a.dtype),
                    (x,), attrs)
-    return run(name, lambda a: reduce(a, axis=axes, keepdims=keepdims), (x,), attrs)
+    return run(name, lambda a: getattr(a, forward_name)(axis=axes, keepdims=keepdims), (x,),
+               attrs)
 
 
 def _grad_to_input(op, grad):
