@@ -110,7 +110,8 @@ def _class_indices(y_true, y_pred):
                          f"not match predictions of shape {y_pred.shape} (expected labels of "
                          f"shape {y_pred.shape[:-1]}); for one-hot labels use "
                          "categorical_crossentropy")
-    labels = ops.cast(labels, "int64")
+    if labels.dtype.kind not in "iu":  # float (or bool) labels become class indices
+        labels = ops.cast(labels, "int64")
     values, n_classes = labels.numpy(), y_pred.shape[-1]
     if values.size and (values.min() < 0 or values.max() >= n_classes):
         raise ValueError(f"sparse_categorical_crossentropy: a label is outside the valid range "
