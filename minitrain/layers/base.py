@@ -179,16 +179,22 @@ class Layer:
                     seen.add(id(layer))
                     yield path, layer
 
-    def _named_weights(self, prefix="", seen=None):
+    def _named_weights(self):
         """(path, variable) for every weight, in Keras's order; paths name the structure."""
-        seen = set() if seen is None else seen
-        own = [w for w in self._own if w[2]] + [w for w in self._own if not w[2]]
-        for name, variable, _ in own:
-            if variable._id not in seen:
-                seen.add(variable._id)
-                yield prefix + name, variable
+        found = []
+        self._collect_weights("", set(), found)
+        return found
+
+    def _collect_weights(self, prefix, seen, found):
+        """Append this layer's weights, then its sublayers', to ``found`` (a list, not nested
+        generators: the walk runs twice in every training step)."""
+        for created_trainable in (True, False):
+            for name, variable, trainable in self._own:
+                if trainable is created_trainable and variable._id not in seen:
+                    seen.add(variable._id)
+                    found.append((prefix + name, variable))
         for path, layer in self._sublayers():
-            yield from layer._named_weights(f"{prefix}{path}/", seen)
+            layer._collect_weights(f"{prefix}{path}/", seen, found)
 
     @property
     def weights(self):
