@@ -75,6 +75,8 @@ def _accumulate(grads, key, grad):
 
 
 def _unconnected_mode(value):
+    if isinstance(value, UnconnectedGradients):
+        return value  # the common case: an enum call costs microseconds
     try:
         return UnconnectedGradients(getattr(value, "value", value))
     except ValueError:

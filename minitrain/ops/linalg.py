@@ -15,21 +15,28 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
     recorded, and the gradient picks the products that need none either.
     """
     a, b = as_pair(a, b, "matmul")
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError(f"matmul: needs tensors of rank >= 1, got shapes {a.shape} and {b.shape}")
-    if a.ndim == 1:  # numpy's convention for vectors: a row on the left...
-        y = matmul(expand_dims(a, 0), b, transpose_b=transpose_b)
-        return squeeze(y, -2 if b.ndim > 1 else -1)  # vector @ vector: y has shape (1,)
-    if b.ndim == 1:  # ...and a column on the right
-        return squeeze(matmul(a, expand_dims(b, -1), transpose_a=transpose_a), -1)
-    inner_a = a.shape[-2] if transpose_a else a.shape[-1]
-    inner_b = b.shape[-1] if transpose_b else b.shape[-2]
+    shape_a, shape_b = a._data.shape, b._data.shape
+    if len(shape_a) < 2 or len(shape_b) < 2:
+        return _matmul_vectors(a, b, transpose_a, transpose_b)
+    inner_a = shape_a[-2] if transpose_a else shape_a[-1]
+    inner_b = shape_b[-1] if transpose_b else shape_b[-2]
     if inner_a != inner_b:
         raise ValueError(f"matmul: the inner dimensions of shapes {a.shape} and {b.shape} differ "
                          f"({inner_a} != {inner_b}; transpose_a={transpose_a}, "
                          f"transpose_b={transpose_b})")
     transposes = (bool(transpose_a), bool(transpose_b))
     return run2("matmul", _PRODUCTS[transposes], a, b, _ATTRS[transposes])
+
+
+def _matmul_vectors(a, b, transpose_a, transpose_b):
+    """matmul where an operand has rank 1 (numpy's convention) or, an error, rank 0."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: needs tensors of rank >= 1, got shapes {a.shape} and {b.shape}")
+    if a.ndim == 1:  # a row on the left...
+        y = matmul(expand_dims(a, 0), b, transpose_b=transpose_b)
+        return squeeze(y, -2 if b.ndim > 1 else -1)  # vector @ vector: y has shape (1,)
+    # ...and a column on the right
+    return squeeze(matmul(a, expand_dims(b, -1), transpose_a=transpose_a), -1)
 
 
 # one forward and one (shared, never changed) attrs dict per pair of transposes
