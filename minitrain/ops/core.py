@@ -77,6 +77,10 @@ def _scalar_like(value, tensor):
 
 def as_pair(a, b, name):
     """Two operands of one dtype and device; a Python or numpy value takes the other's."""
+    if type(a) is not Tensor and isinstance(a, Tensor):  # a Variable (a weight): read it, and
+        a = read_variable(a)  # the pair may still take the fast path below
+    if type(b) is not Tensor and isinstance(b, Tensor):
+        b = read_variable(b)
     if type(a) is Tensor:
         if type(b) is Tensor:
             da, db = a._data, b._data
