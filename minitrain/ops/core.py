@@ -75,12 +75,16 @@ def _scalar_like(value, tensor):
     return cached
 
 
+def _is_variable(x):
+    return type(x) is not Tensor and isinstance(x, Tensor)
+
+
+def _read(x):
+    return read_variable(x) if _is_variable(x) else x
+
+
 def as_pair(a, b, name):
     """Two operands of one dtype and device; a Python or numpy value takes the other's."""
-    if type(a) is not Tensor and isinstance(a, Tensor):  # a Variable (a weight): read it, and
-        a = read_variable(a)  # the pair may still take the fast path below
-    if type(b) is not Tensor and isinstance(b, Tensor):
-        b = read_variable(b)
     if type(a) is Tensor:
         if type(b) is Tensor:
             da, db = a._data, b._data
@@ -90,6 +94,8 @@ def as_pair(a, b, name):
             return a, _scalar_like(b, a)
     elif type(b) is Tensor and type(a) in _PYTHON_SCALARS:
         return _scalar_like(a, b), b
+    if _is_variable(a) or _is_variable(b):  # a weight: read it, then try the fast path again
+        return as_pair(_read(a), _read(b), name)
     if not isinstance(b, Tensor):
         a = as_tensor(a)
         b = _like(b, a)
