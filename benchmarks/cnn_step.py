@@ -10,6 +10,7 @@ interleaved repeats, BLAS threads pinned (default 1).
 """
 import argparse
 
+from keras_step import sgd_step
 from timing import interleaved_medians, pin_blas_threads
 
 THREADS = pin_blas_threads()  # before numpy loads its BLAS
@@ -42,18 +43,8 @@ def minitrain_step(x, y):
         layers.GlobalAveragePooling2D(), layers.Dense(10)])
     model(mt.constant(x[:1]))
     model.set_weights(initial_weights())
-    optimizer = mt.optimizers.SGD(LEARNING_RATE)
-    loss_fn = mt.losses.SparseCategoricalCrossentropy(from_logits=True)
     x, y = mt.constant(x), mt.constant(y.astype(np.int32))
-
-    def step():
-        with mt.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return float(loss)
-
-    return step
+    return sgd_step(model, x, y, LEARNING_RATE)
 
 
 def torch_step(x, y):

@@ -15,6 +15,7 @@ machines, OpenBLAS's own threads can make one matmul many times slower.
 """
 import argparse
 
+from keras_step import sgd_step
 from timing import interleaved_medians, pin_blas_threads
 
 THREADS = pin_blas_threads()  # before numpy loads its BLAS
@@ -99,17 +100,7 @@ def minitrain_keras_step(x, y, device):
         model(mt.constant(x[:1]))
         model.set_weights([a for pair in initial_weights() for a in pair])
         x, y = mt.constant(x), mt.constant(y.astype(np.int32))
-    optimizer = mt.optimizers.SGD(LEARNING_RATE)
-    loss_fn = mt.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-    def step():
-        with mt.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return float(loss)
-
-    return step
+    return sgd_step(model, x, y, LEARNING_RATE)
 
 
 def torch_step(x, y, device):
