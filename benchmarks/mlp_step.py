@@ -95,8 +95,8 @@ def minitrain_keras_step(x, y, device):
     import minitrain as mt
 
     with mt.device(device):
-        model = mt.Sequential([mt.layers.Dense(512, activation="relu"),
-                               mt.layers.Dense(512, activation="relu"), mt.layers.Dense(10)])
+        model = mt.Sequential([mt.layers.Dense(units, activation="relu") for units in SIZES[1:-1]]
+                              + [mt.layers.Dense(SIZES[-1])])
         model(mt.constant(x[:1]))
         model.set_weights([a for pair in initial_weights() for a in pair])
         x, y = mt.constant(x), mt.constant(y.astype(np.int32))

@@ -12,19 +12,20 @@ def flatten(structure):
 
 def pack_sequence_as(structure, leaves):
     """``structure`` with its leaves replaced, in order, by ``leaves``."""
-    it = iter(leaves)
+    return _rebuild(structure, iter(leaves))
 
-    def rebuild(s):
-        if isinstance(s, dict):
-            return {key: rebuild(s[key]) for key in sorted(s)}
-        if isinstance(s, (list, tuple)):
-            items = [rebuild(item) for item in s]
-            if hasattr(s, "_fields"):  # a namedtuple
-                return type(s)(*items)
-            return type(s)(items)
-        return next(it)
 
-    return rebuild(structure)
+def _rebuild(structure, leaves):
+    # A module function, not a closure calling itself: such a closure is a reference cycle
+    # that keeps every leaf (a step's gradients) alive until the garbage collector runs.
+    if isinstance(structure, dict):
+        return {key: _rebuild(structure[key], leaves) for key in sorted(structure)}
+    if isinstance(structure, (list, tuple)):
+        items = [_rebuild(item, leaves) for item in structure]
+        if hasattr(structure, "_fields"):  # a namedtuple
+            return type(structure)(*items)
+        return type(structure)(items)
+    return next(leaves)
 
 
 def is_nested(structure):

@@ -189,3 +189,71 @@ def test_a_dropped_tape_is_forgotten_and_a_live_one_after_it_still_records(no_ta
     gc.collect()
     x * 1.0
     assert tape_module._tapes == []
+
+
+# --- reference cycles --------------------------------------------------------------------------
+# Freed only by the garbage collector, a cycle holding arrays keeps a step's gradients alive for
+# many steps; their memory then returns to the system in bulk and faults back in page by page.
+@pytest.fixture
+def no_cycles():
+    """Fails the test if its body leaves objects that only the garbage collector can free."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+        assert gc.collect() == 0, "the body left objects in reference cycles"
+    finally:
+        gc.enable()
+
+
+def _weights():
+    return [mt.Variable(np.ones((3, 2))), mt.Variable(np.zeros(2))]
+
+
+def _loss(w, b, x):
+    return mt.reduce_mean(mt.nn.relu(x @ w + b) ** 2)
+
+
+@pytest.mark.parametrize("structure", ["list", "tuple", "dict", "nested"])
+def test_gradient_leaves_no_reference_cycles(no_cycles, structure):
+    w, b = _weights()
+    sources = {"list": [w, b], "tuple": (w, b), "dict": {"w": w, "b": b},
+               "nested": {"layer": [w, (b,)]}}[structure]
+    with mt.GradientTape() as tape:
+        loss = _loss(w, b, mt.constant(np.ones((4, 3))))
+    grads = tape.gradient(loss, sources)
+    assert sorted(g.shape for g in mt.nest.flatten(grads)) == [(2,), (3, 2)]
+
+
+def test_jacobians_and_persistent_tapes_leave_no_reference_cycles(no_cycles):
+    w, b = _weights()
+    x = mt.constant(np.ones((4, 3)))
+    with mt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = mt.nn.relu(x @ w + b)
+        loss = mt.reduce_mean(y ** 2)
+    tape.gradient(loss, [w, b])
+    assert tape.jacobian(y, w).shape == (4, 2, 3, 2)
+    assert tape.batch_jacobian(y, x).shape == (4, 2, 3)
+
+
+def test_a_keras_training_step_leaves_no_reference_cycles():
+    model = mt.Sequential([mt.layers.Dense(4, activation="relu"), mt.layers.Dense(2)])
+    optimizer = mt.optimizers.SGD(0.1)
+    loss_fn = mt.losses.SparseCategoricalCrossentropy(from_logits=True)
+    x, y = mt.constant(np.ones((5, 3))), mt.constant(np.array([0, 1, 0, 1, 1]))
+
+    def step():
+        with mt.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+
+    step()  # the first step builds the model and the optimizer
+    gc.collect()
+    gc.disable()
+    try:
+        step()
+        assert gc.collect() == 0, "a training step left objects in reference cycles"
+    finally:
+        gc.enable()
