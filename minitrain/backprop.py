@@ -17,14 +17,17 @@ class UnconnectedGradients(enum.Enum):
     RAISE = "raise"  # minitrain's own: an error that says why the source is unconnected
 
 
-def sweep(recorded, targets, seeds, sources):
+def sweep(recorded, targets, seeds, sources, reads=None):
     """Reverse-mode accumulation over the recorded ops; a dict tensor id -> gradient.
 
     Ops were recorded in execution order, so walking them backwards visits every op after all
     the ops that consume its outputs. Only ops on a path from a source are differentiated.
+    ``reads`` maps the id of a variable's recorded snapshot to the variable: a snapshot's
+    gradient is its variable's.
     """
     wanted = {s._id for s in sources}
-    live = _ops_reached_from(recorded, wanted)
+    snapshots = {key: v._id for key, v in (reads or {}).items() if v._id in wanted}
+    live = _ops_reached_from(recorded, wanted.union(snapshots))
     grads = {}
     for target, seed in zip(targets, seeds):
         _accumulate(grads, target._id, seed)
@@ -40,12 +43,17 @@ def sweep(recorded, targets, seeds, sources):
                     grad = sum_to_shape(grad, shape)
                 previous = grads.get(key)
                 grads[key] = grad if previous is None else previous + grad
+    for key, variable_id in snapshots.items():
+        grad = grads.get(key) if key in wanted else grads.pop(key, None)
+        if grad is not None:
+            _accumulate(grads, variable_id, grad)
     return grads
 
 
-def _ops_reached_from(recorded, wanted):
-    """(op, which inputs depend on a source) for each op that depends on one, in order."""
-    reached, live = set(wanted), []
+def _ops_reached_from(recorded, reached):
+    """(op, which inputs depend on a source) for each op that depends on one, in order;
+    ``reached`` (the ids of the sources) grows by the outputs of those ops."""
+    live = []
     for op in recorded:
         needs = [x._id in reached for x in op.inputs]
         if True in needs:
@@ -210,7 +218,7 @@ class GradientTape:
                 raise TypeError(f"gradient(): sources must be tensors or variables, "
                                 f"got {type(s).__name__}")
         watched = [s for s in sources if recorded.marks.get(s._id) is tape.WATCHED]
-        return sweep(recorded.ops[:], targets, seeds, watched)
+        return sweep(recorded.ops[:], targets, seeds, watched, recorded.reads)
 
     def _finish(self, grads, source, targets, recorded, mode):
         grad = grads.get(source._id) if recorded.marks.get(source._id) is tape.WATCHED else None

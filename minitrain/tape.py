@@ -35,6 +35,7 @@ class Tape:
     def __init__(self, watch_accessed_variables=True):
         self.marks = {}  # tensor id -> WATCHED or the reason its gradient is cut
         self.ops = []  # in execution order, which is a topological order
+        self.reads = {}  # snapshot id -> the variable it was read from (a read is not an Op)
         self.cuts = []  # (op name, input ids, output ids, reason), for explanations only
         self.variables = []  # watched variables, in the order first watched
         self.watch_accessed_variables = watch_accessed_variables
@@ -146,4 +147,24 @@ def variable_read(variable, value):
         if (tape is not None and not tape.paused and tape.watch_accessed_variables
                 and variable.trainable):
             tape.watch(variable)
-    record("read_variable", (variable,), (value,))
+    _record_read(variable, value)
+
+
+def _record_read(variable, value):
+    """A read links the snapshot to its variable: the sweep hands the snapshot's gradient
+    straight to the variable. Kept as a link rather than an Op, as every step reads every
+    weight and the read's gradient is the identity."""
+    for ref in _tapes:
+        tape = ref()
+        if tape is None:
+            continue
+        mark = tape.marks.get(variable._id)
+        if mark is WATCHED and tape.paused:
+            mark = "tape.stop_recording()"
+        if mark is WATCHED and value._data.dtype.kind not in "fc":
+            mark = f"op 'read_variable', whose output has the integer dtype {value.dtype.name}"
+        if mark is WATCHED:
+            tape.reads[value._id] = variable
+            tape.marks[value._id] = WATCHED
+        elif mark is not None:
+            tape.cut("read_variable", (variable,), (value,), mark)

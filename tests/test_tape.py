@@ -215,6 +215,42 @@ def test_each_read_of_a_variable_contributes():
     assert float(tape.gradient(y, v)) == 3.0 + 2 * 10.0
 
 
+def test_a_read_value_is_a_source_beside_its_variable():
+    v = mt.Variable(3.0)
+    with mt.GradientTape() as tape:
+        snapshot = v.read_value()
+        y = snapshot * snapshot + v
+    grad_v, grad_snapshot = tape.gradient(y, [v, snapshot])
+    assert float(grad_snapshot) == 6.0  # through the snapshot only
+    assert float(grad_v) == 7.0  # through the snapshot and the second read
+
+
+def test_second_derivative_through_variable_reads():
+    v = mt.Variable(2.0)
+    with mt.GradientTape() as outer:
+        with mt.GradientTape() as inner:
+            y = v * v * v
+        dy = inner.gradient(y, v)
+    assert float(dy) == 12.0
+    assert float(outer.gradient(dy, v)) == 12.0  # 6 v
+
+
+def test_a_variable_read_while_paused_is_cut_and_explained():
+    v = mt.Variable(2.0)
+    with mt.GradientTape() as tape:
+        with tape.stop_recording():
+            h = v * 1.0
+        y = h * 3.0
+    assert tape.gradient(y, v) is None
+    with mt.GradientTape() as tape:
+        tape.watch(v)
+        with tape.stop_recording():
+            h = v * 1.0
+        y = h * 3.0
+    with pytest.raises(mt.UnconnectedGradientError, match="stop_recording"):
+        tape.gradient(y, v, unconnected_gradients="raise")
+
+
 # --- stop_recording, reset -------------------------------------------------------------------
 def test_stop_recording_hides_the_ops_inside():
     x = mt.constant(2.0)

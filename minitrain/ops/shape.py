@@ -30,7 +30,6 @@ def identity(input, name=None):
 
 
 @register_gradient("identity")
-@register_gradient("read_variable")
 def _identity_grad(op, grad):
     return (grad,)
 
