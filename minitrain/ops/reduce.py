@@ -74,7 +74,18 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
         return _integer_mean(x, axes, keepdims, count)
     if x.dtype == "float16":  # its sum, or the count, passes 65504 = inf: average in float32
         return cast(reduce_mean(cast(x, "float32"), axes, keepdims), x.dtype)
-    return reduce_sum(x, axes, keepdims) / count
+    if not count:  # 0 / 0, with numpy's warning about the division
+        return reduce_sum(x, axes, keepdims) / count
+    return _reduce_axes("reduce_mean", x, axes, keepdims, "mean")
+
+
+@register_gradient("reduce_mean")
+def _reduce_mean_grad(op, grad):
+    """the gradient over the count, copied to every averaged element"""
+    shape, count = op.inputs[0].shape, 1
+    for a in op.attrs["axes"]:
+        count *= shape[a]
+    return (_grad_to_input(op, grad / count),)
 
 
 def _integer_mean(x, axes, keepdims, count):
