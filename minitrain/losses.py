@@ -100,8 +100,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -ops.reduce_sum(y_true * _log_clipped(p), axis=axis)
 
 
-def _class_indices(y_true, y_pred):
-    """Integer labels of shape y_pred.shape[:-1] (a trailing axis of size 1 is dropped)."""
+def _class_indices(y_true, y_pred, check_range=True):
+    """Integer labels of shape y_pred.shape[:-1] (a trailing axis of size 1 is dropped); the
+    range is left to the caller that says ``check_range=False`` (the logits ops check it)."""
     labels = _tensor_like(y_true, y_pred)
     if labels.ndim == y_pred.ndim and labels.shape[-1] == 1:
         labels = ops.squeeze(labels, -1)
@@ -112,6 +113,8 @@ def _class_indices(y_true, y_pred):
                          "categorical_crossentropy")
     if labels.dtype.kind not in "iu":  # float (or bool) labels become class indices
         labels = ops.cast(labels, "int64")
+    if not check_range:
+        return labels
     values, n_classes = labels.numpy(), y_pred.shape[-1]
     if values.size and (values.min() < 0 or values.max() >= n_classes):
         raise ValueError(f"sparse_categorical_crossentropy: a label is outside the valid range "
@@ -122,9 +125,9 @@ def _class_indices(y_true, y_pred):
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     """-log p[label] per sample; p = y_pred renormalised to sum 1 (as Keras), or softmax."""
     y_pred = ops.as_tensor(y_pred)
-    labels = _class_indices(y_true, y_pred)
+    labels = _class_indices(y_true, y_pred, check_range=not from_logits)
     if from_logits:
-        return nn_ops.sparse_softmax_cross_entropy_with_logits(labels, y_pred)
+        return nn_ops._sparse_softmax_cross_entropy(labels, y_pred, _SPARSE, mean=False)
     p = y_pred / ops.reduce_sum(y_pred, -1, keepdims=True)
     z = ops.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype)
     return -ops.reduce_sum(z * _log_clipped(p), axis=-1)
@@ -209,6 +212,18 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
                  name="sparse_categorical_crossentropy"):
         super().__init__(sparse_categorical_crossentropy, name, reduction,
                          from_logits=from_logits)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if (self._fn_kwargs["from_logits"] and self.reduction == "sum_over_batch_size"
+                and sample_weight is None):  # a classifier's loss: one fused op
+            y_pred = ops.as_tensor(y_pred)
+            labels = _class_indices(y_true, y_pred, check_range=False)
+            if 0 not in labels.shape:  # (the mean of no rows is left to reduce_mean)
+                return nn_ops.sparse_softmax_cross_entropy_mean(labels, y_pred, _SPARSE)
+        return super().__call__(y_true, y_pred, sample_weight)
+
+
+_SPARSE = "sparse_categorical_crossentropy"
 
 
 _BY_NAME = {

@@ -6,6 +6,7 @@ import pytest
 from gradcases import Inputs, case, check_first, check_second
 
 import minitrain as mt
+from minitrain.ops import nn as nn_ops
 
 # every table runs on each device; GPU cases skip, saying why, without CuPy or a GPU
 pytestmark = pytest.mark.usefixtures("device")
@@ -74,11 +75,14 @@ def _distribution(*shape):
 
 
 sparse_ce = mt.nn.sparse_softmax_cross_entropy_with_logits
+sparse_ce_mean = nn_ops.sparse_softmax_cross_entropy_mean  # the Keras loss's fused op
 softmax_ce = mt.nn.softmax_cross_entropy_with_logits
 sigmoid_ce = mt.nn.sigmoid_cross_entropy_with_logits
 CROSS_ENTROPY_CASES = [
     case("sparse cross-entropy (4,3)", lambda x: sparse_ce(_LABELS_2D, x), u(4, 3)),
     case("sparse cross-entropy (2,2,4)", lambda x: sparse_ce(_LABELS_3D, x), u(2, 2, 4)),
+    case("sparse cross-entropy mean", lambda x: sparse_ce_mean(_LABELS_2D, x), u(4, 3)),
+    case("sparse cross-entropy mean 3-D", lambda x: sparse_ce_mean(_LABELS_3D, x), u(2, 2, 4)),
     case("softmax cross-entropy", softmax_ce, _distribution(4, 3), u(4, 3)),
     case("softmax cross-entropy axis 0", lambda z, x: softmax_ce(z, x, axis=0),
          _distribution(3, 2), u(3, 2)),
@@ -135,6 +139,8 @@ FORWARD = [  # (id, minitrain value, numpy value)
     ("elu", lambda: mt.nn.elu(_x), lambda: np.where(_x > 0, _x, np.expm1(_x))),
     ("sparse cross-entropy", lambda: sparse_ce(np.array([3, 0, 1]), _x),
      lambda: -_numpy_log_softmax(_x, -1)[[0, 1, 2], [3, 0, 1]]),
+    ("sparse cross-entropy mean", lambda: sparse_ce_mean(np.array([3, 0, 1]), _x),
+     lambda: -_numpy_log_softmax(_x, -1)[[0, 1, 2], [3, 0, 1]].mean()),
     ("softmax cross-entropy", lambda: softmax_ce(_labels, _x),
      lambda: -(_labels * _numpy_log_softmax(_x, -1)).sum(-1)),
     ("sigmoid cross-entropy", lambda: sigmoid_ce(_labels, _x),
@@ -183,6 +189,7 @@ def test_gradient_keeps_dtype(f, inputs, tolerances, dtype):
 
 CE_GRADIENTS = [  # (id, f of labels and logits, labels): first-order gradients wrt both
     ("sparse", lambda z, x: sparse_ce(_LABELS_2D, x), _distribution(4, 3)),
+    ("sparse mean", lambda z, x: sparse_ce_mean(_LABELS_2D, x), _distribution(4, 3)),
     ("softmax", softmax_ce, _distribution(4, 3)),
     ("sigmoid", lambda z, x: sigmoid_ce(z, x), u(4, 3, low=0)),
 ]

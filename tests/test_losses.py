@@ -181,3 +181,28 @@ def test_get_from_config_instance_and_unknown_name():
     assert losses.get(loss) is loss
     with pytest.raises(ValueError, match="valid names: .*mse.*sparse_categorical_crossentropy"):
         losses.get("msee")
+
+
+def test_the_fused_sparse_loss_matches_the_per_sample_losses_averaged():
+    """Keras's usual classifier loss runs as one fused op; its value and gradient are those
+    of the per-sample losses averaged (the path taken with a sample weight)."""
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+    logits = mt.constant(LOGITS)
+    with mt.GradientTape(persistent=True) as tape:
+        tape.watch(logits)
+        fused = loss(LABELS, logits)
+        averaged = loss(LABELS, logits, sample_weight=np.ones(len(LABELS)))
+    np.testing.assert_allclose(float(fused), float(averaged), rtol=1e-12)
+    np.testing.assert_allclose(tape.gradient(fused, logits).numpy(),
+                               tape.gradient(averaged, logits).numpy(), rtol=1e-12)
+
+
+def test_the_fused_sparse_loss_reports_bad_labels_by_the_loss_name():
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+    with pytest.raises(ValueError, match=r"sparse_categorical_crossentropy: a label is outside "
+                                         r"the valid range \[0, 3\)"):
+        loss([0, 3], LOGITS[:2])
+    with pytest.raises(ValueError, match="sparse_categorical_crossentropy: labels of shape"):
+        loss([0, 1, 2], LOGITS[:2])
+    with np.errstate(invalid="ignore"):  # the mean of nothing, as reduce_mean gives it
+        assert np.isnan(float(loss(np.zeros(0, int), np.zeros((0, 3)))))

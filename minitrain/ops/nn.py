@@ -131,39 +131,64 @@ def _fused_or_differentiable(op, fused, differentiable):
     return differentiable() if tape.is_recording() else Tensor(op.attrs[fused])
 
 
-def _class_indices(labels, logits):
-    """Integer labels as an array on the logits' device (a tensor elsewhere is an error)."""
+def _class_indices(labels, logits, caller):
+    """Integer labels as an array on the logits' device (a tensor elsewhere is an error), of
+    the logits' shape less the class axis, each a valid class."""
     if isinstance(labels, Tensor):
-        backend.check_same_device("sparse_softmax_cross_entropy_with_logits", labels._data,
-                                  logits._data)
+        backend.check_same_device(caller, labels._data, logits._data)
     data = backend.to_device(as_tensor(labels)._data, logits.device)
     if data.dtype.kind not in "iu":
-        raise TypeError(f"sparse_softmax_cross_entropy_with_logits: labels must be integer "
-                        f"class indices, got dtype {data.dtype.name}")
+        raise TypeError(f"{caller}: labels must be integer class indices, got dtype "
+                        f"{data.dtype.name}")
+    shape, n_classes = logits.shape, logits.shape[-1]
+    if data.shape != shape[:-1]:
+        raise ValueError(f"{caller}: labels of shape {data.shape} do not match logits of shape "
+                         f"{shape} (expected labels of shape {shape[:-1]})")
+    if data.size and (data.min() < 0 or data.max() >= n_classes):
+        raise ValueError(f"{caller}: a label is outside the valid range [0, {n_classes}): got "
+                         f"values {data.min()}..{data.max()}")
     return data
 
 
 def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
     """-log softmax(logits)[label] per row; labels are class indices."""
+    return _sparse_softmax_cross_entropy(labels, logits, "sparse_softmax_cross_entropy_with_logits",
+                                         mean=False)
+
+
+def sparse_softmax_cross_entropy_mean(labels, logits, caller="sparse_softmax_cross_entropy_mean"):
+    """The mean over all rows of the sparse softmax cross-entropy, as one op (as PyTorch's
+    cross_entropy with reduction="mean"): a classifier's loss, forward and backward in one
+    pass. ``caller`` names the function in error messages. Needs at least one row."""
+    return _sparse_softmax_cross_entropy(labels, logits, caller, mean=True)
+
+
+def _sparse_softmax_cross_entropy(labels, logits, caller, mean):
     x = as_tensor(logits)
-    labels = _class_indices(labels, x)
-    n_classes = x.shape[-1]
-    if labels.shape != x.shape[:-1]:
-        raise ValueError(f"sparse_softmax_cross_entropy_with_logits: labels of shape "
-                         f"{labels.shape} do not match logits of shape {x.shape} (expected "
-                         f"labels of shape {x.shape[:-1]})")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"sparse_softmax_cross_entropy_with_logits: a label is outside the "
-                         f"valid range [0, {n_classes}): got values {labels.min()}..{labels.max()}")
+    labels = _class_indices(labels, x, caller)
+    n_classes, count = x.shape[-1], labels.size
+    if mean and not count:
+        raise ValueError(f"{caller}: the mean of no rows is undefined (labels of shape "
+                         f"{labels.shape})")
     attrs = {"labels": labels}
 
     def forward(a):
         loss, backprop = sparse_softmax_xent(a.reshape(-1, n_classes), labels.reshape(-1))
+        if mean:
+            loss = loss.mean()
+            backprop /= count  # each row's share of the mean
         if tape._tapes:  # keep the fused gradient for the sweep
             attrs["backprop"] = backprop.reshape(a.shape)
-        return loss.reshape(labels.shape)
+        return loss if mean else loss.reshape(labels.shape)
 
+    if mean:
+        return run("sparse_softmax_cross_entropy_mean", forward, (x,), attrs)
     return run("sparse_softmax_cross_entropy", forward, (x,), attrs)
+
+
+def _sparse_softmax_cross_entropy_backprop(x, labels):
+    """softmax(logits) - one_hot(labels), in differentiable ops"""
+    return softmax(x) - one_hot(labels, x.shape[-1], dtype=x.dtype)
 
 
 @register_gradient("sparse_softmax_cross_entropy")
@@ -171,8 +196,17 @@ def _sparse_softmax_cross_entropy_grad(op, grad):
     """grad * (softmax(logits) - one_hot(labels))"""
     (x,), labels = op.inputs, op.attrs["labels"]
     backprop = _fused_or_differentiable(
-        op, "backprop", lambda: softmax(x) - one_hot(labels, x.shape[-1], dtype=x.dtype))
+        op, "backprop", lambda: _sparse_softmax_cross_entropy_backprop(x, labels))
     return (expand_dims(grad, -1) * backprop,)
+
+
+@register_gradient("sparse_softmax_cross_entropy_mean")
+def _sparse_softmax_cross_entropy_mean_grad(op, grad):
+    """grad * (softmax(logits) - one_hot(labels)) / rows"""
+    (x,), labels = op.inputs, op.attrs["labels"]
+    backprop = _fused_or_differentiable(
+        op, "backprop", lambda: _sparse_softmax_cross_entropy_backprop(x, labels) / labels.size)
+    return (grad * backprop,)
 
 
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
