@@ -57,6 +57,7 @@ def test_nested_layers_lists_dicts_and_variables_are_tracked_in_keras_order():
         "block/norm/moving_mean", "block/norm/moving_variance", "heads/a/kernel",
         "heads/a/bias", "heads/b/kernel", "heads/b/bias", "extra/0/kernel", "extra/0/bias"]
     assert len(net.trainable_variables) == 13 and len(net.non_trainable_variables) == 2
+    assert [id(v) for v in net.weights] == [id(v) for _, v in net._named_weights()]  # walks agree
     assert net.layers == [net.block, net.heads["a"], net.heads["b"], net.extra[0]]
 
 

@@ -49,6 +49,18 @@ def _layers_in(path, value):
             yield from _layers_in(f"{path}/{key}", item)
 
 
+def _collect_from(value, seen, found):
+    """The weights of the layers in an attribute's value, as ``_layers_in`` finds them."""
+    if isinstance(value, Layer):
+        value._collect_variables(seen, found)  # (a layer held twice adds nothing new)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _collect_from(item, seen, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _collect_from(item, seen, found)
+
+
 def positive_int(value, what):
     """``value`` as an int, which must be 1 or more (a size: units, filters, ...)."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) or (
@@ -196,9 +208,23 @@ class Layer:
         for path, layer in self._sublayers():
             layer._collect_weights(f"{prefix}{path}/", seen, found)
 
+    def _collect_variables(self, seen, found):
+        """``_collect_weights`` without the paths: the walk behind ``weights``, which a
+        training step makes twice, so it builds no strings."""
+        for created_trainable in (True, False):
+            for _, variable, trainable in self._own:
+                if trainable is created_trainable and variable._id not in seen:
+                    seen.add(variable._id)
+                    found.append(variable)
+        held = self.__dict__
+        for attribute in self._tracked:
+            _collect_from(held.get(attribute), seen, found)
+
     @property
     def weights(self):
-        return [v for _, v in self._named_weights()]
+        found = []
+        self._collect_variables(set(), found)
+        return found
 
     variables = weights
 
