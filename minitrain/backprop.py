@@ -4,8 +4,8 @@ import warnings
 
 from . import backend, nest, ops, tape
 from .explain import UnconnectedGradientError, explain_unconnected
-from .ops.core import gradient_function
-from .ops.reduce import sum_to_shape
+from .ops.core import array_gradient, gradient_function
+from .ops.reduce import sum_array_to_shape, sum_to_shape
 from .tensor import Tensor
 
 
@@ -24,30 +24,40 @@ def sweep(recorded, targets, seeds, sources, reads=None):
     the ops that consume its outputs. Only ops on a path from a source are differentiated.
     ``reads`` maps the id of a variable's recorded snapshot to the variable: a snapshot's
     gradient is its variable's.
+
+    When no tape records the sweep (a first-order gradient), it runs on arrays: the gradients
+    need not be differentiable, and the ops' array twins skip the op machinery.
     """
     wanted = {s._id for s in sources}
     snapshots = {key: v._id for key, v in (reads or {}).items() if v._id in wanted}
     live = _ops_reached_from(recorded, wanted.union(snapshots))
+    on_arrays = not tape.is_recording()
+    if on_arrays:
+        seeds = [seed._data for seed in seeds]
     grads = {}
     for target, seed in zip(targets, seeds):
         _accumulate(grads, target._id, seed)
     for op, needs in reversed(live):
-        out_grads = _take_output_grads(grads, op.outputs, wanted)
+        out_grads = _take_output_grads(grads, op.outputs, wanted, on_arrays)
         if out_grads is None:
             continue
         op.needs_grad = needs
-        for x, grad, need in zip(op.inputs, gradient_function(op)(op, *out_grads), needs):
+        if on_arrays:
+            in_grads, to_shape = array_gradient(op, out_grads), sum_array_to_shape
+        else:
+            in_grads, to_shape = gradient_function(op)(op, *out_grads), sum_to_shape
+        for x, grad, need in zip(op.inputs, in_grads, needs):
             if need and grad is not None:
                 key, shape = x._id, x._data.shape
-                if grad._data.shape != shape:  # broadcasting is undone here, and only here
-                    grad = sum_to_shape(grad, shape)
+                if grad.shape != shape:  # broadcasting is undone here, and only here
+                    grad = to_shape(grad, shape)
                 previous = grads.get(key)
                 grads[key] = grad if previous is None else previous + grad
     for key, variable_id in snapshots.items():
         grad = grads.get(key) if key in wanted else grads.pop(key, None)
         if grad is not None:
             _accumulate(grads, variable_id, grad)
-    return grads
+    return {key: Tensor(g) for key, g in grads.items()} if on_arrays else grads
 
 
 def _ops_reached_from(recorded, reached):
@@ -62,7 +72,7 @@ def _ops_reached_from(recorded, reached):
     return live
 
 
-def _take_output_grads(grads, outputs, wanted):
+def _take_output_grads(grads, outputs, wanted, on_arrays):
     """The gradients of an op's outputs (zeros where one has none), or None if all have none.
 
     They are popped: nothing downstream needs them again, unless they are asked for.
@@ -74,7 +84,9 @@ def _take_output_grads(grads, outputs, wanted):
     found = [grads.get(y._id) if y._id in wanted else grads.pop(y._id, None) for y in outputs]
     if all(g is None for g in found):
         return None
-    return [ops.zeros_like(y) if g is None else g for g, y in zip(found, outputs)]
+    zeros = (lambda y: backend.array_module(y._data).zeros_like(y._data)) if on_arrays \
+        else ops.zeros_like
+    return [zeros(y) if g is None else g for g, y in zip(found, outputs)]
 
 
 def _accumulate(grads, key, grad):

@@ -1,5 +1,14 @@
 """Arithmetic ops (numpy broadcasting), each with its gradient right under it."""
-from .core import as_pair, binary, register_gradient, run, run_cut, unary, xp_of
+from .core import (
+    as_pair,
+    binary,
+    register_array_gradient,
+    register_gradient,
+    run,
+    run_cut,
+    unary,
+    xp_of,
+)
 from .elementwise import floating, log
 from .selection import where
 
@@ -9,6 +18,7 @@ def add(x, y, name=None):
 
 
 @register_gradient("add")
+@register_array_gradient("add")
 def _add_grad(op, grad):
     """d(x + y) = (grad, grad)"""
     return grad, grad
@@ -19,6 +29,7 @@ def subtract(x, y, name=None):
 
 
 @register_gradient("subtract")
+@register_array_gradient("subtract")
 def _subtract_grad(op, grad):
     """d(x - y) = (grad, -grad)"""
     return grad, -grad
@@ -34,6 +45,13 @@ def _multiply_grad(op, grad):
     x, y = op.inputs
     need_x, need_y = op.needs_grad
     return (grad * y if need_x else None), (grad * x if need_y else None)
+
+
+@register_array_gradient("multiply")
+def _multiply_array_grad(op, grad):
+    x, y = op.inputs
+    need_x, need_y = op.needs_grad
+    return (grad * y._data if need_x else None), (grad * x._data if need_y else None)
 
 
 def divide(x, y, name=None):

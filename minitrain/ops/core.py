@@ -9,6 +9,7 @@ from ..tape import _tapes, record  # _tapes is mutated in place, never rebound
 from ..tensor import Tensor, as_dtype, to_array
 
 _gradients = {}
+_array_gradients = {}
 
 
 def register_gradient(name):
@@ -19,6 +20,32 @@ def register_gradient(name):
         return grad_fn
 
     return decorate
+
+
+def register_array_gradient(name):
+    """Decorator: a first-order twin of the op's gradient, on arrays.
+
+    ``grad_fn(op, *output_grads)`` takes and returns arrays, and need not be differentiable:
+    the sweep calls it only when no tape records the sweep, where it saves the op machinery
+    that a differentiable gradient pays for each op it runs (tests/test_array_gradients.py
+    checks each twin against its op's gradient).
+    """
+
+    def decorate(grad_fn):
+        _array_gradients[name] = grad_fn
+        return grad_fn
+
+    return decorate
+
+
+def array_gradient(op, grads):
+    """The gradients to op's inputs as arrays (or None), given its output gradients as arrays:
+    the op's array twin, or its gradient function on tensors."""
+    twin = _array_gradients.get(op.name) if op.grad_fn is None else None
+    if twin is not None:
+        return twin(op, *grads)
+    in_grads = gradient_function(op)(op, *[Tensor(g) for g in grads])
+    return [None if g is None else g._data for g in in_grads]
 
 
 def gradient_function(op):

@@ -5,7 +5,7 @@ from .. import backend, tape
 from ..kernels.bias_act import bias_relu as bias_relu_kernel
 from ..kernels.softmax_xent import sparse_softmax_xent
 from ..tensor import Tensor
-from .core import as_pair, as_tensor, register_gradient, run, run1, run2
+from .core import as_pair, as_tensor, register_array_gradient, register_gradient, run, run1, run2
 from .elementwise import erf, exp, expm1, sigmoid, tanh
 from .reduce import reduce_sum
 from .selection import greater, minimum, where
@@ -25,6 +25,11 @@ def relu(features, name=None):
 def _relu_grad(op, grad):
     """grad where y > 0"""
     return (relu_grad(grad, op.outputs[0]),)
+
+
+@register_array_gradient("relu")
+def _relu_array_grad(op, grad):
+    return (grad * (op.outputs[0]._data > 0),)
 
 
 def relu_grad(dy, y):
@@ -48,6 +53,12 @@ def bias_relu(x, bias, name=None):
 def _bias_relu_grad(op, grad):
     """relu's gradient, to x and (summed over the rows by the sweep) to the bias"""
     masked = relu_grad(grad, op.outputs[0])
+    return masked, masked
+
+
+@register_array_gradient("bias_relu")
+def _bias_relu_array_grad(op, grad):
+    masked = grad * (op.outputs[0]._data > 0)
     return masked, masked
 
 
@@ -198,6 +209,16 @@ def _sparse_softmax_cross_entropy_grad(op, grad):
     backprop = _fused_or_differentiable(
         op, "backprop", lambda: _sparse_softmax_cross_entropy_backprop(x, labels))
     return (expand_dims(grad, -1) * backprop,)
+
+
+@register_array_gradient("sparse_softmax_cross_entropy")
+def _sparse_softmax_cross_entropy_array_grad(op, grad):
+    return (grad[..., None] * op.attrs["backprop"],)
+
+
+@register_array_gradient("sparse_softmax_cross_entropy_mean")
+def _sparse_softmax_cross_entropy_mean_array_grad(op, grad):
+    return (grad * op.attrs["backprop"],)
 
 
 @register_gradient("sparse_softmax_cross_entropy_mean")

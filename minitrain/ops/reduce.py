@@ -3,7 +3,7 @@ import operator
 
 from .. import backend
 from .arithmetic import sqrt
-from .core import as_tensor, register_gradient, run, run_cut
+from .core import as_tensor, register_array_gradient, register_gradient, run, run_cut
 from .elementwise import exp, log
 from .selection import cast, equal, is_finite, where
 from .shape import reshape, squeeze, stop_gradient
@@ -64,6 +64,18 @@ def _reduce_sum_grad(op, grad):
     return (_grad_to_input(op, grad),)
 
 
+def _array_grad_to_input(op, grad):
+    """_grad_to_input on arrays"""
+    shape = op.inputs[0].shape
+    kept = _kept_shape(shape, op.attrs["axes"])
+    return backend.array_module(grad).broadcast_to(grad.reshape(kept), shape)
+
+
+@register_array_gradient("reduce_sum")
+def _reduce_sum_array_grad(op, grad):
+    return (_array_grad_to_input(op, grad),)
+
+
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     x = as_tensor(input_tensor)
     axes = _axes(axis, x.ndim, "reduce_mean")
@@ -86,6 +98,14 @@ def _reduce_mean_grad(op, grad):
     for a in op.attrs["axes"]:
         count *= shape[a]
     return (_grad_to_input(op, grad / count),)
+
+
+@register_array_gradient("reduce_mean")
+def _reduce_mean_array_grad(op, grad):
+    shape, count = op.inputs[0].shape, 1
+    for a in op.attrs["axes"]:
+        count *= shape[a]
+    return (_array_grad_to_input(op, grad / count),)
 
 
 def _integer_mean(x, axes, keepdims, count):
@@ -165,6 +185,7 @@ def broadcast_to(input, shape, name=None):
 
 
 @register_gradient("broadcast_to")
+@register_array_gradient("broadcast_to")
 def _broadcast_to_grad(op, grad):
     """the sweep sums the gradient back to the input's shape"""
     return (grad,)
@@ -192,15 +213,30 @@ def sum_to_shape(grad, shape):
     """Undo numpy broadcasting: sum ``grad`` over the axes that broadcasting added or stretched."""
     if grad._data.shape == shape:
         return grad
-    lead = grad.ndim - len(shape)
-    # anything else is a gradient function's bug: reshaping would scramble it silently
-    if lead < 0 or any(n not in (1, g) for n, g in zip(shape, grad.shape[lead:])):
-        raise ValueError(f"sum_to_shape: shape {grad.shape} is not a broadcast of "
-                         f"{tuple(shape)}; in a sweep, an op's gradient has the wrong shape")
-    stretched = [lead + i for i, n in enumerate(shape) if n == 1 and grad.shape[lead + i] != 1]
-    axes = tuple(range(lead)) + tuple(stretched)
-    total = _reduce_axes("reduce_sum", as_tensor(grad), axes, not lead, "sum")
+    axes, keepdims = _broadcast_axes(grad.shape, shape)
+    total = _reduce_axes("reduce_sum", as_tensor(grad), axes, keepdims, "sum")
     return total if total._data.shape == shape else reshape(total, shape)
+
+
+def sum_array_to_shape(grad, shape):
+    """sum_to_shape on an array (for the sweep's first-order pass on arrays)."""
+    if grad.shape == shape:
+        return grad
+    axes, keepdims = _broadcast_axes(grad.shape, shape)
+    total = grad.sum(axis=axes, keepdims=keepdims, dtype=grad.dtype)
+    return total if total.shape == shape else total.reshape(shape)
+
+
+def _broadcast_axes(grad_shape, shape):
+    """The axes to sum a gradient of ``grad_shape`` over, back to ``shape``, and whether to keep
+    them (no leading axes were added)."""
+    lead = len(grad_shape) - len(shape)
+    # anything else is a gradient function's bug: reshaping would scramble it silently
+    if lead < 0 or any(n not in (1, g) for n, g in zip(shape, grad_shape[lead:])):
+        raise ValueError(f"sum_to_shape: shape {grad_shape} is not a broadcast of "
+                         f"{tuple(shape)}; in a sweep, an op's gradient has the wrong shape")
+    stretched = [lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1]
+    return tuple(range(lead)) + tuple(stretched), not lead
 
 
 def _arg_extreme(name, x, axis, output_type, forward_name):
