@@ -222,8 +222,11 @@ def sum_array_to_shape(grad, shape):
     """sum_to_shape on an array (for the sweep's first-order pass on arrays)."""
     if grad.shape == shape:
         return grad
-    axes, keepdims = _broadcast_axes(grad.shape, shape)
-    total = grad.sum(axis=axes, keepdims=keepdims, dtype=grad.dtype)
+    if grad.shape[1:] == shape:  # a bias's gradient: summed over the rows
+        axes, keepdims = (0,), False
+    else:
+        axes, keepdims = _broadcast_axes(grad.shape, shape)
+    total = backend.sum_in_dtype(grad, axes, keepdims)
     return total if total.shape == shape else total.reshape(shape)
 
 
