@@ -22,6 +22,8 @@ from .. import backend
 from ..tensor import Tensor, Variable, constant, to_array
 from .schedules import LearningRateSchedule
 
+_ONE_STEP = np.ones((), np.int64)  # what each step adds to ``iterations``
+
 
 class Optimizer:
     """Base class: subclasses implement ``build(var_list)`` and ``update_step(grad, var, lr)``."""
@@ -162,7 +164,7 @@ class Optimizer:
         self._apply_weight_decay(variables, lr)
         for grad, variable in zip(grads, variables):
             self.update_step(grad, variable, variable.dtype.type(lr))
-        self._iterations.assign_add(1)
+        self._iterations._update("add", _ONE_STEP)  # assign_add(1), less its conversions
 
     def _variables_for(self, grads, trainable_variables):
         if trainable_variables is None:
