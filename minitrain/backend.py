@@ -33,6 +33,13 @@ def sum_in_dtype(data, axes, keepdims):
     return data.sum(axis=axes, keepdims=keepdims, dtype=data.dtype)
 
 
+def min_max(data):
+    """The smallest and the largest element (through the ufuncs on numpy, as sum_in_dtype)."""
+    if type(data) is np.ndarray:
+        return np.minimum.reduce(data, axis=None), np.maximum.reduce(data, axis=None)
+    return data.min(), data.max()
+
+
 def is_device_array(value):
     """Whether ``value`` is a GPU (CuPy) array."""
     return type(value).__module__.partition(".")[0] == "cupy"

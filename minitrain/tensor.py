@@ -98,7 +98,7 @@ class Tensor:
             raise ValueError(
                 f"{kind}() needs a tensor with exactly one element, got shape {self.shape}; "
                 "reduce it first (e.g. mt.reduce_sum) or index one element")
-        return self._data.reshape(()).item()
+        return self._data.item()
 
     def __float__(self):
         return float(self._scalar("float"))

@@ -155,9 +155,11 @@ def _class_indices(labels, logits, caller):
     if data.shape != shape[:-1]:
         raise ValueError(f"{caller}: labels of shape {data.shape} do not match logits of shape "
                          f"{shape} (expected labels of shape {shape[:-1]})")
-    if data.size and (data.min() < 0 or data.max() >= n_classes):
-        raise ValueError(f"{caller}: a label is outside the valid range [0, {n_classes}): got "
-                         f"values {data.min()}..{data.max()}")
+    if data.size:
+        low, high = backend.min_max(data)
+        if low < 0 or high >= n_classes:
+            raise ValueError(f"{caller}: a label is outside the valid range [0, {n_classes}): "
+                             f"got values {low}..{high}")
     return data
 
 
@@ -186,7 +188,7 @@ def _sparse_softmax_cross_entropy(labels, logits, caller, mean):
     def forward(a):
         loss, backprop = sparse_softmax_xent(a.reshape(-1, n_classes), labels.reshape(-1))
         if mean:
-            loss = loss.mean()
+            loss = backend.sum_in_dtype(loss, None, False) / count
             backprop /= count  # each row's share of the mean
         if tape._tapes:  # keep the fused gradient for the sweep
             attrs["backprop"] = backprop.reshape(a.shape)
