@@ -1,4 +1,5 @@
 """Reductions, broadcasting, and the one place gradients are summed back to an input's shape."""
+import math
 import operator
 
 from .. import backend
@@ -91,21 +92,21 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     return _reduce_axes("reduce_mean", x, axes, keepdims, "mean")
 
 
+def _averaged(op):
+    """How many elements each output of a mean averages."""
+    shape = op.inputs[0].shape
+    return math.prod(shape[a] for a in op.attrs["axes"])
+
+
 @register_gradient("reduce_mean")
 def _reduce_mean_grad(op, grad):
     """the gradient over the count, copied to every averaged element"""
-    shape, count = op.inputs[0].shape, 1
-    for a in op.attrs["axes"]:
-        count *= shape[a]
-    return (_grad_to_input(op, grad / count),)
+    return (_grad_to_input(op, grad / _averaged(op)),)
 
 
 @register_array_gradient("reduce_mean")
 def _reduce_mean_array_grad(op, grad):
-    shape, count = op.inputs[0].shape, 1
-    for a in op.attrs["axes"]:
-        count *= shape[a]
-    return (_array_grad_to_input(op, grad / count),)
+    return (_array_grad_to_input(op, grad / _averaged(op)),)
 
 
 def _integer_mean(x, axes, keepdims, count):
