@@ -2,7 +2,7 @@
 import math
 
 from .. import backend
-from .core import as_tensor, register_gradient, run1, run2, unary, xp_of
+from .core import as_tensor, register_array_gradient, register_gradient, run1, run2, unary, xp_of
 from .special import erf as _erf_array
 
 
@@ -161,3 +161,38 @@ def _erf_grad(op, grad):
     """grad * 2 / sqrt(pi) * exp(-x**2)"""
     (x,) = op.inputs
     return (grad * (2 / math.sqrt(math.pi)) * exp(-(x * x)),)
+
+
+# --- first-order twins on arrays (see ops.core.register_array_gradient) --------------------------
+@register_array_gradient("exp")
+def _exp_array_grad(op, grad):
+    return (grad * op.outputs[0]._data,)
+
+
+@register_array_gradient("log")
+def _log_array_grad(op, grad):
+    return (grad / op.inputs[0]._data,)
+
+
+@register_array_gradient("sin")
+def _sin_array_grad(op, grad):
+    x = op.inputs[0]._data
+    return (grad * backend.array_module(x).cos(x),)
+
+
+@register_array_gradient("cos")
+def _cos_array_grad(op, grad):
+    x = op.inputs[0]._data
+    return (-grad * backend.array_module(x).sin(x),)
+
+
+@register_array_gradient("tanh")
+def _tanh_array_grad(op, grad):
+    y = op.outputs[0]._data
+    return (grad * (1 - y * y),)
+
+
+@register_array_gradient("sigmoid")
+def _sigmoid_array_grad(op, grad):
+    y = op.outputs[0]._data
+    return (grad * y * (1 - y),)
