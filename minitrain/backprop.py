@@ -4,8 +4,7 @@ import warnings
 
 from . import backend, nest, ops, tape
 from .explain import UnconnectedGradientError, explain_unconnected
-from .ops.core import _scalar_like as _ONE
-from .ops.core import array_gradient, gradient_function
+from .ops.core import _scalar_like, array_gradient, gradient_function
 from .ops.reduce import sum_array_to_shape, sum_to_shape
 from .tensor import Tensor
 
@@ -218,7 +217,7 @@ class GradientTape:
 
     def _seeds(self, targets, output_gradients):
         if output_gradients is None:  # a scalar loss's seed is a shared constant 1
-            return [_ONE(1, t) if t.ndim == 0 else ops.ones_like(t) for t in targets]
+            return [_scalar_like(1, t) if t.ndim == 0 else ops.ones_like(t) for t in targets]
         seeds = nest.flatten(output_gradients)
         if len(seeds) != len(targets):
             raise ValueError(f"gradient(): {len(seeds)} output_gradients for "
