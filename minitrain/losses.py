@@ -127,7 +127,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False):
     y_pred = ops.as_tensor(y_pred)
     labels = _class_indices(y_true, y_pred, check_range=not from_logits)
     if from_logits:
-        return nn_ops._sparse_softmax_cross_entropy(labels, y_pred, _SPARSE, mean=False)
+        return nn_ops.sparse_softmax_cross_entropy(labels, y_pred, _SPARSE)
     p = y_pred / ops.reduce_sum(y_pred, -1, keepdims=True)
     z = ops.one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype)
     return -ops.reduce_sum(z * _log_clipped(p), axis=-1)

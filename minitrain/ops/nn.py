@@ -165,18 +165,18 @@ def _class_indices(labels, logits, caller):
 
 def sparse_softmax_cross_entropy_with_logits(labels, logits, name=None):
     """-log softmax(logits)[label] per row; labels are class indices."""
-    return _sparse_softmax_cross_entropy(labels, logits, "sparse_softmax_cross_entropy_with_logits",
-                                         mean=False)
+    return sparse_softmax_cross_entropy(labels, logits, "sparse_softmax_cross_entropy_with_logits")
 
 
 def sparse_softmax_cross_entropy_mean(labels, logits, caller="sparse_softmax_cross_entropy_mean"):
     """The mean over all rows of the sparse softmax cross-entropy, as one op (as PyTorch's
     cross_entropy with reduction="mean"): a classifier's loss, forward and backward in one
     pass. ``caller`` names the function in error messages. Needs at least one row."""
-    return _sparse_softmax_cross_entropy(labels, logits, caller, mean=True)
+    return sparse_softmax_cross_entropy(labels, logits, caller, mean=True)
 
 
-def _sparse_softmax_cross_entropy(labels, logits, caller, mean):
+def sparse_softmax_cross_entropy(labels, logits, caller, mean=False):
+    """Both sparse cross-entropies (per row, or their mean), with errors naming ``caller``."""
     x = as_tensor(logits)
     labels = _class_indices(labels, x, caller)
     n_classes, count = x.shape[-1], labels.size
