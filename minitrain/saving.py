@@ -6,14 +6,11 @@ built again by the same code loads the file, whatever names its layers got this 
 Files are written atomically and read with ``allow_pickle=False``: loading runs no code.
 """
 import os
-import tempfile
 
 import numpy as np
 
 from . import backend
-
-_UMASK = os.umask(0o022)  # read (and put back) once: mkstemp's files are private, ours are not
-os.umask(_UMASK)
+from .storage import atomic_write
 
 
 def _check_path(filepath):
@@ -40,17 +37,7 @@ def save_weights(layer, filepath):
     directory = os.path.dirname(os.path.abspath(filepath))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot save weights to {filepath}: no directory {directory}")
-    handle, temporary = tempfile.mkstemp(dir=directory, suffix=".npz.tmp")
-    try:
-        os.chmod(temporary, 0o666 & ~_UMASK)
-        with os.fdopen(handle, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, filepath)  # readers see the old file or the new, never half
-    except BaseException:
-        os.unlink(temporary)
-        raise
+    atomic_write(filepath, lambda f: np.savez(f, **arrays))
 
 
 def load_weights(layer, filepath):

@@ -6,44 +6,17 @@ holds data only, and a file from elsewhere cannot run code. Python's JSON keeps 
 (shortest round-trip repr) and integers of any size (the generator's 128-bit state).
 """
 import json
-import os
-import tempfile
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
+from ..storage import atomic_write
+
 FORMAT = "minitrain-checkpoint-1"
-_UMASK = os.umask(0o022)  # read (and put back) once: mkstemp's files are private, ours are not
-os.umask(_UMASK)
 
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be read, or state that cannot be stored."""
-
-
-def atomic_write(path, write):
-    """Run ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
-
-    ``os.replace`` within one directory is atomic: a reader (or a resumed run) sees the old
-    file or the new one, never a half-written one, even if the process dies mid-write.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_text(path, text):
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
 
 
 def save(path, state):
@@ -111,10 +84,3 @@ def _decode(value, arrays):
     if "__tuple__" in value:
         return tuple(_decode(v, arrays) for v in value["__tuple__"])
     return {k: _decode(v, arrays) for k, v in value["__dict__"]}
-
-
-def remove_stale_temporaries(path):
-    """Delete temporary files left beside ``path`` by a process killed mid-write."""
-    path = Path(path)
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        tmp.unlink(missing_ok=True)

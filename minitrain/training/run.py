@@ -2,7 +2,6 @@
 from dataclasses import dataclass, field
 
 from .callbacks import Callback, EarlyStopping
-from .checkpoint import remove_stale_temporaries
 from .progress import EpochLog, ProgressBar
 from .trainer import Trainer
 
@@ -47,7 +46,7 @@ def run_experiment(experiment, run_dir, resume=False, progress_bar=False):
     """Train ``experiment`` into ``run_dir`` (a RunDirectory); returns the summary that
     metrics.json holds. With ``resume``, continue from the run's checkpoint if it has one."""
     trainer = make_trainer(experiment, run_dir, progress_bar)
-    remove_stale_temporaries(run_dir.checkpoint)
+    run_dir.remove_stale_temporaries()
     if resume and run_dir.checkpoint.is_file():
         trainer.restore(run_dir.checkpoint, experiment.train)
         run_dir.log(f"resumed from {run_dir.checkpoint} at epoch {trainer.epoch}, "

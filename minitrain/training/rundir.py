@@ -19,7 +19,7 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from .checkpoint import write_text
+from ..storage import atomic_write, remove_stale_temporaries
 
 
 class RunDirectory:
@@ -33,6 +33,10 @@ class RunDirectory:
         self.weights = self.path / "weights.npz"
         self.checkpoint = self.path / "checkpoint.npz"
         self.console = True
+
+    def remove_stale_temporaries(self):
+        """Delete what writers killed mid-write left here (call before the run writes)."""
+        remove_stale_temporaries(self.path)
 
     @staticmethod
     def new_path(parent, name):
@@ -80,3 +84,7 @@ class RunDirectory:
                 self.console = False
         with open(self.log_file, "a", encoding="utf-8") as f:
             f.write(line + "\n")
+
+
+def write_text(path, text):
+    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
