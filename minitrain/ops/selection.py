@@ -13,8 +13,7 @@ def maximum(x, y, name=None):
 def _maximum_grad(op, grad):
     """grad goes to x where x >= y, else to y (ties to x, as in TensorFlow)"""
     x, y = op.inputs
-    x_wins = greater_equal(x, y)
-    return where(x_wins, grad, 0), where(x_wins, 0, grad)
+    return _split(greater_equal(x, y), grad)
 
 
 def minimum(x, y, name=None):
@@ -25,8 +24,7 @@ def minimum(x, y, name=None):
 def _minimum_grad(op, grad):
     """grad goes to x where x <= y, else to y"""
     x, y = op.inputs
-    x_wins = less_equal(x, y)
-    return where(x_wins, grad, 0), where(x_wins, 0, grad)
+    return _split(less_equal(x, y), grad)
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
@@ -52,7 +50,11 @@ def where(condition, x=None, y=None, name=None):
 @register_gradient("where")
 def _where_grad(op, grad):
     """grad flows to x where the condition holds, to y elsewhere"""
-    condition = op.attrs["condition"]
+    return _split(op.attrs["condition"], grad)
+
+
+def _split(condition, grad):
+    """grad where the condition holds (the first input's share), and where it does not"""
     return where(condition, grad, 0), where(condition, 0, grad)
 
 
@@ -73,51 +75,37 @@ def _cast_grad(op, grad):
     return (cast(grad, op.inputs[0].dtype),)
 
 
-def _comparison(op_name, forward_name):
-    def compare(x, y, name=None):
-        x, y = as_pair(x, y, op_name)
-        return run_cut(op_name, getattr(xp_of(x), forward_name), (x, y))
+def _cut(op_name, operands, doc, forward_name=None):
+    """A non-differentiable elementwise op: ``xp.<forward_name>`` of one or two tensors.
 
-    compare.__name__ = compare.__qualname__ = op_name
-    compare.__doc__ = f"Elementwise {forward_name}, a boolean tensor (no gradient)."
-    return compare
-
-
-less = _comparison("less", "less")
-less_equal = _comparison("less_equal", "less_equal")
-greater = _comparison("greater", "greater")
-greater_equal = _comparison("greater_equal", "greater_equal")
-equal = _comparison("equal", "equal")
-not_equal = _comparison("not_equal", "not_equal")
-logical_and = _comparison("logical_and", "logical_and")
-logical_or = _comparison("logical_or", "logical_or")
-
-
-def logical_not(x, name=None):
-    x = as_tensor(x)
-    return run_cut("logical_not", xp_of(x).logical_not, (x,))
+    Each is a cut, as in TensorFlow, which registers no gradient for them (or ``None``): a
+    comparison's output is boolean, and floor, ceil and round are flat almost everywhere.
+    """
+    forward_name = forward_name or op_name
+    if operands == 2:
+        def op(x, y, name=None):
+            x, y = as_pair(x, y, op_name)
+            return run_cut(op_name, getattr(xp_of(x), forward_name), (x, y))
+    else:
+        def op(x, name=None):
+            x = as_tensor(x)
+            return run_cut(op_name, getattr(xp_of(x), forward_name), (x,))
+    op.__name__ = op.__qualname__ = op_name
+    op.__doc__ = f"{doc}, elementwise (no gradient)."
+    return op
 
 
-def floor(x, name=None):
-    x = as_tensor(x)
-    return run_cut("floor", xp_of(x).floor, (x,))
-
-
-def ceil(x, name=None):
-    x = as_tensor(x)
-    return run_cut("ceil", xp_of(x).ceil, (x,))
-
-
-def round(x, name=None):
-    x = as_tensor(x)
-    return run_cut("round", xp_of(x).round, (x,))
-
-
-def is_nan(x, name=None):
-    x = as_tensor(x)
-    return run_cut("is_nan", xp_of(x).isnan, (x,))
-
-
-def is_finite(x, name=None):
-    x = as_tensor(x)
-    return run_cut("is_finite", xp_of(x).isfinite, (x,))
+less = _cut("less", 2, "x < y")
+less_equal = _cut("less_equal", 2, "x <= y")
+greater = _cut("greater", 2, "x > y")
+greater_equal = _cut("greater_equal", 2, "x >= y")
+equal = _cut("equal", 2, "x == y")
+not_equal = _cut("not_equal", 2, "x != y")
+logical_and = _cut("logical_and", 2, "x and y")
+logical_or = _cut("logical_or", 2, "x or y")
+logical_not = _cut("logical_not", 1, "not x")
+floor = _cut("floor", 1, "The largest integer not above x")
+ceil = _cut("ceil", 1, "The smallest integer not below x")
+round = _cut("round", 1, "x rounded to the nearest integer, halves to even")
+is_nan = _cut("is_nan", 1, "Whether x is NaN", "isnan")
+is_finite = _cut("is_finite", 1, "Whether x is finite (not NaN, not infinite)", "isfinite")
