@@ -35,9 +35,10 @@ class Inputs:
         return self.rng.permutation(grid).reshape(shape)
 
 
-def case(name, f, *inputs, **tolerances):
-    """One table row; ``tolerances`` go to check_gradients (atol, rtol, eps)."""
-    return pytest.param(f, inputs, tolerances, id=name)
+def case(name, f, *inputs, marks=(), **tolerances):
+    """One table row; ``tolerances`` go to check_gradients (atol, rtol, eps), ``marks`` to
+    pytest (``pytest.mark.gpu`` for a row that needs a GPU whatever the device fixture)."""
+    return pytest.param(f, inputs, tolerances, id=name, marks=marks)
 
 
 def check_first(f, inputs, tolerances):

@@ -105,11 +105,6 @@ POOL_CASES = [case(f"{name} {i}", _pool(pool, window, strides, padding), rng.dis
               for i, (shape, window, strides, padding) in zip(GEOMETRY_IDS, GEOMETRIES)]
 
 
-@pytest.mark.parametrize("f, inputs, tolerances", CONV_CASES + POOL_CASES)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
 SECOND_CASES = [  # small sizes: every block of the Hessian is checked by finite differences
     case("conv2d same stride 1", _conv(1, "SAME"), u(1, 4, 4, 2), u(3, 3, 2, 2)),
     case("conv2d valid stride 2", _conv(2, "VALID"), u(1, 5, 5, 2), u(3, 3, 2, 2)),
@@ -118,8 +113,29 @@ SECOND_CASES = [  # small sizes: every block of the Hessian is checked by finite
     case("max_pool2d valid", _pool(mt.nn.max_pool2d, 2, 1, "VALID"), rng.distinct(1, 3, 3, 2)),
 ]
 
+# im2col and col2im as ops of their own (conv2d's forward records one, its gradient the other):
+# a (1, 3, 3, 1) image padded to 4 x 4, in overlapping 2 x 2 windows, gives (1, 3, 3, 2, 2, 1)
+# patches; cubing makes the first derivative depend on the input, as these ops are linear.
+_IMAGE, _WINDOW, _PADS = (1, 3, 3, 1), (2, 2), ((0, 1), (1, 0))
+PATCH_CASES = [
+    case("im2col", lambda x: im2col(x, _WINDOW, (1, 1), _PADS) ** 3, u(*_IMAGE)),
+    case("im2col pad value", lambda x: im2col(x, _WINDOW, (1, 2), _PADS, pad_value=-0.5) ** 3,
+         u(*_IMAGE)),
+    case("col2im", lambda c: col2im(c, _IMAGE, _WINDOW, (1, 1), _PADS) ** 3, u(1, 3, 3, 2, 2, 1)),
+    case("col2im stride 2", lambda c: col2im(c, _IMAGE, _WINDOW, (1, 2), _PADS) ** 3,
+         u(1, 3, 2, 2, 2, 1)),
+]
 
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_CASES)
+FIRST_ORDER = CONV_CASES + POOL_CASES + PATCH_CASES
+SECOND_ORDER = SECOND_CASES + PATCH_CASES
+
+
+@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
+def test_gradient(f, inputs, tolerances):
+    check_first(f, inputs, tolerances)
+
+
+@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
 def test_second_derivative(f, inputs, tolerances):
     check_second(f, inputs, tolerances)
 

@@ -6,6 +6,7 @@ import pytest
 from gradcases import Inputs, case, check_first, check_second
 
 import minitrain as mt
+from minitrain.ops import elementwise
 
 # every table runs on each device; GPU cases skip, saying why, without CuPy or a GPU
 pytestmark = pytest.mark.usefixtures("device")
@@ -83,14 +84,31 @@ SECOND_CASES = (
        case("2**x", lambda x: 2.0**x, rng.uniform(4)),
        case("1.5/x", lambda x: 1.5 / x, rng.signed(4))])
 
+# The rows below draw their inputs after every row above, whose inputs stay as they were.
+# The ops a first-order gradient runs as one op (TensorFlow's TanhGrad, SigmoidGrad): a second
+# derivative records them, and here they are rows of their own, polynomials in y and dy.
+GRADIENT_OP_CASES = [
+    case("tanh_grad", elementwise.tanh_grad, rng.uniform(2, 3, low=-1, high=1), rng.uniform(2, 3)),
+    case("tanh_grad broadcast dy", elementwise.tanh_grad, rng.uniform(2, 3), rng.uniform(3)),
+    case("sigmoid_grad", elementwise.sigmoid_grad, rng.uniform(2, 3, low=0, high=1),
+         rng.uniform(2, 3)),
+    case("sigmoid_grad broadcast y", elementwise.sigmoid_grad, rng.uniform(3), rng.uniform(2, 3)),
+]
+SECOND_SELECTION_CASES = [
+    case(f"{name}{sx}&{sy}", op, make_x(*sx), make_y(*sy))
+    for name, op, make_x, make_y in BINARY if name in ("maximum", "minimum", "mod")
+    for sx, sy in BROADCAST_SHAPES]
 
-@pytest.mark.parametrize("f, inputs, tolerances",
-                         UNARY_CASES + BINARY_CASES + OPERATOR_CASES)
+FIRST_ORDER = UNARY_CASES + BINARY_CASES + OPERATOR_CASES + GRADIENT_OP_CASES
+SECOND_ORDER = SECOND_CASES + GRADIENT_OP_CASES + SECOND_SELECTION_CASES
+
+
+@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
 def test_gradient(f, inputs, tolerances):
     check_first(f, inputs, tolerances)
 
 
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_CASES)
+@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
 def test_second_derivative(f, inputs, tolerances):
     check_second(f, inputs, tolerances)
 

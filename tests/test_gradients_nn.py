@@ -93,12 +93,6 @@ CROSS_ENTROPY_CASES = [
 ]
 
 
-@pytest.mark.parametrize("f, inputs, tolerances",
-                         REDUCE_CASES + MATMUL_CASES + ACTIVATION_CASES + CROSS_ENTROPY_CASES)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
 # A linear reduction's first derivative is constant; squaring its result makes the first
 # derivative depend on the input through the reduction and its gradient.
 SECOND_REDUCE_CASES = [
@@ -111,10 +105,29 @@ SECOND_MATMUL_CASES = [
     for name, sa, sb, ta, tb in MATMUL_SHAPES]
 SECOND_ACTIVATION_CASES = [case(name, op, make(2, 3)) for name, op, make in ACTIVATIONS]
 
+# The rows below draw their inputs after every row above, whose inputs stay as they were.
+# The fused ops: relu(x + b), and relu's gradient as one op (TensorFlow's ReluGrad), whose
+# gradient with respect to y is None (flat away from 0, where these inputs keep it).
+# |x| >= 0.2 and |b| <= 0.1 keep x + b away from relu's kink.
+FUSED_CASES = [
+    case("bias_relu", mt.nn.bias_relu, rng.signed(4, 3), u(3, low=-0.1, high=0.1)),
+    case("bias_relu 3-D", mt.nn.bias_relu, rng.signed(2, 2, 3), u(3, low=-0.1, high=0.1)),
+    case("relu_grad", nn_ops.relu_grad, u(2, 3), rng.signed(2, 3)),
+    case("relu_grad broadcast dy", nn_ops.relu_grad, u(3), rng.signed(2, 3)),
+]
 
-@pytest.mark.parametrize("f, inputs, tolerances",
-                         SECOND_REDUCE_CASES + SECOND_MATMUL_CASES + SECOND_ACTIVATION_CASES
-                         + CROSS_ENTROPY_CASES)
+FIRST_ORDER = (REDUCE_CASES + MATMUL_CASES + ACTIVATION_CASES + CROSS_ENTROPY_CASES
+               + FUSED_CASES)
+SECOND_ORDER = (SECOND_REDUCE_CASES + SECOND_MATMUL_CASES + SECOND_ACTIVATION_CASES
+                + CROSS_ENTROPY_CASES + FUSED_CASES)
+
+
+@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
+def test_gradient(f, inputs, tolerances):
+    check_first(f, inputs, tolerances)
+
+
+@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
 def test_second_derivative(f, inputs, tolerances):
     check_second(f, inputs, tolerances)
 
