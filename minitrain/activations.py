@@ -70,9 +70,13 @@ def get(identifier):
                      f"{', '.join(sorted(_BY_NAME))} (or pass a function)")
 
 
+def name_of(activation):
+    """The name of a built-in activation function; None for any other (a user's own function
+    named "relu" is not the built-in relu, and must not be fused as one)."""
+    name = getattr(activation, "__name__", None)
+    return name if _BY_NAME.get(name) is activation else None
+
+
 def serialize(activation):
     """The name under which ``get`` finds ``activation`` (for summaries and configs)."""
-    for name, f in _BY_NAME.items():
-        if f is activation:
-            return name
-    return getattr(activation, "__name__", repr(activation))
+    return name_of(activation) or getattr(activation, "__name__", repr(activation))

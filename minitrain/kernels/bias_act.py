@@ -1,6 +1,10 @@
-"""A dense layer's bias and activation in one pass: relu(x + b) without a temporary."""
+"""A layer's bias and activation in one pass: relu(x + b) without a temporary.
+
+``b`` broadcasts over the last axis of ``x``: a dense layer's (batch, units) outputs and a
+convolution's NHWC outputs alike.
+"""
 from .. import backend
-from . import fused
+from . import cupy_kernel, fused
 
 
 def bias_relu_numpy(x, b):
@@ -10,16 +14,14 @@ def bias_relu_numpy(x, b):
     return xp.maximum(y, 0, out=y)
 
 
-_kernel = None
+def _build_bias_relu(cupy):
+    return cupy.ElementwiseKernel("T x, T b", "T y", "y = max(x + b, (T)0)",
+                                  "minitrain_bias_relu")
 
 
 def bias_relu_cupy(x, b):
-    """The CuPy twin: one elementwise kernel, broadcasting b over the rows of x."""
-    global _kernel
-    if _kernel is None:
-        _kernel = backend.cupy_module().ElementwiseKernel(
-            "T x, T b", "T y", "y = max(x + b, (T)0)", "minitrain_bias_relu")
-    return _kernel(x, b)
+    """The CuPy twin: one elementwise kernel (CuPy broadcasts b against x, of any rank)."""
+    return cupy_kernel("bias_relu", _build_bias_relu)(x, b)
 
 
 bias_relu = fused(bias_relu_numpy, bias_relu_cupy)

@@ -1,6 +1,7 @@
 """Conv2D and the 2-D pooling layers (channels last: NHWC inputs)."""
 from .. import activations, initializers, nn, ops
 from ..ops.conv import padding_mode, spatial_pair
+from ..ops.nn import bias_add_activation
 from .base import Layer, positive_int
 
 
@@ -35,7 +36,8 @@ class Conv2D(Layer):
 
     def call(self, inputs):
         y = nn.conv2d(inputs, self.kernel, self.strides, self.padding)
-        return self.activation(y + self.bias if self.use_bias else y)
+        return bias_add_activation(y, self.bias, self.activation,
+                                   activations.name_of(self.activation))
 
 
 class _Pooling2D(Layer):

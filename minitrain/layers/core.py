@@ -4,6 +4,7 @@ import math
 import numpy as np
 
 from .. import activations, initializers, nn, ops
+from ..ops.nn import bias_add_activation
 from .base import Layer, positive_int
 
 
@@ -27,11 +28,8 @@ class Dense(Layer):
 
     def call(self, inputs):
         y = ops.matmul(inputs, self.kernel)
-        if not self.use_bias:
-            return self.activation(y)
-        if self.activation is activations.relu:  # the fused kernel: one pass, no temporary
-            return nn.bias_relu(y, self.bias)
-        return self.activation(y + self.bias)
+        return bias_add_activation(y, self.bias, self.activation,
+                                   activations.name_of(self.activation))
 
 
 class Activation(Layer):

@@ -62,6 +62,20 @@ def _bias_relu_array_grad(op, grad):
     return masked, masked
 
 
+# the activations a bias fuses with, by Keras name: the one place Dense and Conv2D learn
+# whether theirs has a fused op
+BIAS_ACTIVATIONS = {"relu": bias_relu}
+
+
+def bias_add_activation(x, bias, activation, activation_name=None):
+    """activation(x + bias) over the last axis of x (a layer's bias, None for none), in one
+    fused op where ``BIAS_ACTIVATIONS`` has one for ``activation_name``."""
+    if bias is None:
+        return activation(x)
+    fused = BIAS_ACTIVATIONS.get(activation_name)
+    return activation(x + bias) if fused is None else fused(x, bias)
+
+
 def relu6(features, name=None):
     return minimum(relu(features), 6)
 

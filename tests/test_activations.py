@@ -1,0 +1,113 @@
+"""Activations by name, and which of them a layer fuses with its bias (one table in ops.nn)."""
+import numpy as np
+import pytest
+
+import minitrain as mt
+from minitrain import activations, backend, layers
+from minitrain.kernels.bias_act import bias_relu_cupy, bias_relu_numpy
+from minitrain.ops import nn as nn_ops
+
+rng = np.random.default_rng(11)
+
+
+def _own_relu(x):
+    """A user's function that happens to be called relu: applied as given, never fused."""
+    return mt.nn.relu(x)
+
+
+_own_relu.__name__ = "relu"
+
+LAYERS = [  # (id, layer maker given an activation, input)
+    ("Dense", lambda a: layers.Dense(5, activation=a, bias_initializer="ones"),
+     rng.standard_normal((4, 3))),
+    ("Conv2D", lambda a: layers.Conv2D(4, 3, padding="same", activation=a,
+                                       bias_initializer="ones"),
+     rng.standard_normal((2, 5, 5, 3))),
+]
+
+
+def _spy_on_fused(monkeypatch):
+    """Replace the table's relu entry by one that records its calls, and return the record."""
+    calls = []
+
+    def spy(x, bias):
+        calls.append(x.shape)
+        return nn_ops.bias_relu(x, bias)
+
+    monkeypatch.setitem(nn_ops.BIAS_ACTIVATIONS, "relu", spy)
+    return calls
+
+
+@pytest.mark.parametrize("make, x", [row[1:] for row in LAYERS], ids=[row[0] for row in LAYERS])
+@pytest.mark.parametrize("activation", ["relu", activations.get("relu")])
+def test_the_table_decides_that_relu_layers_fuse(monkeypatch, make, x, activation):
+    calls = _spy_on_fused(monkeypatch)
+    y = make(activation)(x)
+    assert len(calls) == 1 and calls[0] == y.shape
+
+
+@pytest.mark.parametrize("make, x", [row[1:] for row in LAYERS], ids=[row[0] for row in LAYERS])
+@pytest.mark.parametrize("activation", [None, "tanh", _own_relu])
+def test_other_activations_add_the_bias_then_apply_themselves(monkeypatch, make, x, activation):
+    calls = _spy_on_fused(monkeypatch)
+    make(activation)(x)
+    assert calls == []
+
+
+def _value_and_gradients(layer, x):
+    """The layer's output and the gradients of a weighted sum of it, to input and weights."""
+    x = mt.constant(x)
+    with mt.GradientTape() as outer:
+        outer.watch(x)
+        with mt.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = mt.reduce_sum(y * y)
+        grads = tape.gradient(loss, [x] + layer.trainable_variables)
+        total = sum(mt.reduce_sum(g) for g in grads)
+    second = outer.gradient(total, x)
+    return [t.numpy() for t in (y, *grads, second)]
+
+
+@pytest.mark.parametrize("make, x", [row[1:] for row in LAYERS], ids=[row[0] for row in LAYERS])
+def test_fused_relu_layers_match_the_unfused_ones_to_second_order(make, x):
+    fused, unfused = make("relu"), make(_own_relu)
+    fused(x)
+    unfused(x)
+    unfused.set_weights(fused.get_weights())
+    for got, want in zip(_value_and_gradients(fused, x), _value_and_gradients(unfused, x)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_bias_add_activation_without_a_bias_applies_the_activation_alone():
+    x = rng.standard_normal((3, 4))
+    np.testing.assert_array_equal(
+        nn_ops.bias_add_activation(x, None, mt.nn.relu, "relu").numpy(), np.maximum(x, 0))
+
+
+def test_bias_relu_numpy_broadcasts_over_the_last_axis_of_nhwc():
+    x, b = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal(5)
+    np.testing.assert_array_equal(bias_relu_numpy(x, b), np.maximum(x + b, 0))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bias_relu_cupy_matches_numpy_on_nhwc(dtype):
+    x = rng.standard_normal((4, 7, 6, 33)).astype(dtype)
+    b = rng.standard_normal(33).astype(dtype)
+    got = bias_relu_cupy(backend.to_device(x, "gpu"), backend.to_device(b, "gpu"))
+    np.testing.assert_array_equal(backend.to_numpy(got), bias_relu_numpy(x, b))
+
+
+@pytest.mark.gpu
+def test_a_relu_conv_layer_on_the_gpu_matches_the_cpu():
+    x = rng.standard_normal((2, 6, 6, 3))
+    cpu = layers.Conv2D(4, 3, activation="relu", bias_initializer="ones")
+    want = _value_and_gradients(cpu, x)
+    with mt.device("gpu"):
+        gpu = layers.Conv2D(4, 3, activation="relu", bias_initializer="ones")
+        gpu(x)
+        gpu.set_weights(cpu.get_weights())
+        got = _value_and_gradients(gpu, x)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-10)
