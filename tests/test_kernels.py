@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minitrain as mt
-from minitrain import backend
+from minitrain import backend, kernels
 from minitrain.gradcheck import check_gradients, gradient_function
 from minitrain.kernels import optim
 from minitrain.kernels.bias_act import bias_relu_cupy, bias_relu_numpy
@@ -58,6 +58,23 @@ def test_bias_relu_op_gradients_first_and_second_order():
     x[np.abs(x + b) < 0.1] += 0.5  # keep finite differences away from the kink at 0
     check_gradients(bias_relu, [x, b])
     check_gradients(gradient_function(lambda x, b: bias_relu(x, b) ** 2), [x, b])
+
+
+def test_softmax_xent_cupy_takes_its_kernels_from_the_shared_cache(monkeypatch):
+    """Without a GPU: with numpy standing in for CuPy and for what each cached kernel computes,
+    the CuPy twin asks the shared cache for both kernels and gives the numpy twin's numbers."""
+    stand_ins = {
+        "softmax_xent_sum_exp": lambda x, m, axis, keepdims: np.add.reduce(
+            np.exp(x - m), axis=axis, keepdims=keepdims),
+        "softmax_xent_backprop": lambda x, m, s, labels, n: np.exp(x - m) / s - np.eye(n)[labels],
+    }
+    monkeypatch.setattr(kernels, "_cupy_kernels", dict(stand_ins))
+    monkeypatch.setattr(backend, "cupy_module", lambda: np)
+    logits, labels = _logits_and_labels(np.float64)
+    loss, backprop = sparse_softmax_xent_cupy(logits, labels)
+    want_loss, want_backprop = sparse_softmax_xent_numpy(logits, labels)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-12)
+    np.testing.assert_allclose(backprop, want_backprop, atol=1e-12)
 
 
 @pytest.mark.gpu

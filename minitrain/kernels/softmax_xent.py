@@ -5,7 +5,7 @@
 import numpy as np
 
 from .. import backend
-from . import fused
+from . import cupy_kernel, fused
 
 
 def sparse_softmax_xent_numpy(logits, labels):
@@ -19,15 +19,6 @@ def sparse_softmax_xent_numpy(logits, labels):
     exp /= sum_exp  # exp now holds softmax: reuse its memory for the gradient
     exp[rows, labels] -= 1
     return loss, exp
-
-
-_cupy_kernels = {}
-
-
-def _cupy_kernel(name, build):
-    if name not in _cupy_kernels:
-        _cupy_kernels[name] = build(backend.cupy_module())
-    return _cupy_kernels[name]
 
 
 def _build_sum_exp(cp):
@@ -47,10 +38,11 @@ def sparse_softmax_xent_cupy(logits, labels):
     """The CuPy twin: a max reduction, a fused sum of exponentials, one fused gradient kernel."""
     cp = backend.cupy_module()
     peak = logits.max(axis=1, keepdims=True)
-    sum_exp = _cupy_kernel("sum_exp", _build_sum_exp)(logits, peak, axis=1, keepdims=True)
+    sum_exp = cupy_kernel("softmax_xent_sum_exp", _build_sum_exp)(
+        logits, peak, axis=1, keepdims=True)
     rows = cp.arange(logits.shape[0])
     loss = cp.log(sum_exp[:, 0]) + peak[:, 0] - logits[rows, labels]
-    backprop = _cupy_kernel("backprop", _build_backprop)(
+    backprop = cupy_kernel("softmax_xent_backprop", _build_backprop)(
         logits, peak, sum_exp, labels, logits.shape[1])
     return loss, backprop
 
