@@ -1,15 +1,17 @@
-"""The Keras-style training step the benchmarks time for minitrain: tape, gradient, SGD."""
+"""The Keras-style training step the benchmarks time for minitrain: tape, gradient, optimizer."""
 
 
-def sgd_step(model, x, y, learning_rate):
-    """A function doing one step on (x, y) and returning the loss before it, as a float.
+def keras_step(model, x, y, optimizer, learning_rate):
+    """A function doing one step on (x, y) with the optimizer named ``optimizer`` ("sgd",
+    "adam", ...; Keras's defaults but for the rate), returning the loss before it, as a float.
 
     minitrain (and so numpy) is imported here, not above: the benchmarks pin the BLAS threads
     before numpy first loads.
     """
     import minitrain as mt
 
-    optimizer = mt.optimizers.SGD(learning_rate)
+    optimizer = mt.optimizers.get({"class_name": optimizer,
+                                   "config": {"learning_rate": learning_rate}})
     loss_fn = mt.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     def step():
@@ -20,3 +22,8 @@ def sgd_step(model, x, y, learning_rate):
         return float(loss)
 
     return step
+
+
+def sgd_step(model, x, y, learning_rate):
+    """``keras_step`` with plain SGD."""
+    return keras_step(model, x, y, "sgd", learning_rate)

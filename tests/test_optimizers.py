@@ -1,5 +1,7 @@
-"""mt.optimizers: each update against the paper's formula written out here in float64, and the
-base class's protocol (clipping, weight decay, missing gradients, schedules, saved state)."""
+"""mt.optimizers: each update against the paper's formula written out here in float64, the
+base class's protocol (clipping, weight decay, missing gradients, schedules, saved state), the
+steps that run in place, and what a subclass of only build + update_step gets from the base."""
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -262,3 +264,146 @@ def test_no_warning_when_every_gradient_is_present():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         optimizers.RMSprop().apply_gradients([(np.ones(1), x)])
+
+
+# --- the step in place -------------------------------------------------------------------------
+IN_PLACE_CASES = {"adam": lambda: optimizers.Adam(0.1),
+                  "amsgrad": lambda: optimizers.Adam(0.1, amsgrad=True),
+                  "sgd_momentum": lambda: optimizers.SGD(0.1, momentum=0.9),
+                  "sgd_nesterov": lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True)}
+
+
+def _weights_and_grads(shape=(200, 300), steps=3):
+    rng = np.random.default_rng(5)
+    x = mt.Variable(rng.standard_normal(shape))
+    return x, [rng.standard_normal(shape) for _ in range(steps)]
+
+
+def _arrays(variable, opt):
+    """The identities of the arrays behind the variable and the optimizer's slots."""
+    return [id(v._data) for v in [variable, *opt.variables[2:]]]
+
+
+@pytest.mark.parametrize("case", IN_PLACE_CASES)
+def test_the_step_overwrites_the_variable_and_its_slots(case):
+    x, grads = _weights_and_grads()
+    opt = IN_PLACE_CASES[case]()
+    opt.apply_gradients([(grads[0], x)])
+    arrays = _arrays(x, opt)
+    for g in grads[1:]:
+        opt.apply_gradients([(g, x)])
+        assert _arrays(x, opt) == arrays
+
+
+@pytest.mark.parametrize("case", IN_PLACE_CASES)
+def test_the_step_allocates_no_weight_sized_array(case):
+    x, grads = _weights_and_grads()
+    opt = IN_PLACE_CASES[case]()
+    opt.apply_gradients([(grads[0], x)])  # builds: the slots and scratch are made here
+    tracemalloc.start()
+    try:
+        for g in grads[1:]:
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            opt.apply_gradients([(g, x)])
+            assert tracemalloc.get_traced_memory()[1] - before < x.numpy().nbytes // 10
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("case", IN_PLACE_CASES)
+def test_a_read_before_the_step_keeps_its_value(case):
+    x, grads = _weights_and_grads((4, 3))
+    opt = IN_PLACE_CASES[case]()
+    opt.apply_gradients([(grads[0], x)])
+    snapshots = [v.read_value() for v in [x, *opt.variables[2:]]]
+    values = [s.numpy().copy() for s in snapshots]
+    opt.apply_gradients([(grads[1], x)])
+    for snapshot, value in zip(snapshots, values):
+        np.testing.assert_array_equal(snapshot.numpy(), value)
+    assert not np.array_equal(x.numpy(), values[0])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("case", IN_PLACE_CASES)
+def test_the_gpu_step_matches_the_cpu_step_and_stays_in_place(case):
+    x, grads = _weights_and_grads((64, 33))
+    on_gpu = mt.Variable(x.numpy(), device="gpu")
+    cpu, gpu = IN_PLACE_CASES[case](), IN_PLACE_CASES[case]()
+    for step, g in enumerate(grads):
+        cpu.apply_gradients([(g, x)])
+        gpu.apply_gradients([(g, on_gpu)])
+        if step == 0:
+            arrays = _arrays(on_gpu, gpu)
+        assert _arrays(on_gpu, gpu) == arrays
+    for want, got in zip([x, *cpu.variables], [on_gpu, *gpu.variables]):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_in_float32_is_keras_formula_bit_for_bit(amsgrad):
+    rng = np.random.default_rng(6)
+    x0 = rng.standard_normal((5, 4)).astype(np.float32)
+    grads = [rng.standard_normal((5, 4)).astype(np.float32) for _ in range(4)]
+    x, opt = mt.Variable(x0), optimizers.Adam(0.01, amsgrad=amsgrad)
+    c = np.float32
+    want, m, v, v_hat = x0, np.zeros_like(x0), np.zeros_like(x0), np.zeros_like(x0)
+    for t, g in enumerate(grads, start=1):
+        opt.apply_gradients([(g, x)])
+        alpha = c(0.01) * np.sqrt(1 - c(0.999) ** c(t)) / (1 - c(0.9) ** c(t))
+        m = m + (g - m) * c(1 - 0.9)
+        v = v + (g * g - v) * c(1 - 0.999)
+        v_hat = np.maximum(v_hat, v)
+        want = want - (m * alpha) / (np.sqrt(v_hat if amsgrad else v) + c(1e-7))
+        np.testing.assert_array_equal(x.numpy(), want)
+
+
+# --- a subclass is its build and its update_step -----------------------------------------------
+class SignMomentum(optimizers.Optimizer):
+    """x -= lr sign(m), m <- m + g: enough to show what the base class gives a subclass."""
+
+    def __init__(self, learning_rate=0.1, name="sign_momentum", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
+
+    def build(self, var_list):
+        self.sums = self.add_optimizer_variables(var_list, "sum")
+
+    def update_step(self, gradient, variable, learning_rate):
+        m = self.sums[self._get_variable_index(variable)]
+        self.assign_add(m, gradient)
+        self.assign_sub(variable, learning_rate * np.sign(m.numpy()))
+
+
+def test_a_subclass_gets_steps_clipping_weight_decay_and_state_from_the_base():
+    x = mt.Variable(np.array([2.0, -4.0]), name="kernel")
+    opt = SignMomentum(0.1, weight_decay=0.5, clipvalue=1.0)
+    opt.apply_gradients([(np.array([3.0, 0.5]), x)])
+    opt.apply_gradients([(np.array([-0.2, -1.0]), x)])
+    assert int(opt.iterations) == 2
+    np.testing.assert_allclose(opt.sums[0].numpy(), [0.8, -0.5])  # 3.0 was clipped to 1.0
+    decayed = np.array([2.0, -4.0]) * 0.95 - 0.1 * np.array([1.0, 1.0])
+    np.testing.assert_allclose(x.numpy(), decayed * 0.95 - 0.1 * np.array([1.0, -1.0]))
+    opt.build([x])  # built once: a second build makes no second set of slots
+    state = {}
+    opt.save_own_variables(state)
+    assert len(state) == 3  # iterations, learning rate, one slot
+    again = SignMomentum(0.1)
+    again.build([mt.Variable(x.numpy())])
+    again.load_own_variables(state)
+    np.testing.assert_array_equal(again.sums[0].numpy(), opt.sums[0].numpy())
+
+
+def test_a_keras_style_build_with_its_own_guard_still_builds_once():
+    class KerasStyle(SignMomentum):
+        def build(self, var_list):
+            if self.built:
+                return
+            super().build(var_list)
+            self.extra = self.add_optimizer_variables(var_list, "extra")
+
+    x = mt.Variable([1.0])
+    opt = KerasStyle()
+    opt.apply_gradients([(np.ones(1), x)])
+    opt.build([x])
+    assert len(opt.variables) == 4 and int(opt.iterations) == 1
+    assert x.numpy()[0] == pytest.approx(0.9)

@@ -1,87 +1,133 @@
-"""Optimizer updates as single elementwise passes (Keras's formulas, in Keras's order).
+"""Optimizer steps as in-place elementwise passes (Keras's formulas, in Keras's order).
 
-The numpy twins write results into their own temporaries: a fresh array of a variable's size
-costs as much as the arithmetic. The CuPy twins are one kernel launch per variable, where the
-composed form launches about ten.
+A step overwrites the state it is given -- the variable's array and its slots -- and allocates
+nothing: a fresh array of a variable's size costs as much as the arithmetic. The numpy twins
+write their temporaries into ``scratch``, arrays made once by the optimizer's ``build``; the
+CuPy twins are one kernel launch per variable, where the composed form launches about ten, and
+need no scratch.
+
+``adam_update`` and ``sgd_update`` are the functional forms, returning new arrays and leaving
+their inputs as they were (parity tests, benchmarks).
 """
-from .. import backend
-from . import fused
+import numpy as np
+
+from . import cupy_kernel, fused
 
 
-def adam_update_numpy(x, g, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
-    """One Adam step on arrays, returning new (x, m, v, v_hat); ``v_hat`` is None without AMSGrad.
+def _scratch(x, count):
+    return np.empty((count,) + x.shape, x.dtype) if isinstance(x, np.ndarray) else None
+
+
+def adam_scratch(x):
+    """The temporaries ``adam_step`` needs for x: two arrays of its shape; None on a GPU."""
+    return _scratch(x, 2)
+
+
+def sgd_scratch(x, nesterov):
+    """The temporaries ``sgd_step`` needs for x: one array of its shape, two with Nesterov
+    momentum; None on a GPU."""
+    return _scratch(x, 2 if nesterov else 1)
+
+
+def adam_step_numpy(x, g, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
+                    scratch=None):
+    """One Adam step in place on x, m, v and v_hat (None without AMSGrad).
 
     m <- m + (g - m)(1 - beta_1);  v <- v + (g^2 - v)(1 - beta_2);  v_hat <- max(v_hat, v);
     x <- x - (m alpha) / (sqrt(v or v_hat) + epsilon).
     """
-    xp = backend.array_module(x)
-    m_new = g - m
-    m_new *= one_minus_beta_1
-    m_new += m
-    v_new = g * g
-    v_new -= v
-    v_new *= one_minus_beta_2
-    v_new += v
+    # two temporaries: the numerator m alpha and the denominator are needed at once
+    s, t = adam_scratch(x) if scratch is None else scratch
+    np.subtract(g, m, out=s)
+    s *= one_minus_beta_1
+    m += s
+    np.multiply(g, g, out=s)
+    s -= v
+    s *= one_minus_beta_2
+    v += s
     if v_hat is not None:
-        v_hat = xp.maximum(v_hat, v_new)
-    denominator = xp.sqrt(v_new if v_hat is None else v_hat)
-    denominator += epsilon
-    step = m_new * alpha
-    step /= denominator
-    return xp.subtract(x, step, out=step), m_new, v_new, v_hat  # x - step, in step's memory
+        v = np.maximum(v_hat, v, out=v_hat)  # AMSGrad divides by the running maximum
+    np.sqrt(v, out=s)
+    s += epsilon
+    np.multiply(m, alpha, out=t)
+    t /= s
+    x -= t
 
 
-_kernels = {}
+def _adam_kernel(cupy, amsgrad):
+    """m, v (and v_hat) and x in one pass, in the numpy twin's order."""
+    if amsgrad:
+        outputs = "T x, T m, T v, T v_hat"
+        last = "v_hat = max(v_hat, v); x -= (m * alpha) / (sqrt(v_hat) + eps);"
+    else:
+        outputs, last = "T x, T m, T v", "x -= (m * alpha) / (sqrt(v) + eps);"
+    return cupy.ElementwiseKernel(
+        "T g, T alpha, T c1, T c2, T eps", outputs,  # outputs are read, then written in place
+        "m += (g - m) * c1; v += (g * g - v) * c2; " + last,
+        "minitrain_amsgrad" if amsgrad else "minitrain_adam")
 
 
-def _kernel(name, inputs, outputs, body):
-    if name not in _kernels:
-        _kernels[name] = backend.cupy_module().ElementwiseKernel(inputs, outputs, body,
-                                                                 f"minitrain_{name}")
-    return _kernels[name]
+def adam_step_cupy(x, g, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
+                   scratch=None):
+    """The CuPy twin: one kernel, reading and writing x, m, v (and v_hat) in place."""
+    amsgrad = v_hat is not None
+    kernel = cupy_kernel("amsgrad_step" if amsgrad else "adam_step",
+                         lambda cp: _adam_kernel(cp, amsgrad))
+    state = (x, m, v, v_hat) if amsgrad else (x, m, v)
+    kernel(g, alpha, one_minus_beta_1, one_minus_beta_2, epsilon, *state)
 
 
-def adam_update_cupy(x, g, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
-    """The CuPy twin: one kernel (AMSGrad, rarer, takes the generic path)."""
-    if v_hat is not None:
-        return adam_update_numpy(x, g, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2,
-                                 epsilon)
-    kernel = _kernel(
-        "adam", "T x, T g, T m, T v, T alpha, T c1, T c2, T eps", "T x_out, T m_out, T v_out",
-        "T m_new = m + (g - m) * c1; T v_new = v + (g * g - v) * c2;"
-        "m_out = m_new; v_out = v_new; x_out = x - (m_new * alpha) / (sqrt(v_new) + eps);")
-    x_new, m_new, v_new = kernel(x, g, m, v, alpha, one_minus_beta_1, one_minus_beta_2, epsilon)
-    return x_new, m_new, v_new, None
+def sgd_step_numpy(x, g, m, lr, momentum, nesterov, scratch=None):
+    """One SGD step in place on x and m (None without momentum).
 
-
-def sgd_update_numpy(x, g, m, lr, momentum, nesterov):
-    """One SGD step on arrays, returning new (x, m); ``m`` is None without momentum.
-
-    m <- momentum m - lr g;  x <- x + m, or x + momentum m - lr g (Nesterov).
+    m <- momentum m - lr g;  x <- x + m, or x + (momentum m - lr g) (Nesterov).
     """
-    xp = backend.array_module(x)
-    scaled_g = g * lr
+    s, *t = sgd_scratch(x, nesterov) if scratch is None else scratch
+    scaled_g = np.multiply(g, lr, out=s)
     if m is None:
-        return xp.subtract(x, scaled_g, out=scaled_g), None  # x - lr g, in place of lr g
-    m_new = m * momentum
-    m_new -= scaled_g
+        x -= scaled_g
+        return
+    m *= momentum
+    m -= scaled_g
     if nesterov:
-        step = m_new * momentum
+        step = np.multiply(m, momentum, out=t[0])
         step -= scaled_g
-        return xp.add(x, step, out=step), m_new
-    return xp.add(x, m_new, out=scaled_g), m_new
+        x += step
+    else:
+        x += m
 
 
-def sgd_update_cupy(x, g, m, lr, momentum, nesterov):
-    """The CuPy twin: one kernel with momentum (plain SGD is already one)."""
+def sgd_step_cupy(x, g, m, lr, momentum, nesterov, scratch=None):
+    """The CuPy twin: one kernel, reading and writing x and m in place."""
     if m is None:
-        return x - g * lr, None
-    kernel = _kernel(
-        "sgd_momentum", "T x, T g, T m, T lr, T mu, int32 nesterov", "T x_out, T m_out",
-        "T m_new = m * mu - g * lr; m_out = m_new;"
-        "x_out = nesterov ? x + (m_new * mu - g * lr) : x + m_new;")
-    return kernel(x, g, m, lr, momentum, int(nesterov))
+        x -= g * lr  # already one kernel, and one temporary
+        return
+    kernel = cupy_kernel("sgd_momentum_step", lambda cp: cp.ElementwiseKernel(
+        "T g, T lr, T mu, int32 nesterov", "T x, T m",
+        "m = m * mu - g * lr; x += nesterov ? m * mu - g * lr : m;", "minitrain_sgd_momentum"))
+    kernel(g, lr, momentum, int(nesterov), x, m)
 
 
-adam_update = fused(adam_update_numpy, adam_update_cupy)
-sgd_update = fused(sgd_update_numpy, sgd_update_cupy)
+def on_copies(step, overwritten):
+    """``step`` as a function returning new arrays: it runs on copies of its arguments at the
+    positions ``overwritten`` (None stays None) and returns those copies."""
+
+    def update(*args):
+        args = [a.copy() if i in overwritten and a is not None else a for i, a in enumerate(args)]
+        step(*args)
+        return tuple(args[i] for i in overwritten)
+
+    update.__name__ = step.__name__.replace("_step", "_update")
+    update.__doc__ = f"The functional form of ``{step.__name__}``: new arrays, inputs unchanged."
+    return update
+
+
+adam_step = fused(adam_step_numpy, adam_step_cupy)
+sgd_step = fused(sgd_step_numpy, sgd_step_cupy)
+ADAM_STATE, SGD_STATE = (0, 2, 3, 4), (0, 2)  # the positions of x, m, v, v_hat; of x, m
+adam_update_numpy = on_copies(adam_step_numpy, ADAM_STATE)
+adam_update_cupy = on_copies(adam_step_cupy, ADAM_STATE)
+adam_update = on_copies(adam_step, ADAM_STATE)
+sgd_update_numpy = on_copies(sgd_step_numpy, SGD_STATE)
+sgd_update_cupy = on_copies(sgd_step_cupy, SGD_STATE)
+sgd_update = on_copies(sgd_step, SGD_STATE)

@@ -1,9 +1,9 @@
 """Adam, AMSGrad and AdamW, in Keras 3's form."""
 import numpy as np
 
-from ..kernels.optim import adam_update
+from ..kernels.optim import adam_scratch, adam_step
 from ..tensor import to_array
-from .optimizer import Optimizer, store
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -12,41 +12,32 @@ class Adam(Optimizer):
 
     As in Keras, the bias corrections fold into the step size,
     alpha = lr sqrt(1 - beta_2^t) / (1 - beta_1^t), and epsilon is added to sqrt(v) uncorrected.
+    The step runs in place, into the slots and the variable; on the CPU it reuses two
+    temporaries of each variable's size, made by ``build`` (see ``kernels.optim``).
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name="adam"):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+                 amsgrad=False, name="adam", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
         self.beta_1, self.beta_2 = beta_1, beta_2
         self.epsilon = epsilon
         self.amsgrad = amsgrad
 
     def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
         self._momentums = self.add_optimizer_variables(var_list, "momentum")
         self._velocities = self.add_optimizer_variables(var_list, "velocity")
         self._velocity_hats = (self.add_optimizer_variables(var_list, "velocity_hat")
                                if self.amsgrad else None)
+        self._scratch = [adam_scratch(to_array(v)) for v in var_list]  # not state: not saved
 
     def update_step(self, gradient, variable, learning_rate):
         i, c = self._get_variable_index(variable), variable.dtype.type
         t = c(int(self.iterations) + 1)
         alpha = learning_rate * np.sqrt(1 - c(self.beta_2) ** t) / (1 - c(self.beta_1) ** t)
-        m, v = self._momentums[i], self._velocities[i]
-        v_hat = self._velocity_hats[i] if self.amsgrad else None
-        x, m_new, v_new, v_hat_new = adam_update(
-            to_array(variable), gradient, to_array(m), to_array(v),
-            None if v_hat is None else to_array(v_hat), alpha, c(1 - self.beta_1),
-            c(1 - self.beta_2), c(self.epsilon))
-        store(m, m_new)
-        store(v, v_new)
-        if v_hat is not None:
-            store(v_hat, v_hat_new)
-        store(variable, x)
+        v_hat = self.writable(self._velocity_hats[i]) if self.amsgrad else None
+        adam_step(self.writable(variable), gradient, self.writable(self._momentums[i]),
+                  self.writable(self._velocities[i]), v_hat, alpha, c(1 - self.beta_1),
+                  c(1 - self.beta_2), c(self.epsilon), self._scratch[i])
 
 
 class AdamW(Adam):
@@ -54,10 +45,8 @@ class AdamW(Adam):
     Regularization"): before each Adam update, x <- x - x * weight_decay * lr."""
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, name="adamw"):
+                 epsilon=1e-7, amsgrad=False, name="adamw", **kwargs):
         if weight_decay is None:
             raise ValueError("AdamW needs a float weight_decay, got weight_decay=None")
         super().__init__(learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-                         amsgrad=amsgrad, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+                         amsgrad=amsgrad, weight_decay=weight_decay, name=name, **kwargs)

@@ -1,4 +1,4 @@
-"""The optimizer protocol of Keras 3: a subclass fills ``build`` and ``update_step``.
+"""The optimizer protocol of Keras 3: a subclass is its ``build`` and its ``update_step``.
 
 The base class owns the rest of a step. One ``apply_gradients`` call drops the variables
 without a gradient (one warning names them), casts each gradient to its variable's dtype,
@@ -7,11 +7,17 @@ Keras 3 does for every optimizer: x -= x * weight_decay * lr, before the update)
 ``update_step`` once per variable, and counts the step in ``iterations``. The learning rate is
 read once per step: a float, or a schedule called with ``iterations`` (0 on the first step).
 
+A subclass's ``build`` only creates its slots: the base runs it once, after recording the
+variables. Its ``update_step`` writes through the base -- ``assign``, ``assign_add``,
+``assign_sub``, or ``writable`` for a kernel that overwrites arrays -- which changes an array in
+place only when nothing else holds it, so an earlier read of a variable keeps its value.
+
 The optimizer's state is a list of Variables -- ``iterations``, the learning rate (unless a
 schedule gives it) and the slots ``build`` creates, in creation order -- so
 ``save_own_variables`` / ``load_own_variables`` carry it through an ``.npz`` and a resumed run
 continues bit for bit. Slots are lists aligned with the variables the optimizer was built with.
 """
+import functools
 import math
 import re
 import warnings
@@ -20,13 +26,23 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor, Variable, constant, to_array
+from .clipping import clip
 from .schedules import LearningRateSchedule
 
 _ONE_STEP = np.ones((), np.int64)  # what each step adds to ``iterations``
 
 
 class Optimizer:
-    """Base class: subclasses implement ``build(var_list)`` and ``update_step(grad, var, lr)``."""
+    """Base class: subclasses implement ``build(var_list)`` and ``update_step(grad, var, lr)``.
+
+    A subclass takes its own hyper-parameters and passes ``**kwargs`` (weight_decay, clipnorm,
+    clipvalue, global_clipnorm) on to this constructor."""
+
+    def __init_subclass__(cls, **kwargs):
+        # a subclass's build creates its slots only; the guard and the record are the base's
+        super().__init_subclass__(**kwargs)
+        if "build" in vars(cls):
+            cls.build = _built_once(vars(cls)["build"])
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None):
@@ -89,14 +105,17 @@ class Optimizer:
                 device=backend.CPU))
 
     def build(self, var_list):
-        """Record the variables to train. Subclasses then create their slots::
+        """Record the variables to train. A subclass's ``build`` then creates its slots::
 
             def build(self, var_list):
-                if self.built:
-                    return
-                super().build(var_list)
                 self._momentums = self.add_optimizer_variables(var_list, "momentum")
-        """
+
+        Building happens once (on the first step, or when called); later calls do nothing."""
+        if not self.built:
+            self._record(var_list)
+            self.built = True
+
+    def _record(self, var_list):
         var_list = list(var_list)
         for position, variable in enumerate(var_list):
             if not isinstance(variable, Variable):
@@ -104,7 +123,6 @@ class Optimizer:
                                 f"{type(variable).__name__} at position {position}")
             self._positions[variable._id] = position
         self._trainable_variables = var_list
-        self.built = True
 
     def add_variable_from_reference(self, reference, name, initial_value=0.0):
         """A slot: a non-trainable Variable of ``reference``'s shape, dtype and device."""
@@ -145,8 +163,29 @@ class Optimizer:
     # --- a step ----------------------------------------------------------------------------------
     def update_step(self, gradient, variable, learning_rate):
         """Update ``variable`` from ``gradient`` (an array of its dtype) at ``learning_rate``
-        (a scalar of its dtype)."""
+        (a scalar of its dtype), writing through ``assign*`` or ``writable``."""
         raise NotImplementedError(f"{type(self).__name__} must implement update_step")
+
+    # the write-back: values are arrays of the variable's dtype, on its device
+    def assign(self, variable, value):
+        """variable <- value, an array just computed for it (taken as it is, not copied)."""
+        variable.assign(Tensor(value))
+
+    def assign_add(self, variable, value):
+        """variable += value (in place when nothing else holds the variable's array)."""
+        variable._update("add", value)
+
+    def assign_sub(self, variable, value):
+        """variable -= value (in place when nothing else holds the variable's array)."""
+        variable._update("subtract", value)
+
+    def writable(self, variable):
+        """The array behind ``variable``, for a kernel to overwrite in place. Copied first when
+        anything else holds it (a read's snapshot, a view), so that the holder keeps its value:
+        the same rule as ``Variable.assign_add``."""
+        if not variable._unshared():
+            variable.assign(Tensor(variable._data.copy()))
+        return variable._data
 
     def apply_gradients(self, grads_and_vars):
         """Apply one step: ``optimizer.apply_gradients(zip(grads, variables))``."""
@@ -160,7 +199,8 @@ class Optimizer:
         variables = self._variables_for(grads, trainable_variables)
         grads, variables = self._drop_missing(grads, variables)
         lr = float(self.learning_rate)
-        grads = self._clip_gradients([_gradient_array(g, v) for g, v in zip(grads, variables)])
+        grads = clip([_gradient_array(g, v) for g, v in zip(grads, variables)], self.clipnorm,
+                     self.clipvalue, self.global_clipnorm)
         self._apply_weight_decay(variables, lr)
         for grad, variable in zip(grads, variables):
             self.update_step(grad, variable, variable.dtype.type(lr))
@@ -194,16 +234,6 @@ class Optimizer:
         kept = [(g, v) for g, v in zip(grads, variables) if g is not None]
         return [g for g, _ in kept], [v for _, v in kept]
 
-    def _clip_gradients(self, grads):
-        if self.clipnorm and self.clipnorm > 0:
-            return [_clip_by_norm(g, self.clipnorm) for g in grads]
-        if self.global_clipnorm and self.global_clipnorm > 0:
-            return _clip_by_global_norm(grads, self.global_clipnorm)
-        if self.clipvalue and self.clipvalue > 0:
-            return [_xp(g).clip(g, -g.dtype.type(self.clipvalue), g.dtype.type(self.clipvalue))
-                    for g in grads]
-        return grads
-
     # --- weight decay ----------------------------------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Exempt these variables, and those whose name contains one of ``var_names``."""
@@ -224,8 +254,8 @@ class Optimizer:
             return
         for variable in variables:
             if self._use_weight_decay(variable):
-                x, c = to_array(variable), variable.dtype.type
-                store(variable, x - x * c(self.weight_decay) * c(lr))
+                c = variable.dtype.type
+                self.assign_sub(variable, to_array(variable) * c(self.weight_decay) * c(lr))
 
 
 def _rate(value, name):
@@ -241,20 +271,20 @@ def _rate(value, name):
     return np.float64(rate)
 
 
-def store(variable, array):
-    """Write a freshly computed array into a variable. Wrapped as a Tensor, whose data never
-    changes, it is taken as it is: no copy, as nothing else holds it."""
-    variable.assign(Tensor(array))
+def _built_once(build):
+    """A subclass's ``build``, run once per optimizer after the base records the variables
+    (a Keras-style ``build`` that checks ``self.built`` and calls ``super().build`` works too)."""
 
+    @functools.wraps(build)
+    def build_once(self, var_list):
+        if self.built:
+            return
+        var_list = list(var_list)  # read once, by the base and the subclass alike
+        self._record(var_list)
+        build(self, var_list)
+        self.built = True
 
-def subtract(variable, array):
-    """variable -= array, for an array already of the variable's dtype, shape and device (in
-    place when nothing else holds the variable's array)."""
-    variable._update("subtract", array)
-
-
-def _xp(array):
-    return backend.array_module(array)
+    return build_once
 
 
 def _gradient_array(grad, variable):
@@ -273,20 +303,3 @@ def _matches(g, x):
     if g.dtype != x.dtype or g.shape != x.shape or type(g) is not type(x):
         return False
     return isinstance(x, np.ndarray) or g.device == x.device
-
-
-def _clip_by_norm(g, clipnorm):
-    """g * c / max(||g||, c): rescaled to norm c when longer."""
-    xp, c = _xp(g), g.dtype.type(clipnorm)
-    return g * c / xp.maximum(xp.sqrt(xp.sum(g * g)), c)
-
-
-def _clip_by_global_norm(grads, clipnorm):
-    """Every g times c / max(N, c), N the norm of all gradients together (Keras's form)."""
-    xp = _xp(grads[0])
-    norm = xp.sqrt(sum(_xp(g).sum(g * g) for g in grads))
-    one, c = norm.dtype.type(1.0), norm.dtype.type(clipnorm)
-    with np.errstate(divide="ignore"):  # a zero norm gives 1 / N = inf, and the minimum 1 / c
-        # adding (N - N) makes the scale nan when N is inf or nan, as in Keras
-        scale = c * xp.minimum(one / norm, norm.dtype.type(1.0 / clipnorm)) + (norm - norm)
-    return [g * scale.astype(g.dtype) for g in grads]

@@ -1,36 +1,34 @@
 """Stochastic gradient descent with (Nesterov) momentum, in Keras's form."""
-from ..kernels.optim import sgd_update
+from ..kernels.optim import sgd_scratch, sgd_step
 from ..tensor import to_array
-from .optimizer import Optimizer, store, subtract
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
     """Gradient descent with momentum (Polyak 1964; Nesterov momentum as in Sutskever et al.
-    2013, "On the importance of initialization and momentum in deep learning")."""
+    2013, "On the importance of initialization and momentum in deep learning").
 
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
-                 clipnorm=None, clipvalue=None, global_clipnorm=None, name="SGD"):
-        super().__init__(learning_rate, weight_decay=weight_decay, clipnorm=clipnorm,
-                         clipvalue=clipvalue, global_clipnorm=global_clipnorm, name=name)
+    With momentum the step runs in place, into the slot and the variable; on the CPU it reuses
+    one temporary of each variable's size (two with Nesterov), made by ``build``."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
+        super().__init__(learning_rate, name=name, **kwargs)
         if not 0 <= momentum <= 1:
             raise ValueError(f"`momentum` must be a float in [0, 1], got momentum={momentum}")
         self.momentum = momentum
         self.nesterov = nesterov
 
     def build(self, var_list):
-        if self.built:
-            return
-        super().build(var_list)
-        self.momentums = []
+        self.momentums, self._scratch = [], []
         if self.momentum != 0:
             self.momentums = self.add_optimizer_variables(var_list, "momentum")
+            self._scratch = [sgd_scratch(to_array(v), self.nesterov) for v in var_list]
 
     def update_step(self, gradient, variable, learning_rate):
-        if self.momentum == 0:  # x -= lr g, in place when nothing else holds x
-            subtract(variable, gradient * learning_rate)
+        if self.momentum == 0:  # x -= lr g: one temporary, and no slot to keep
+            self.assign_sub(variable, gradient * learning_rate)
             return
-        m = self.momentums[self._get_variable_index(variable)]
-        x, m_new = sgd_update(to_array(variable), gradient, to_array(m), learning_rate,
-                              variable.dtype.type(self.momentum), self.nesterov)
-        store(m, m_new)
-        store(variable, x)
+        i = self._get_variable_index(variable)
+        sgd_step(self.writable(variable), gradient, self.writable(self.momentums[i]),
+                 learning_rate, variable.dtype.type(self.momentum), self.nesterov,
+                 self._scratch[i])
