@@ -1,5 +1,11 @@
-"""Activations by Keras name: ``get("relu")`` -> a function of one tensor."""
+"""Activations by Keras name: ``get("relu")`` -> a function of one tensor.
+
+A Keras activation is a function of one tensor, so the table holds ``mt.nn``'s own functions
+wherever their signatures fit (gelu's ``approximate=False`` is Keras 3's default too); only
+where Keras names an argument differently does a function of this module stand between.
+"""
 from . import nn
+from .nn import elu, gelu, log_softmax, relu, relu6, sigmoid, silu, softmax, softplus, swish, tanh
 from .ops import as_tensor
 
 
@@ -8,54 +14,14 @@ def linear(x):
     return as_tensor(x)
 
 
-def relu(x):
-    return nn.relu(x)
-
-
-def tanh(x):
-    return nn.tanh(x)
-
-
-def sigmoid(x):
-    return nn.sigmoid(x)
-
-
-def softmax(x, axis=-1):
-    return nn.softmax(x, axis=axis)
-
-
-def log_softmax(x, axis=-1):
-    return nn.log_softmax(x, axis=axis)
-
-
-def gelu(x, approximate=False):
-    """x * Phi(x); Keras 3's default is the exact form (erf)."""
-    return nn.gelu(x, approximate=approximate)
-
-
 def leaky_relu(x, negative_slope=0.2):
+    """x where x > 0, else negative_slope * x: Keras 3's name and default for tf.nn's alpha."""
     return nn.leaky_relu(x, alpha=negative_slope)
-
-
-def elu(x):
-    return nn.elu(x)
-
-
-def softplus(x):
-    return nn.softplus(x)
-
-
-def silu(x):
-    return nn.silu(x)
-
-
-def relu6(x):
-    return nn.relu6(x)
 
 
 _BY_NAME = {f.__name__: f for f in (elu, gelu, leaky_relu, linear, log_softmax, relu, relu6,
                                     sigmoid, silu, softmax, softplus, tanh)}
-_BY_NAME["swish"] = silu
+_BY_NAME["swish"] = swish  # silu under its other name: it serializes as "silu", as in Keras 3
 
 
 def get(identifier):

@@ -1,4 +1,6 @@
 """Activations by name, and which of them a layer fuses with its bias (one table in ops.nn)."""
+import math
+
 import numpy as np
 import pytest
 
@@ -26,6 +28,43 @@ LAYERS = [  # (id, layer maker given an activation, input)
 ]
 
 
+NAMES = ["elu", "gelu", "leaky_relu", "linear", "log_softmax", "relu", "relu6", "sigmoid",
+         "silu", "softmax", "softplus", "swish", "tanh"]
+
+
+def test_the_table_holds_mt_nn_functions_where_the_signature_fits():
+    for name in ["elu", "gelu", "log_softmax", "relu", "relu6", "sigmoid", "silu", "softmax",
+                 "softplus", "swish", "tanh"]:
+        assert activations.get(name) is getattr(mt.nn, name), name
+
+
+def test_keras_3_arguments_and_defaults():
+    x = np.array([-2.0, -0.5, 0.0, 1.5])
+    leaky = activations.get("leaky_relu")
+    np.testing.assert_allclose(leaky(x).numpy(), np.where(x > 0, x, 0.2 * x))
+    np.testing.assert_allclose(leaky(x, negative_slope=0.5).numpy(), np.where(x > 0, x, 0.5 * x))
+    exact = 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+    np.testing.assert_allclose(activations.get("gelu")(x).numpy(), exact, rtol=1e-12)
+    assert not np.allclose(activations.get("gelu")(x, approximate=True).numpy(), exact,
+                           rtol=1e-6)
+    np.testing.assert_allclose(activations.get("softmax")(x.reshape(2, 2), axis=0).numpy(),
+                               mt.nn.softmax(x.reshape(2, 2), axis=0).numpy())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_serialize_gives_the_name_get_takes(name):
+    f = activations.get(name)
+    assert activations.get(activations.serialize(f)) is f
+    assert activations.name_of(f) == activations.serialize(f)
+
+
+def test_serialize_names_swish_silu_and_a_users_function_by_its_name():
+    assert activations.serialize(activations.get("swish")) == "silu"  # as Keras 3
+    assert activations.serialize(activations.get(None)) == "linear"
+    assert activations.serialize(_own_relu) == "relu"
+    assert activations.name_of(_own_relu) is None  # not the built-in: never fused as one
+
+
 def _spy_on_fused(monkeypatch):
     """Replace the table's relu entry by one that records its calls, and return the record."""
     calls = []
@@ -39,7 +78,7 @@ def _spy_on_fused(monkeypatch):
 
 
 @pytest.mark.parametrize("make, x", [row[1:] for row in LAYERS], ids=[row[0] for row in LAYERS])
-@pytest.mark.parametrize("activation", ["relu", activations.get("relu")])
+@pytest.mark.parametrize("activation", ["relu", mt.nn.relu, activations.get("relu")])
 def test_the_table_decides_that_relu_layers_fuse(monkeypatch, make, x, activation):
     calls = _spy_on_fused(monkeypatch)
     y = make(activation)(x)
