@@ -1,11 +1,12 @@
 """GradientTape: watch, record, and the reverse sweep (gradients, jacobians)."""
+import contextlib
 import enum
 import warnings
 
 from . import backend, nest, ops, tape
 from .explain import UnconnectedGradientError, explain_unconnected
-from .ops.core import _scalar_like, array_gradient, gradient_function
-from .ops.reduce import sum_array_to_shape, sum_to_shape
+from .ops.core import _scalar_like, gradient_function
+from .ops.reduce import sum_to_shape
 from .tensor import Tensor
 
 
@@ -17,47 +18,31 @@ class UnconnectedGradients(enum.Enum):
     RAISE = "raise"  # minitrain's own: an error that says why the source is unconnected
 
 
-def sweep(recorded, targets, seeds, sources, reads=None):
-    """Reverse-mode accumulation over the recorded ops; a dict tensor id -> gradient.
+def sweep(recorded, targets, seeds, sources):
+    """Reverse-mode accumulation over the recorded ops: a dict tensor id -> gradient.
 
     Ops were recorded in execution order, so walking them backwards visits every op after all
-    the ops that consume its outputs. Only ops on a path from a source are differentiated.
-    ``reads`` maps the id of a variable's recorded snapshot to the variable: a snapshot's
-    gradient is its variable's.
-
-    When no tape records the sweep (a first-order gradient), it runs on arrays: the gradients
-    need not be differentiable, and the ops' array twins skip the op machinery.
+    the ops that consume its outputs. Only ops on a path from a source are differentiated, and
+    each is asked only for the gradients of the inputs that lead back to a source. Gradients are
+    ops, so a tape recording the sweep can differentiate it again.
     """
     wanted = {s._id for s in sources}
-    snapshots = {key: v._id for key, v in (reads or {}).items() if v._id in wanted}
-    live = _ops_reached_from(recorded, wanted.union(snapshots))
-    on_arrays = not tape.is_recording()
-    if on_arrays:
-        seeds = [seed._data for seed in seeds]
     grads = {}
     for target, seed in zip(targets, seeds):
         _accumulate(grads, target._id, seed)
-    for op, needs in reversed(live):
-        out_grads = _take_output_grads(grads, op.outputs, wanted, on_arrays)
+    for op, needs in reversed(_ops_reached_from(recorded, set(wanted))):
+        out_grads = _take_output_grads(grads, op.outputs, wanted)
         if out_grads is None:
             continue
         op.needs_grad = needs
-        if on_arrays:
-            in_grads, to_shape = array_gradient(op, out_grads), sum_array_to_shape
-        else:
-            in_grads, to_shape = gradient_function(op)(op, *out_grads), sum_to_shape
-        for x, grad, need in zip(op.inputs, in_grads, needs):
+        for x, grad, need in zip(op.inputs, gradient_function(op)(op, *out_grads), needs):
             if need and grad is not None:
                 key, shape = x._id, x._data.shape
-                if grad.shape != shape:  # broadcasting is undone here, and only here
-                    grad = to_shape(grad, shape)
+                if grad._data.shape != shape:  # broadcasting is undone here, and only here
+                    grad = sum_to_shape(grad, shape)
                 previous = grads.get(key)
                 grads[key] = grad if previous is None else previous + grad
-    for key, variable_id in snapshots.items():
-        grad = grads.get(key) if key in wanted else grads.pop(key, None)
-        if grad is not None:
-            _accumulate(grads, variable_id, grad)
-    return {key: Tensor(g) for key, g in grads.items()} if on_arrays else grads
+    return grads
 
 
 def _ops_reached_from(recorded, reached):
@@ -67,13 +52,14 @@ def _ops_reached_from(recorded, reached):
     for op in recorded:
         needs = [x._id in reached for x in op.inputs]
         if True in needs:
-            reached.update([y._id for y in op.outputs])
+            for y in op.outputs:
+                reached.add(y._id)
             live.append((op, needs))
     return live
 
 
-def _take_output_grads(grads, outputs, wanted, on_arrays):
-    """The gradients of an op's outputs (zeros where one has none), or None if all have none.
+def _take_output_grads(grads, outputs, wanted):
+    """The gradients of an op's outputs (None for one that has none), or None if none has one.
 
     They are popped: nothing downstream needs them again, unless they are asked for.
     """
@@ -82,11 +68,7 @@ def _take_output_grads(grads, outputs, wanted, on_arrays):
         grad = grads.get(key) if key in wanted else grads.pop(key, None)
         return None if grad is None else (grad,)
     found = [grads.get(y._id) if y._id in wanted else grads.pop(y._id, None) for y in outputs]
-    if all(g is None for g in found):
-        return None
-    zeros = (lambda y: backend.array_module(y._data).zeros_like(y._data)) if on_arrays \
-        else ops.zeros_like
-    return [zeros(y) if g is None else g for g, y in zip(found, outputs)]
+    return None if found.count(None) == len(found) else found
 
 
 def _accumulate(grads, key, grad):
@@ -187,32 +169,31 @@ class GradientTape:
                 "jacobian() more than once")
         return self._tape
 
-    def _begin_sweep(self):
-        """The recorded ops to differentiate; a non-persistent tape stops recording here."""
+    @contextlib.contextmanager
+    def _differentiating(self):
+        """The scaffold of gradient() and the jacobians: yields what was recorded; a
+        non-persistent tape stops recording first and releases its records after."""
         recorded = self._live_tape()
         if not self._persistent:
             self._stop()
-        return recorded
-
-    def _end_sweep(self):
-        if not self._persistent:
-            self._released_variables = tuple(self._tape.variables)
-            self._tape = None  # release every recorded op and tensor
+        try:
+            yield recorded
+        finally:
+            if not self._persistent:
+                self._released_variables = tuple(recorded.variables)
+                self._tape = None  # release every recorded op and tensor
 
     def gradient(self, target, sources, output_gradients=None,
                  unconnected_gradients=UnconnectedGradients.NONE):
         """d(sum of target) / d(each source); the result mirrors ``sources``."""
         mode = _unconnected_mode(unconnected_gradients)
-        recorded = self._begin_sweep()
-        try:
+        with self._differentiating() as recorded:
             targets = [t if isinstance(t, Tensor) else ops.as_tensor(t)
                        for t in nest.flatten(target)]
             seeds = self._seeds(targets, output_gradients)
             flat_sources = nest.flatten(sources)
-            grads = self._sweep(recorded, targets, seeds, flat_sources)
+            grads = self._gradients_by_id(recorded, targets, seeds, flat_sources)
             results = [self._finish(grads, s, targets, recorded, mode) for s in flat_sources]
-        finally:
-            self._end_sweep()
         return nest.pack_sequence_as(sources, results)
 
     def _seeds(self, targets, output_gradients):
@@ -224,13 +205,14 @@ class GradientTape:
                              f"{len(targets)} targets")
         return [ops.ones_like(t) if s is None else _seed(s, t) for s, t in zip(seeds, targets)]
 
-    def _sweep(self, recorded, targets, seeds, sources):
+    def _gradients_by_id(self, recorded, targets, seeds, sources):
+        """Check the sources, then sweep the recorded ops back from the targets to them."""
         for s in sources:
             if not isinstance(s, Tensor):
                 raise TypeError(f"gradient(): sources must be tensors or variables, "
                                 f"got {type(s).__name__}")
         watched = [s for s in sources if recorded.marks.get(s._id) is tape.WATCHED]
-        return sweep(recorded.ops[:], targets, seeds, watched, recorded.reads)
+        return sweep(recorded.ops, targets, seeds, watched)
 
     def _finish(self, grads, source, targets, recorded, mode):
         grad = grads.get(source._id) if recorded.marks.get(source._id) is tape.WATCHED else None
@@ -247,34 +229,28 @@ class GradientTape:
                  parallel_iterations=None, experimental_use_pfor=True):
         """d target[i...] / d source[j...], shaped target.shape + source.shape per source."""
         mode = _unconnected_mode(unconnected_gradients)
-        recorded = self._begin_sweep()
-        try:
+        with self._differentiating() as recorded:
             y = target
             flat_sources = nest.flatten(sources)
-            rows = [self._sweep(recorded, [y], [_basis(y, i)], flat_sources)
+            rows = [self._gradients_by_id(recorded, [y], [_basis(y, i)], flat_sources)
                     for i in range(y._data.size)]
             results = [self._stack_rows(rows, s, y.shape, s.shape, mode, recorded, y)
                        for s in flat_sources]
-        finally:
-            self._end_sweep()
         return nest.pack_sequence_as(sources, results)
 
     def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
                        parallel_iterations=None, experimental_use_pfor=True):
         """Per example b: d target[b, i...] / d source[b, j...] (examples must not interact)."""
         mode = _unconnected_mode(unconnected_gradients)
-        recorded = self._begin_sweep()
-        try:
+        with self._differentiating() as recorded:
             y, batch = target, target.shape[0]
             if source.shape[0] != batch:
                 raise ValueError(f"batch_jacobian: target batch size {batch} differs from "
                                  f"source batch size {source.shape[0]}")
             width = y._data.size // max(batch, 1)
-            rows = [self._sweep(recorded, [y], [_batch_basis(y, j)], [source])
+            rows = [self._gradients_by_id(recorded, [y], [_batch_basis(y, j)], [source])
                     for j in range(width)]
             jac = self._stack_rows(rows, source, (width,), source.shape, mode, recorded, y)
-        finally:
-            self._end_sweep()
         if jac is None:
             return None
         # rows stack as (width, batch, ...): move the batch axis first

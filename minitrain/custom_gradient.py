@@ -19,18 +19,13 @@ def custom_gradient(f):
     @functools.wraps(f)
     def decorated(*args, **kwargs):
         inputs = tuple(ops.as_tensor(a) for a in args)
-        read = []
-        tape._variable_watchers.append(read)
-        try:
+        with tape.collect_reads() as read:
             result, grad_fn = f(*inputs, **kwargs)
-        finally:
-            # calls nest, so ours is the last; remove() would compare the lists by value
-            tape._variable_watchers.pop()
         variables = _unique(v for v in read if v.trainable)
         recorded_inputs = inputs + tuple(ops.read_variable(v) for v in variables)
         outputs = tuple(Tensor(ops.as_tensor(y)._data) for y in nest.flatten(result))
         adapter = _adapt(grad_fn, len(inputs), variables, f.__name__)
-        if tape._tapes:
+        if tape.active():
             tape.record(f"custom_gradient:{f.__name__}", recorded_inputs, outputs, None, adapter)
         return nest.pack_sequence_as(result, outputs)
 
@@ -55,6 +50,8 @@ def _adapt(grad_fn, n_inputs, variables, name):
                         "`variables` keyword argument and return (input_grads, variable_grads)")
 
     def gradient(op, *grads):
+        # as in TensorFlow, an output that got no gradient passes zeros to the user's function
+        grads = [ops.zeros_like(y) if g is None else g for g, y in zip(grads, op.outputs)]
         if takes_variables:
             input_grads, variable_grads = grad_fn(*grads, variables=variables)
         else:

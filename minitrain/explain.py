@@ -40,7 +40,7 @@ def _never_watched(what, source, watch_accessed_variables):
 
 def _path_reason(recorded, source, targets):
     """Walk back from the targets over recorded ops and cuts; the cut that leads to the source."""
-    producers = {key: ([variable._id], None) for key, variable in recorded.reads.items()}
+    producers = {}
     for op in recorded.ops:
         for y in op.outputs:
             producers[y._id] = ([x._id for x in op.inputs], None)

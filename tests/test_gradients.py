@@ -85,7 +85,8 @@ SECOND_CASES = (
        case("1.5/x", lambda x: 1.5 / x, rng.signed(4))])
 
 # The rows below draw their inputs after every row above, whose inputs stay as they were.
-# The ops a first-order gradient runs as one op (TensorFlow's TanhGrad, SigmoidGrad): a second
+# The ops a first-order gradient runs as one op (TensorFlow's TanhGrad, SigmoidGrad; SinGrad and
+# CosGrad in the same way): a second
 # derivative records them, and here they are rows of their own, polynomials in y and dy.
 GRADIENT_OP_CASES = [
     case("tanh_grad", elementwise.tanh_grad, rng.uniform(2, 3, low=-1, high=1), rng.uniform(2, 3)),
@@ -93,6 +94,10 @@ GRADIENT_OP_CASES = [
     case("sigmoid_grad", elementwise.sigmoid_grad, rng.uniform(2, 3, low=0, high=1),
          rng.uniform(2, 3)),
     case("sigmoid_grad broadcast y", elementwise.sigmoid_grad, rng.uniform(3), rng.uniform(2, 3)),
+    case("sin_grad", elementwise.sin_grad, rng.uniform(2, 3), rng.uniform(2, 3)),
+    case("sin_grad broadcast dy", elementwise.sin_grad, rng.uniform(2, 3), rng.uniform(3)),
+    case("cos_grad", elementwise.cos_grad, rng.uniform(2, 3), rng.uniform(2, 3)),
+    case("cos_grad broadcast x", elementwise.cos_grad, rng.uniform(3), rng.uniform(2, 3)),
 ]
 SECOND_SELECTION_CASES = [
     case(f"{name}{sx}&{sy}", op, make_x(*sx), make_y(*sy))

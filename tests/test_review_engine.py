@@ -34,7 +34,7 @@ def test_nested_custom_gradients_that_read_variables():
         out = outer(x)
     gx, gv = tape.gradient(out, [x, v])
     assert (float(gx), float(gv)) == (3.0, 2.0)
-    assert tape_module._variable_watchers == []
+    assert not tape_module.reads_collected()
 
 
 # --- Python scalars as operands --------------------------------------------------------------

@@ -10,7 +10,7 @@ from minitrain import tape as tape_module
 
 
 def _live_tapes():
-    return [ref() for ref in tape_module._tapes if ref() is not None]
+    return [ref() for ref in tape_module._stack if ref() is not None]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -184,11 +184,11 @@ def test_a_dropped_tape_is_forgotten_and_a_live_one_after_it_still_records(no_ta
     gc.collect()
     y = x * 3.0  # meets the dead reference first, then the live tape
     np.testing.assert_array_equal(live.gradient(y, x).numpy(), [3.0, 3.0])
-    assert len(tape_module._tapes) == 1  # the dead reference is gone
+    assert len(tape_module._stack) == 1  # the dead reference is gone
     del live
     gc.collect()
     x * 1.0
-    assert tape_module._tapes == []
+    assert tape_module._stack == []
 
 
 # --- reference cycles --------------------------------------------------------------------------

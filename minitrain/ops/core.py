@@ -5,11 +5,10 @@ written with differentiable ops so that an outer tape can record it. Gradients n
 broadcasting: the sweep sums each one back to its input's shape.
 """
 from .. import backend, tape
-from ..tape import _tapes, record  # _tapes is mutated in place, never rebound
+from ..tape import active, record
 from ..tensor import Tensor, as_dtype, to_array
 
 _gradients = {}
-_array_gradients = {}
 
 
 def register_gradient(name):
@@ -20,32 +19,6 @@ def register_gradient(name):
         return grad_fn
 
     return decorate
-
-
-def register_array_gradient(name):
-    """Decorator: a first-order twin of the op's gradient, on arrays.
-
-    ``grad_fn(op, *output_grads)`` takes and returns arrays, and need not be differentiable:
-    the sweep calls it only when no tape records the sweep, where it saves the op machinery
-    that a differentiable gradient pays for each op it runs (tests/test_array_gradients.py
-    checks each twin against its op's gradient).
-    """
-
-    def decorate(grad_fn):
-        _array_gradients[name] = grad_fn
-        return grad_fn
-
-    return decorate
-
-
-def array_gradient(op, grads):
-    """The gradients to op's inputs as arrays (or None), given its output gradients as arrays:
-    the op's array twin, or its gradient function on tensors."""
-    twin = _array_gradients.get(op.name) if op.grad_fn is None else None
-    if twin is not None:
-        return twin(op, *grads)
-    in_grads = gradient_function(op)(op, *[Tensor(g) for g in grads])
-    return [None if g is None else g._data for g in in_grads]
 
 
 def gradient_function(op):
@@ -60,9 +33,15 @@ def gradient_function(op):
 def read_variable(variable):
     """A snapshot of the variable's value, recorded as a read on watching tapes."""
     value = Tensor(variable._data)
-    if _tapes or tape._variable_watchers:
+    if active() or tape.reads_collected():
         tape.variable_read(variable, value)
     return value
+
+
+@register_gradient("read_variable")
+def _read_variable_grad(op, grad):
+    """a snapshot's gradient is its variable's"""
+    return (grad,)
 
 
 def as_tensor(x, dtype=None):
@@ -159,9 +138,20 @@ def binary(name, x, y, forward_name):
 def run(name, forward, inputs, attrs=None):
     """Apply ``forward`` to the inputs' arrays; record the op on tapes that watch an input."""
     y = _forward(name, forward, inputs)
-    if _tapes:
+    if active():
         record(name, inputs, (y,), attrs)
     return y
+
+
+def run_outputs(name, forward, inputs, attrs=None):
+    """``run`` for an op with several outputs: ``forward`` returns a tuple of arrays."""
+    try:
+        outputs = tuple(Tensor(y) for y in forward(*[x._data for x in inputs]))
+    except ValueError as error:
+        raise _shape_error(name, inputs, error) from None
+    if active():
+        record(name, inputs, outputs, attrs)
+    return outputs
 
 
 def _forward(name, forward, inputs):
@@ -174,7 +164,7 @@ def _forward(name, forward, inputs):
 def run1(name, forward, x, attrs=None):
     """``run`` for one input, the hot path of elementwise ops."""
     y = Tensor(forward(x._data))
-    if _tapes:
+    if active():
         record(name, (x,), (y,), attrs)
     return y
 
@@ -185,7 +175,7 @@ def run2(name, forward, a, b, attrs=None):
         y = Tensor(forward(a._data, b._data))
     except ValueError as error:
         raise _shape_error(name, (a, b), error) from None
-    if _tapes:
+    if active():
         record(name, (a, b), (y,), attrs)
     return y
 
@@ -198,6 +188,6 @@ def _shape_error(name, inputs, error):
 def run_cut(name, forward, inputs, reason=None):
     """Apply an op through which no gradient flows (and note the cut for explanations)."""
     y = _forward(name, forward, inputs)
-    if _tapes:
-        tape.record_cut(name, inputs, (y,), reason or f"op '{name}' has no gradient")
+    if active():
+        record(name, inputs, (y,), cut=reason or f"op '{name}' has no gradient")
     return y

@@ -2,7 +2,7 @@
 import math
 
 from .. import backend
-from .core import as_tensor, register_array_gradient, register_gradient, run1, run2, unary, xp_of
+from .core import as_tensor, register_gradient, run1, run2, xp_of
 from .special import erf as _erf_array
 
 
@@ -16,7 +16,8 @@ def floating(x, name):
 
 
 def _transcendental(name, x):
-    return unary(name, floating(x, name))
+    x = floating(x, name)
+    return run1(name, getattr(xp_of(x), name), x)
 
 
 def exp(x, name=None):
@@ -70,8 +71,20 @@ def sin(x, name=None):
 @register_gradient("sin")
 def _sin_grad(op, grad):
     """grad * cos(x)"""
-    (x,) = op.inputs
-    return (grad * cos(x),)
+    return (sin_grad(op.inputs[0], grad),)
+
+
+def sin_grad(x, dy):
+    """dy * cos(x) as one op, as TensorFlow fuses TanhGrad: a first-order sweep runs one op."""
+    cos_ = xp_of(x).cos
+    return run2("sin_grad", lambda x_, dy_: dy_ * cos_(x_), x, dy)
+
+
+@register_gradient("sin_grad")
+def _sin_grad_grad(op, grad):
+    """d(dy cos x) = (-grad dy sin x, grad cos x)"""
+    x, dy = op.inputs
+    return cos_grad(x, grad * dy), sin_grad(x, grad)
 
 
 def cos(x, name=None):
@@ -81,8 +94,20 @@ def cos(x, name=None):
 @register_gradient("cos")
 def _cos_grad(op, grad):
     """-grad * sin(x)"""
-    (x,) = op.inputs
-    return (-grad * sin(x),)
+    return (cos_grad(op.inputs[0], grad),)
+
+
+def cos_grad(x, dy):
+    """-dy * sin(x) as one op (see sin_grad)."""
+    sin_ = xp_of(x).sin
+    return run2("cos_grad", lambda x_, dy_: -dy_ * sin_(x_), x, dy)
+
+
+@register_gradient("cos_grad")
+def _cos_grad_grad(op, grad):
+    """d(-dy sin x) = (-grad dy cos x, -grad sin x)"""
+    x, dy = op.inputs
+    return -sin_grad(x, grad * dy), cos_grad(x, grad)
 
 
 def tan(x, name=None):
@@ -161,38 +186,3 @@ def _erf_grad(op, grad):
     """grad * 2 / sqrt(pi) * exp(-x**2)"""
     (x,) = op.inputs
     return (grad * (2 / math.sqrt(math.pi)) * exp(-(x * x)),)
-
-
-# --- first-order twins on arrays (see ops.core.register_array_gradient) --------------------------
-@register_array_gradient("exp")
-def _exp_array_grad(op, grad):
-    return (grad * op.outputs[0]._data,)
-
-
-@register_array_gradient("log")
-def _log_array_grad(op, grad):
-    return (grad / op.inputs[0]._data,)
-
-
-@register_array_gradient("sin")
-def _sin_array_grad(op, grad):
-    x = op.inputs[0]._data
-    return (grad * backend.array_module(x).cos(x),)
-
-
-@register_array_gradient("cos")
-def _cos_array_grad(op, grad):
-    x = op.inputs[0]._data
-    return (-grad * backend.array_module(x).sin(x),)
-
-
-@register_array_gradient("tanh")
-def _tanh_array_grad(op, grad):
-    y = op.outputs[0]._data
-    return (grad * (1 - y * y),)
-
-
-@register_array_gradient("sigmoid")
-def _sigmoid_array_grad(op, grad):
-    y = op.outputs[0]._data
-    return (grad * y * (1 - y),)

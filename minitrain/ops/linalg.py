@@ -1,5 +1,5 @@
 """Matrix products."""
-from .core import as_pair, register_array_gradient, register_gradient, run2
+from .core import as_pair, register_gradient, run2
 from .shape import expand_dims, squeeze
 
 
@@ -64,21 +64,4 @@ def _matmul_grad(op, grad):
         grad_b = matmul(grad, a, transpose_a=True, transpose_b=ta) if need_b else None
     else:
         grad_b = matmul(a, grad, transpose_a=not ta) if need_b else None
-    return grad_a, grad_b
-
-
-@register_array_gradient("matmul")
-def _matmul_array_grad(op, grad):
-    """_matmul_grad's products, on the arrays"""
-    a, b = op.inputs[0]._data, op.inputs[1]._data
-    ta, tb = op.attrs["transpose_a"], op.attrs["transpose_b"]
-    need_a, need_b = op.needs_grad
-    if ta:
-        grad_a = _PRODUCTS[tb, True](b, grad) if need_a else None
-    else:
-        grad_a = _PRODUCTS[False, not tb](grad, b) if need_a else None
-    if tb:
-        grad_b = _PRODUCTS[True, ta](grad, a) if need_b else None
-    else:
-        grad_b = _PRODUCTS[not ta, False](a, grad) if need_b else None
     return grad_a, grad_b

@@ -1,15 +1,15 @@
 """Activations, softmax and the cross-entropies (stable forwards, fused first-order gradients)."""
 import math
 
-from .. import backend, tape
+from .. import backend
 from ..kernels.bias_act import bias_relu as bias_relu_kernel
 from ..kernels.softmax_xent import sparse_softmax_xent
 from ..tensor import Tensor
-from .core import as_pair, as_tensor, register_array_gradient, register_gradient, run, run1, run2
+from .core import as_pair, as_tensor, register_gradient, run, run1, run2, run_outputs
 from .elementwise import erf, exp, expm1, sigmoid, tanh
 from .reduce import reduce_sum
 from .selection import greater, minimum, where
-from .shape import expand_dims, one_hot
+from .shape import expand_dims
 
 
 def _xp(x):
@@ -25,11 +25,6 @@ def relu(features, name=None):
 def _relu_grad(op, grad):
     """grad where y > 0"""
     return (relu_grad(grad, op.outputs[0]),)
-
-
-@register_array_gradient("relu")
-def _relu_array_grad(op, grad):
-    return (grad * (op.outputs[0]._data > 0),)
 
 
 def relu_grad(dy, y):
@@ -53,12 +48,6 @@ def bias_relu(x, bias, name=None):
 def _bias_relu_grad(op, grad):
     """relu's gradient, to x and (summed over the rows by the sweep) to the bias"""
     masked = relu_grad(grad, op.outputs[0])
-    return masked, masked
-
-
-@register_array_gradient("bias_relu")
-def _bias_relu_array_grad(op, grad):
-    masked = grad * (op.outputs[0]._data > 0)
     return masked, masked
 
 
@@ -132,11 +121,15 @@ def softmax(logits, axis=-1, name=None):
     return run("softmax", lambda a: xp.exp(_log_softmax_array(a, axis)), (x,), {"axis": axis})
 
 
+def _softmax_vjp(y, grad, axis):
+    """y * (grad - sum(grad * y)): a gradient carried back through y = softmax(x)"""
+    return y * (grad - reduce_sum(grad * y, axis, keepdims=True))
+
+
 @register_gradient("softmax")
 def _softmax_grad(op, grad):
     """y * (grad - sum(grad * y))"""
-    (y,), axis = op.outputs, op.attrs["axis"]
-    return (y * (grad - reduce_sum(grad * y, axis, keepdims=True)),)
+    return (_softmax_vjp(op.outputs[0], grad, op.attrs["axis"]),)
 
 
 def log_softmax(logits, axis=-1, name=None):
@@ -149,11 +142,6 @@ def _log_softmax_grad(op, grad):
     """grad - softmax(x) * sum(grad)"""
     (y,), axis = op.outputs, op.attrs["axis"]
     return (grad - exp(y) * reduce_sum(grad, axis, keepdims=True),)
-
-
-def _fused_or_differentiable(op, fused, differentiable):
-    """The cached first-order gradient, unless an outer tape must differentiate it again."""
-    return differentiable() if tape.is_recording() else Tensor(op.attrs[fused])
 
 
 def _class_indices(labels, logits, caller):
@@ -190,91 +178,100 @@ def sparse_softmax_cross_entropy_mean(labels, logits, caller="sparse_softmax_cro
 
 
 def sparse_softmax_cross_entropy(labels, logits, caller, mean=False):
-    """Both sparse cross-entropies (per row, or their mean), with errors naming ``caller``."""
+    """Both sparse cross-entropies (per row, or their mean), with errors naming ``caller``.
+
+    As TensorFlow's SparseSoftmaxCrossEntropyWithLogits, the op has a second output, its
+    gradient ``backprop = softmax(logits) - one_hot(labels)`` (over the rows, for the mean),
+    which the fused kernel computes with the loss; the gradient function reads it there.
+    """
     x = as_tensor(logits)
     labels = _class_indices(labels, x, caller)
     n_classes, count = x.shape[-1], labels.size
     if mean and not count:
         raise ValueError(f"{caller}: the mean of no rows is undefined (labels of shape "
                          f"{labels.shape})")
-    attrs = {"labels": labels}
 
     def forward(a):
         loss, backprop = sparse_softmax_xent(a.reshape(-1, n_classes), labels.reshape(-1))
         if mean:
             loss = backend.sum_in_dtype(loss, None, False) / count
             backprop /= count  # each row's share of the mean
-        if tape._tapes:  # keep the fused gradient for the sweep
-            attrs["backprop"] = backprop.reshape(a.shape)
-        return loss if mean else loss.reshape(labels.shape)
+        return (loss if mean else loss.reshape(labels.shape)), backprop.reshape(a.shape)
 
-    if mean:
-        return run("sparse_softmax_cross_entropy_mean", forward, (x,), attrs)
-    return run("sparse_softmax_cross_entropy", forward, (x,), attrs)
+    name = "sparse_softmax_cross_entropy_mean" if mean else "sparse_softmax_cross_entropy"
+    loss, _backprop = run_outputs(name, forward, (x,), {"labels": labels})
+    return loss
 
 
-def _sparse_softmax_cross_entropy_backprop(x, labels):
-    """softmax(logits) - one_hot(labels), in differentiable ops"""
-    return softmax(x) - one_hot(labels, x.shape[-1], dtype=x.dtype)
+def _plus(a, b):
+    """a + b, where either may be None (no gradient)"""
+    return b if a is None else a if b is None else a + b
 
 
 @register_gradient("sparse_softmax_cross_entropy")
-def _sparse_softmax_cross_entropy_grad(op, grad):
-    """grad * (softmax(logits) - one_hot(labels))"""
-    (x,), labels = op.inputs, op.attrs["labels"]
-    backprop = _fused_or_differentiable(
-        op, "backprop", lambda: _sparse_softmax_cross_entropy_backprop(x, labels))
-    return (expand_dims(grad, -1) * backprop,)
-
-
-@register_array_gradient("sparse_softmax_cross_entropy")
-def _sparse_softmax_cross_entropy_array_grad(op, grad):
-    return (grad[..., None] * op.attrs["backprop"],)
-
-
-@register_array_gradient("sparse_softmax_cross_entropy_mean")
-def _sparse_softmax_cross_entropy_mean_array_grad(op, grad):
-    return (grad * op.attrs["backprop"],)
+def _sparse_softmax_cross_entropy_grad(op, grad, grad_backprop):
+    """grad * backprop; backprop's own gradient (met in second derivatives) is softmax's"""
+    (x,), backprop = op.inputs, op.outputs[1]
+    grad_x = None if grad is None else expand_dims(grad, -1) * backprop
+    if grad_backprop is not None:
+        grad_x = _plus(grad_x, _softmax_vjp(softmax(x), grad_backprop, -1))
+    return (grad_x,)
 
 
 @register_gradient("sparse_softmax_cross_entropy_mean")
-def _sparse_softmax_cross_entropy_mean_grad(op, grad):
-    """grad * (softmax(logits) - one_hot(labels)) / rows"""
-    (x,), labels = op.inputs, op.attrs["labels"]
-    backprop = _fused_or_differentiable(
-        op, "backprop", lambda: _sparse_softmax_cross_entropy_backprop(x, labels) / labels.size)
-    return (grad * backprop,)
+def _sparse_softmax_cross_entropy_mean_grad(op, grad, grad_backprop):
+    """grad * backprop, backprop = (softmax(x) - one_hot(labels)) / rows; backprop's own
+    gradient is softmax's over the rows"""
+    (x,), backprop = op.inputs, op.outputs[1]
+    grad_x = None if grad is None else grad * backprop
+    if grad_backprop is not None:
+        rows = op.attrs["labels"].size
+        grad_x = _plus(grad_x, _softmax_vjp(softmax(x), grad_backprop / rows, -1))
+    return (grad_x,)
 
 
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
-    """-sum(labels * log softmax(logits)) along ``axis``; labels are distributions."""
+    """-sum(labels * log softmax(logits)) along ``axis``; labels are distributions.
+
+    Its second output, as in TensorFlow, is the gradient to the logits,
+    ``backprop = softmax(logits) * sum(labels) - labels``.
+    """
     z, x = as_pair(labels, logits, "softmax_cross_entropy_with_logits")
     if z.shape != x.shape:
         raise ValueError(f"softmax_cross_entropy_with_logits: labels of shape {z.shape} do "
                          f"not match logits of shape {x.shape}")
-    attrs = {"axis": axis}
+    exp = _xp(x).exp
 
     def forward(z_, a):
         log_p = _log_softmax_array(a, axis)
-        if tape._tapes:  # the first-order gradients, fused here
-            total = z_.sum(axis=axis, keepdims=True)
-            attrs["backprop"] = backend.array_module(a).exp(log_p) * total - z_
-            attrs["log_p"] = log_p
-        return -(z_ * log_p).sum(axis=axis)
+        backprop = exp(log_p) * z_.sum(axis=axis, keepdims=True) - z_
+        return -(z_ * log_p).sum(axis=axis), backprop
 
-    return run("softmax_cross_entropy", forward, (z, x), attrs)
+    loss, _backprop = run_outputs("softmax_cross_entropy", forward, (z, x), {"axis": axis})
+    return loss
 
 
 @register_gradient("softmax_cross_entropy")
-def _softmax_cross_entropy_grad(op, grad):
-    """(-grad * log softmax(x), grad * (softmax(x) * sum(z) - z))"""
+def _softmax_cross_entropy_grad(op, grad, grad_backprop):
+    """to z: -grad * log softmax(x); to x: grad * backprop. backprop = p sum(z) - z, with
+    p = softmax(x), carries grad_backprop back as sum(z) times softmax's gradient to x and as
+    sum(grad_backprop * p) - grad_backprop to z."""
     (z, x), axis = op.inputs, op.attrs["axis"]
-    grad = expand_dims(grad, axis)
     need_z, need_x = op.needs_grad
-    grad_z = -grad * _fused_or_differentiable(op, "log_p", lambda: log_softmax(x, axis))
-    backprop = _fused_or_differentiable(
-        op, "backprop", lambda: softmax(x, axis) * reduce_sum(z, axis, keepdims=True) - z)
-    return (grad_z if need_z else None), grad * backprop
+    grad_z = grad_x = None
+    if grad is not None:
+        grad = expand_dims(grad, axis)
+        grad_z = -grad * log_softmax(x, axis) if need_z else None
+        grad_x = grad * op.outputs[1] if need_x else None
+    if grad_backprop is not None:
+        p = softmax(x, axis)
+        if need_x:
+            total = reduce_sum(z, axis, keepdims=True)
+            grad_x = _plus(grad_x, _softmax_vjp(p, grad_backprop * total, axis))
+        if need_z:
+            through = reduce_sum(grad_backprop * p, axis, keepdims=True) - grad_backprop
+            grad_z = _plus(grad_z, through)
+    return grad_z, grad_x
 
 
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):

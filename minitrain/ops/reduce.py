@@ -4,7 +4,7 @@ import operator
 
 from .. import backend
 from .arithmetic import sqrt
-from .core import as_tensor, register_array_gradient, register_gradient, run, run_cut
+from .core import as_tensor, register_gradient, run, run_cut
 from .elementwise import exp, log
 from .selection import cast, equal, is_finite, where
 from .shape import reshape, squeeze, stop_gradient
@@ -42,8 +42,7 @@ def _reduce_axes(name, x, axes, keepdims, forward_name):
     # the arrays' own methods: numpy's xp.sum and xp.max add microseconds of Python per call
     attrs = {"axes": axes, "keepdims": keepdims}
     if forward_name == "sum":  # numpy would widen int32 sums to int64; TensorFlow keeps int32
-        return run(name, lambda a: a.sum(axis=axes, keepdims=keepdims, dtype=a.dtype),
-                   (x,), attrs)
+        return run(name, lambda a: backend.sum_in_dtype(a, axes, keepdims), (x,), attrs)
     return run(name, lambda a: getattr(a, forward_name)(axis=axes, keepdims=keepdims), (x,),
                attrs)
 
@@ -63,18 +62,6 @@ def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
 def _reduce_sum_grad(op, grad):
     """the gradient, copied to every summed element"""
     return (_grad_to_input(op, grad),)
-
-
-def _array_grad_to_input(op, grad):
-    """_grad_to_input on arrays"""
-    shape = op.inputs[0].shape
-    kept = _kept_shape(shape, op.attrs["axes"])
-    return backend.array_module(grad).broadcast_to(grad.reshape(kept), shape)
-
-
-@register_array_gradient("reduce_sum")
-def _reduce_sum_array_grad(op, grad):
-    return (_array_grad_to_input(op, grad),)
 
 
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
@@ -102,11 +89,6 @@ def _averaged(op):
 def _reduce_mean_grad(op, grad):
     """the gradient over the count, copied to every averaged element"""
     return (_grad_to_input(op, grad / _averaged(op)),)
-
-
-@register_array_gradient("reduce_mean")
-def _reduce_mean_array_grad(op, grad):
-    return (_array_grad_to_input(op, grad / _averaged(op)),)
 
 
 def _integer_mean(x, axes, keepdims, count):
@@ -186,7 +168,6 @@ def broadcast_to(input, shape, name=None):
 
 
 @register_gradient("broadcast_to")
-@register_array_gradient("broadcast_to")
 def _broadcast_to_grad(op, grad):
     """the sweep sums the gradient back to the input's shape"""
     return (grad,)
@@ -214,21 +195,9 @@ def sum_to_shape(grad, shape):
     """Undo numpy broadcasting: sum ``grad`` over the axes that broadcasting added or stretched."""
     if grad._data.shape == shape:
         return grad
-    axes, keepdims = _broadcast_axes(grad.shape, shape)
-    total = _reduce_axes("reduce_sum", as_tensor(grad), axes, keepdims, "sum")
+    axes, keepdims = _broadcast_axes(grad._data.shape, shape)
+    total = _reduce_axes("reduce_sum", grad, axes, keepdims, "sum")
     return total if total._data.shape == shape else reshape(total, shape)
-
-
-def sum_array_to_shape(grad, shape):
-    """sum_to_shape on an array (for the sweep's first-order pass on arrays)."""
-    if grad.shape == shape:
-        return grad
-    if grad.shape[1:] == shape:  # a bias's gradient: summed over the rows
-        axes, keepdims = (0,), False
-    else:
-        axes, keepdims = _broadcast_axes(grad.shape, shape)
-    total = backend.sum_in_dtype(grad, axes, keepdims)
-    return total if total.shape == shape else total.reshape(shape)
 
 
 def _broadcast_axes(grad_shape, shape):

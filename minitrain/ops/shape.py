@@ -54,8 +54,8 @@ def stop_gradient(input, name=None):
     """The same value, through which no gradient flows."""
     x = as_tensor(input)
     y = Tensor(x._data)
-    if tape._tapes:
-        tape.record_cut("stop_gradient", (x,), (y,), "mt.stop_gradient")
+    if tape.active():
+        tape.record("stop_gradient", (x,), (y,), cut="mt.stop_gradient")
     return y
 
 
