@@ -189,3 +189,33 @@ def test_sequential_add_pop_and_type_check():
 def test_layers_reject_unknown_keyword_arguments():
     with pytest.raises(TypeError, match="unitz"):
         layers.Dense(3, unitz=4)
+
+
+class _Mixed(layers.Layer):
+    """Own weights created non-trainable first, and one Dense held under two attributes."""
+
+    def build(self, input_shape):
+        self.count = self.add_weight("count", (), "zeros", trainable=False)
+        self.scale = self.add_weight("scale", (), "ones")
+        self.total = self.add_weight("total", (), "zeros", trainable=False)
+        self.offset = self.add_weight("offset", (), "zeros")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.first = layers.Dense(2)
+        self.again = {"same": self.first}
+
+    def call(self, inputs):
+        return self.first(inputs) * self.scale + self.offset
+
+
+def test_one_walk_gives_keras_order_and_the_first_path_of_a_shared_layer():
+    layer = _Mixed()
+    layer(np.ones((1, 3), dtype=np.float32))
+    named = layer._named_weights()
+    assert [path for path, _ in named] == ["scale", "offset", "count", "total", "first/kernel",
+                                           "first/bias"]
+    assert [id(v) for v in layer.weights] == [id(v) for _, v in named]
+    assert _names(layer.trainable_variables) == _names([layer.scale, layer.offset,
+                                                        layer.first.kernel, layer.first.bias])
+    assert [path for path, _ in layer._sublayers()] == ["first"]

@@ -37,28 +37,25 @@ def _unique_name(base):
     return base if count == 0 else f"{base}_{count}"
 
 
-def _layers_in(path, value):
-    """(path, layer) for the layers in an attribute's value, lists and dicts included."""
+def _layers_in(value, path, visit, seen, found):
+    """``visit(layer, path, seen, found)`` for each layer in an attribute's value, lists,
+    tuples and dicts included, in order; a path of None builds no strings. The one walk behind
+    the sublayers and the weights (which a training step reads twice: so no generators)."""
     if isinstance(value, Layer):
-        yield path, value
+        visit(value, path, seen, found)
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            yield from _layers_in(f"{path}/{i}", item)
+            _layers_in(item, None if path is None else f"{path}/{i}", visit, seen, found)
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _layers_in(f"{path}/{key}", item)
+            _layers_in(item, None if path is None else f"{path}/{key}", visit, seen, found)
 
 
-def _collect_from(value, seen, found):
-    """The weights of the layers in an attribute's value, as ``_layers_in`` finds them."""
-    if isinstance(value, Layer):
-        value._collect_variables(seen, found)  # (a layer held twice adds nothing new)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _collect_from(item, seen, found)
-    elif isinstance(value, dict):
-        for item in value.values():
-            _collect_from(item, seen, found)
+def _add_layer(layer, path, seen, found):
+    """Append (path, layer) to ``found``, the first time ``layer`` is met."""
+    if id(layer) not in seen:
+        seen.add(id(layer))
+        found.append((path, layer))
 
 
 def positive_int(value, what):
@@ -116,7 +113,9 @@ class Layer:
             return
         if any(n == name for n, _, _ in self._own):
             raise ValueError(f"layer '{self.name}' already has a weight named '{name}'")
-        self._own.append((name, variable, bool(trainable)))
+        # kept in Keras's order, those created trainable first, so each walk needs one pass
+        at = sum(created for _, _, created in self._own) if trainable else len(self._own)
+        self._own.insert(at, (name, variable, bool(trainable)))
 
     # --- the hooks --------------------------------------------------------------------------
     def build(self, input_shape):
@@ -184,46 +183,35 @@ class Layer:
     # --- tracking ---------------------------------------------------------------------------
     def _sublayers(self):
         """(path, layer) for each distinct layer held in the attributes, in assignment order."""
-        seen = set()
+        seen, found, held = set(), [], self.__dict__
         for attribute in self._tracked:
-            for path, layer in _layers_in(attribute.lstrip("_"), self.__dict__.get(attribute)):
-                if id(layer) not in seen:
-                    seen.add(id(layer))
-                    yield path, layer
+            _layers_in(held.get(attribute), attribute.lstrip("_"), _add_layer, seen, found)
+        return found
 
     def _named_weights(self):
         """(path, variable) for every weight, in Keras's order; paths name the structure."""
         found = []
-        self._collect_weights("", set(), found)
+        self._collect("", set(), found)
         return found
 
-    def _collect_weights(self, prefix, seen, found):
-        """Append this layer's weights, then its sublayers', to ``found`` (a list, not nested
-        generators: the walk runs twice in every training step)."""
-        for created_trainable in (True, False):
-            for name, variable, trainable in self._own:
-                if trainable is created_trainable and variable._id not in seen:
-                    seen.add(variable._id)
-                    found.append((prefix + name, variable))
-        for path, layer in self._sublayers():
-            layer._collect_weights(f"{prefix}{path}/", seen, found)
-
-    def _collect_variables(self, seen, found):
-        """``_collect_weights`` without the paths: the walk behind ``weights``, which a
-        training step makes twice, so it builds no strings."""
-        for created_trainable in (True, False):
-            for _, variable, trainable in self._own:
-                if trainable is created_trainable and variable._id not in seen:
-                    seen.add(variable._id)
-                    found.append(variable)
+    def _collect(self, path, seen, found):
+        """Append this layer's weights, then its sublayers', to ``found``: (path, variable)
+        pairs under ``path``, or bare variables where ``path`` is None (``weights``: no
+        strings). A layer held twice adds nothing the second time: its variables are seen."""
+        prefix = None if path is None else f"{path}/" if path else ""
+        for name, variable, _ in self._own:
+            if variable._id not in seen:
+                seen.add(variable._id)
+                found.append(variable if prefix is None else (prefix + name, variable))
         held = self.__dict__
         for attribute in self._tracked:
-            _collect_from(held.get(attribute), seen, found)
+            inner = None if prefix is None else prefix + attribute.lstrip("_")
+            _layers_in(held.get(attribute), inner, Layer._collect, seen, found)
 
     @property
     def weights(self):
         found = []
-        self._collect_variables(set(), found)
+        self._collect(None, set(), found)
         return found
 
     variables = weights
