@@ -4,6 +4,8 @@ A gradient is a function ``grad_fn(op, *output_grads) -> one gradient per input 
 written with differentiable ops so that an outer tape can record it. Gradients never mention
 broadcasting: the sweep sums each one back to its input's shape.
 """
+import operator
+
 from .. import backend, tape
 from ..tape import active, record
 from ..tensor import Tensor, as_dtype, to_array
@@ -121,6 +123,33 @@ def as_pair(a, b, name):
 def xp_of(x):
     """The array module of a tensor's data."""
     return backend.array_module(x._data)
+
+
+def normalize_axes(axis, ndim, name):
+    """``axis`` (None for every axis, one integer of any type, a scalar tensor, or a sequence
+    of them) as a sorted tuple of distinct non-negative axes of a rank-``ndim`` tensor."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (list, tuple)):  # checked first: a failed operator.index is slow
+        axes = [operator.index(a) for a in axis]
+    else:
+        try:
+            axes = [operator.index(axis)]
+        except TypeError:
+            axes = [operator.index(a) for a in axis]
+    for a in axes:
+        if not -ndim <= a < ndim:  # a scalar has no axis, as in TensorFlow
+            raise ValueError(f"{name}: axis {a} is out of range for a tensor of rank {ndim} "
+                             f"(valid: {-ndim}..{ndim - 1})")
+    return tuple(sorted({a % ndim for a in axes}))
+
+
+def normalize_axis(axis, ndim, name):
+    """One axis (any integer type, or a scalar tensor) as a non-negative int below ``ndim``."""
+    if isinstance(axis, (list, tuple)):
+        raise TypeError(f"{name}: takes one axis, got {axis!r}")
+    (axis,) = normalize_axes(axis, ndim, name)
+    return axis
 
 
 def unary(name, x, forward_name=None):

@@ -5,20 +5,16 @@ from .. import backend
 from ..kernels.bias_act import bias_relu as bias_relu_kernel
 from ..kernels.softmax_xent import sparse_softmax_xent
 from ..tensor import Tensor
-from .core import as_pair, as_tensor, register_gradient, run, run1, run2, run_outputs
+from .core import as_pair, as_tensor, register_gradient, run, run1, run2, run_outputs, xp_of
 from .elementwise import erf, exp, expm1, sigmoid, tanh
 from .reduce import reduce_sum
 from .selection import greater, minimum, where
 from .shape import expand_dims
 
 
-def _xp(x):
-    return backend.array_module(x._data)
-
-
 def relu(features, name=None):
     x = as_tensor(features)
-    return run1("relu", lambda a: _xp(x).maximum(a, 0), x)
+    return run1("relu", lambda a: xp_of(x).maximum(a, 0), x)
 
 
 @register_gradient("relu")
@@ -91,7 +87,7 @@ def gelu(features, approximate=False, name=None):
 def softplus(features, name=None):
     """log(1 + exp(x)), written as max(x, 0) + log1p(exp(-|x|)) so that it cannot overflow."""
     x = as_tensor(features)
-    xp = _xp(x)
+    xp = xp_of(x)
     return run("softplus", lambda a: xp.maximum(a, 0) + xp.log1p(xp.exp(-xp.abs(a))), (x,))
 
 
@@ -117,7 +113,7 @@ def _log_softmax_array(a, axis):
 
 def softmax(logits, axis=-1, name=None):
     x = as_tensor(logits)
-    xp = _xp(x)
+    xp = xp_of(x)
     return run("softmax", lambda a: xp.exp(_log_softmax_array(a, axis)), (x,), {"axis": axis})
 
 
@@ -240,7 +236,7 @@ def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):
     if z.shape != x.shape:
         raise ValueError(f"softmax_cross_entropy_with_logits: labels of shape {z.shape} do "
                          f"not match logits of shape {x.shape}")
-    exp = _xp(x).exp
+    exp = xp_of(x).exp
 
     def forward(z_, a):
         log_p = _log_softmax_array(a, axis)
@@ -280,7 +276,7 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
     if z.shape != x.shape:
         raise ValueError(f"sigmoid_cross_entropy_with_logits: labels of shape {z.shape} do "
                          f"not match logits of shape {x.shape}")
-    xp = _xp(x)
+    xp = xp_of(x)
 
     def forward(z_, a):
         return xp.maximum(a, 0) - a * z_ + xp.log1p(xp.exp(-xp.abs(a)))

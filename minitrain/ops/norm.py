@@ -5,8 +5,8 @@ Each is a few existing ops, so each gradient (of any order) comes from theirs at
 from .. import backend, random
 from ..tensor import Tensor
 from .arithmetic import rsqrt, square
-from .core import as_tensor
-from .reduce import _axes, reduce_mean
+from .core import as_tensor, normalize_axes
+from .reduce import reduce_mean
 from .shape import squeeze
 
 
@@ -17,7 +17,7 @@ def moments(x, axes, shift=None, keepdims=False, name=None):
     derivative is the same either way, and only this way are the second derivatives true.
     """
     x = as_tensor(x)
-    axes = _axes(axes, x.ndim, "moments")
+    axes = normalize_axes(axes, x.ndim, "moments")
     mean = reduce_mean(x, axes, keepdims=True)
     variance = reduce_mean(square(x - mean), axes, keepdims=True)
     if keepdims:

@@ -1,30 +1,12 @@
 """Reductions, broadcasting, and the one place gradients are summed back to an input's shape."""
 import math
-import operator
 
 from .. import backend
 from .arithmetic import sqrt
-from .core import as_tensor, register_gradient, run, run_cut
+from .core import as_tensor, normalize_axes, register_gradient, run, run_cut
 from .elementwise import exp, log
 from .selection import cast, equal, is_finite, where
 from .shape import reshape, squeeze, stop_gradient
-
-
-def _axes(axis, ndim, name):
-    """``axis`` (None, an int or a sequence) as a sorted tuple of non-negative ints."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, (list, tuple)):  # checked first: a failed operator.index is slow
-        axes = tuple(int(a) for a in axis)
-    else:
-        try:  # one axis may be any integer: a Python int, a numpy integer, a scalar tensor
-            axes = (operator.index(axis),)
-        except TypeError:
-            axes = tuple(int(a) for a in axis)
-    for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"{name}: axis {a} is out of range for a tensor of rank {ndim}")
-    return tuple(sorted({a % max(ndim, 1) for a in axes}))
 
 
 def _kept_shape(shape, axes):
@@ -34,7 +16,7 @@ def _kept_shape(shape, axes):
 
 def _reduce(name, x, axis, keepdims, forward_name):
     x = as_tensor(x)
-    return _reduce_axes(name, x, _axes(axis, x.ndim, name), keepdims, forward_name)
+    return _reduce_axes(name, x, normalize_axes(axis, x.ndim, name), keepdims, forward_name)
 
 
 def _reduce_axes(name, x, axes, keepdims, forward_name):
@@ -66,7 +48,7 @@ def _reduce_sum_grad(op, grad):
 
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     x = as_tensor(input_tensor)
-    axes = _axes(axis, x.ndim, "reduce_mean")
+    axes = normalize_axes(axis, x.ndim, "reduce_mean")
     count = 1
     for a in axes:
         count *= x.shape[a]
@@ -116,7 +98,7 @@ def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
 
 def _logical(name, x, axis, keepdims, forward_name):
     x = as_tensor(x)
-    axes = _axes(axis, x.ndim, name)
+    axes = normalize_axes(axis, x.ndim, name)
     reduce = getattr(backend.array_module(x._data), forward_name)
     return run_cut(name, lambda a: reduce(a, axis=axes, keepdims=keepdims), (x,))
 
@@ -155,7 +137,7 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
     peak = stop_gradient(reduce_max(x, axis, keepdims=True))
     shift = where(is_finite(peak), peak, 0)  # all -inf: leave the sum at log(0) = -inf
     result = log(reduce_sum(exp(x - shift), axis, keepdims=True)) + shift
-    return result if keepdims else squeeze(result, _axes(axis, x.ndim, "reduce_logsumexp"))
+    return result if keepdims else squeeze(result, normalize_axes(axis, x.ndim, "reduce_logsumexp"))
 
 
 def broadcast_to(input, shape, name=None):

@@ -1,27 +1,13 @@
 """Ops that move elements around (reshape, transpose, indexing, joining) and constant makers."""
-import operator
 
 from .. import backend, tape
 from ..tensor import Tensor, as_dtype, float32, to_array
-from .core import as_tensor, register_gradient, run
-
-
-def _xp(x):
-    return backend.array_module(x._data)
+from .core import as_tensor, normalize_axes, normalize_axis, register_gradient, run, xp_of
 
 
 def _new():
     """The array module of the device where new tensors are made."""
     return backend.current_module()
-
-
-def _axis(axis, ndim, name):
-    """One axis in [-ndim, ndim) as a non-negative int (any integer type, or a scalar tensor)."""
-    axis = operator.index(axis)
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: axis {axis} is out of range for a tensor of rank {ndim} "
-                         f"(valid: {-ndim}..{ndim - 1})")
-    return axis % ndim
 
 
 def identity(input, name=None):
@@ -88,10 +74,7 @@ def squeeze(input, axis=None, name=None):
     if axis is None:
         axes = {i for i, n in enumerate(x.shape) if n == 1}
     else:
-        try:
-            axes = {_axis(axis, x.ndim, "squeeze")}
-        except TypeError:  # a sequence of axes
-            axes = {_axis(a, x.ndim, "squeeze") for a in axis}
+        axes = set(normalize_axes(axis, x.ndim, "squeeze"))
         wide = [a for a in sorted(axes) if x.shape[a] != 1]
         if wide:
             raise ValueError(f"squeeze: axis {wide[0]} of shape {x.shape} has size "
@@ -126,8 +109,8 @@ def concat(values, axis, name=None):
         raise ValueError("concat: needs at least one tensor to join")
     if len({x.dtype for x in xs}) > 1:
         raise TypeError(f"concat: inputs have different dtypes {[x.dtype.name for x in xs]}")
-    xp = _xp(xs[0])
-    axis = _axis(axis, xs[0].ndim, "concat")
+    xp = xp_of(xs[0])
+    axis = normalize_axis(axis, xs[0].ndim, "concat")
     return run("concat", lambda *arrays: xp.concatenate(arrays, axis=axis), tuple(xs),
                {"axis": axis})
 
@@ -147,13 +130,13 @@ def stack(values, axis=0, name=None):
     xs = [as_tensor(v) for v in values]
     if not xs:
         raise ValueError("stack: needs at least one tensor to join")
-    axis = _axis(axis, xs[0].ndim + 1, "stack")
+    axis = normalize_axis(axis, xs[0].ndim + 1, "stack")
     return concat([expand_dims(x, axis) for x in xs], axis)
 
 
 def unstack(value, num=None, axis=0, name=None):
     x = as_tensor(value)
-    axis = _axis(axis, x.ndim, "unstack")
+    axis = normalize_axis(axis, x.ndim, "unstack")
     return [getitem(x, (slice(None),) * axis + (i,)) for i in range(x.shape[axis])]
 
 
@@ -201,7 +184,7 @@ def _getitem_grad(op, grad):
 def scatter_add(updates, index, shape, name=None):
     """zeros(shape) with ``updates`` added at ``index`` (repeated indices accumulate)."""
     u = as_tensor(updates)
-    xp = _xp(u)
+    xp = xp_of(u)
 
     def forward(a):
         out = xp.zeros(shape, dtype=a.dtype)
@@ -222,7 +205,7 @@ def _scatter_add_grad(op, grad):
 
 def gather(params, indices, axis=None, batch_dims=0, name=None):
     x = as_tensor(params)
-    axis = batch_dims if axis is None else _axis(axis, x.ndim, "gather")
+    axis = batch_dims if axis is None else normalize_axis(axis, x.ndim, "gather")
     indices = to_array(_index_array(indices))
     n = x.shape[axis]
     if indices.size and (indices.min() < 0 or indices.max() >= n):  # numpy would wrap -1
@@ -255,18 +238,18 @@ def fill(dims, value, name=None):
 
 def zeros_like(input, dtype=None, name=None):
     x = as_tensor(input)
-    return Tensor(_xp(x).zeros_like(x._data, dtype=as_dtype(dtype)))
+    return Tensor(xp_of(x).zeros_like(x._data, dtype=as_dtype(dtype)))
 
 
 def ones_like(input, dtype=None, name=None):
     x = as_tensor(input)
-    return Tensor(_xp(x).ones_like(x._data, dtype=as_dtype(dtype)))
+    return Tensor(xp_of(x).ones_like(x._data, dtype=as_dtype(dtype)))
 
 
 def one_hot(indices, depth, on_value=None, off_value=None, axis=-1, dtype=None, name=None):
     """One-hot rows; an index outside [0, depth) gives a row of off_value, as in TensorFlow."""
     i = as_tensor(indices)
-    xp = _xp(i)
+    xp = xp_of(i)
     if dtype is None:  # as TensorFlow: on_value's dtype, else off_value's, else float32
         given = [v for v in (on_value, off_value) if v is not None]
         dtype = to_array(given[0]).dtype if given else float32
