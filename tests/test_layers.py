@@ -108,6 +108,17 @@ def test_pooling_layers_default_strides_to_the_pool_size_and_aliases():
     assert layers.Flatten()(x).shape == (2, 108)
 
 
+@pytest.mark.parametrize("name, reduce", [("GlobalAveragePooling2D", np.mean),
+                                          ("GlobalMaxPooling2D", np.max)])
+def test_global_pooling_reduces_height_and_width(name, reduce):
+    x = rng.distinct(2, 3, 4, 5)
+    make = getattr(layers, name)
+    np.testing.assert_allclose(make()(x).numpy(), reduce(x, axis=(1, 2)))
+    np.testing.assert_allclose(make(keepdims=True)(x).numpy(),
+                               reduce(x, axis=(1, 2), keepdims=True))
+    check_layer_gradients(make(), x)
+
+
 def test_batch_normalization_training_and_inference():
     layer = layers.BatchNormalization(momentum=0.9)
     x = (u(64, 3) * [1, 2, 3] + [5, -1, 0]).astype(np.float32)

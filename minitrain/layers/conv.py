@@ -73,23 +73,27 @@ MaxPool2D = MaxPooling2D
 AvgPool2D = AveragePooling2D
 
 
-class GlobalAveragePooling2D(Layer):
-    """The mean over height and width: (N, H, W, C) -> (N, C), or (N, 1, 1, C) with keepdims."""
+class _GlobalPooling2D(Layer):
+    """A reduction over height and width: (N, H, W, C) -> (N, C), or (N, 1, 1, C) with
+    keepdims."""
+
+    reduce = None  # the reduction a subclass pools with
 
     def __init__(self, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.keepdims = keepdims
 
     def call(self, inputs):
-        return ops.reduce_mean(inputs, axis=(1, 2), keepdims=self.keepdims)
+        return self.reduce(inputs, axis=(1, 2), keepdims=self.keepdims)
 
 
-class GlobalMaxPooling2D(Layer):
-    """The maximum over height and width: (N, H, W, C) -> (N, C)."""
+class GlobalAveragePooling2D(_GlobalPooling2D):
+    """The mean over height and width."""
 
-    def __init__(self, keepdims=False, **kwargs):
-        super().__init__(**kwargs)
-        self.keepdims = keepdims
+    reduce = staticmethod(ops.reduce_mean)
 
-    def call(self, inputs):
-        return ops.reduce_max(inputs, axis=(1, 2), keepdims=self.keepdims)
+
+class GlobalMaxPooling2D(_GlobalPooling2D):
+    """The maximum over height and width."""
+
+    reduce = staticmethod(ops.reduce_max)
