@@ -1,14 +1,7 @@
 """BatchNormalization and LayerNormalization (Keras's defaults and numerics)."""
 from .. import initializers, nn, ops
+from ..ops.core import normalize_axes
 from .base import Layer
-
-
-def _axes(axis, rank, name):
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    for a in axes:
-        if not -rank <= a < rank:
-            raise ValueError(f"{name}: axis {a} is out of range for inputs of rank {rank}")
-    return tuple(sorted(a % rank for a in axes))
 
 
 def _parameter_shape(input_shape, axes):
@@ -27,7 +20,7 @@ class _Normalization(Layer):
         self.gamma_initializer = initializers.get(gamma_initializer)
 
     def build(self, input_shape):
-        self.axes = _axes(self.axis, len(input_shape), type(self).__name__)
+        self.axes = normalize_axes(self.axis, len(input_shape), type(self).__name__)
         shape = tuple(input_shape[a] for a in self.axes)
         self.gamma = self.add_weight("gamma", shape, self.gamma_initializer) \
             if self.scale else None

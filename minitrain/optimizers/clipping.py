@@ -11,24 +11,20 @@ def clip(grads, clipnorm=None, clipvalue=None, global_clipnorm=None):
     if global_clipnorm and global_clipnorm > 0:
         return _clip_by_global_norm(grads, global_clipnorm)
     if clipvalue and clipvalue > 0:
-        return [_xp(g).clip(g, -g.dtype.type(clipvalue), g.dtype.type(clipvalue)) for g in grads]
+        return [g.clip(-g.dtype.type(clipvalue), g.dtype.type(clipvalue)) for g in grads]
     return grads
-
-
-def _xp(array):
-    return backend.array_module(array)
 
 
 def _clip_by_norm(g, clipnorm):
     """g * c / max(||g||, c): rescaled to norm c when longer."""
-    xp, c = _xp(g), g.dtype.type(clipnorm)
+    xp, c = backend.array_module(g), g.dtype.type(clipnorm)
     return g * c / xp.maximum(xp.sqrt(xp.sum(g * g)), c)
 
 
 def _clip_by_global_norm(grads, clipnorm):
     """Every g times c / max(N, c), N the norm of all gradients together (Keras's form)."""
-    xp = _xp(grads[0])
-    norm = xp.sqrt(sum(_xp(g).sum(g * g) for g in grads))
+    xp = backend.array_module(grads[0])
+    norm = xp.sqrt(sum(xp.sum(g * g) for g in grads))
     one, c = norm.dtype.type(1.0), norm.dtype.type(clipnorm)
     with np.errstate(divide="ignore"):  # a zero norm gives 1 / N = inf, and the minimum 1 / c
         # adding (N - N) makes the scale nan when N is inf or nan, as in Keras
