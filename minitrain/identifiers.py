@@ -3,10 +3,7 @@
 Names match without regard to case or underscores, so ``"sparse_categorical_crossentropy"``,
 ``"SparseCategoricalCrossentropy"`` and ``"sparsecategoricalcrossentropy"`` are one name.
 """
-
-
-def _canonical(name):
-    return name.replace("_", "").lower()
+from .naming import canonical
 
 
 def resolve(identifier, table, kind):
@@ -31,8 +28,8 @@ def resolve(identifier, table, kind):
     else:
         raise TypeError(f"cannot interpret {identifier!r} as a {kind}: give its name, a "
                         f"{{'class_name', 'config'}} dict or an instance")
-    classes = {_canonical(key): cls for key, cls in table.items()}
-    cls = classes.get(_canonical(name))
+    classes = {canonical(key): cls for key, cls in table.items()}
+    cls = classes.get(canonical(name))
     if cls is None:
         raise ValueError(f"unknown {kind} '{name}'; valid names: {', '.join(sorted(table))}")
     return cls(**config)

@@ -155,3 +155,15 @@ def test_classification_reports_accuracy_even_when_not_listed():
     assert build(load_config(data=regression)).metrics == {}
     with pytest.raises(ConfigError, match="needs class labels, but the data has regression"):
         build(load_config(data={**regression, "loss": "sparse_categorical_crossentropy"}))
+
+
+def test_one_home_for_names_shared_by_the_config_the_kit_and_the_data_sources():
+    from minitrain import identifiers, naming
+    from minitrain.config import errors, names
+    from minitrain.data import registry
+    assert names.canonical is naming.canonical and names.snake_case is naming.snake_case
+    assert errors.did_you_mean is naming.did_you_mean is registry.did_you_mean
+    assert identifiers.canonical is naming.canonical
+    assert naming.canonical("Sparse_Categorical_CrossEntropy") == "sparsecategoricalcrossentropy"
+    assert naming.did_you_mean("rleu", ["relu", "tanh"]) == "; did you mean 'relu'?"
+    assert naming.did_you_mean("xyz", ["relu", "tanh"]) == ""

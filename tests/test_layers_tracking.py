@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minitrain as mt
-from minitrain import layers
+from minitrain import layers, naming
 
 
 class Block(layers.Layer):
@@ -219,3 +219,14 @@ def test_one_walk_gives_keras_order_and_the_first_path_of_a_shared_layer():
     assert _names(layer.trainable_variables) == _names([layer.scale, layer.offset,
                                                         layer.first.kernel, layer.first.bias])
     assert [path for path, _ in layer._sublayers()] == ["first"]
+
+
+@pytest.mark.parametrize("cls, args, name", [
+    ("Conv2D", (2, 3), "conv2d"), ("BatchNormalization", (), "batch_normalization"),
+    ("MaxPooling2D", (), "max_pooling2d"),
+    ("GlobalAveragePooling2D", (), "global_average_pooling2d"),
+    ("LayerNormalization", (), "layer_normalization"), ("Dense", (2,), "dense")])
+def test_default_names_are_keras_3s_snake_case(cls, args, name):
+    assert naming.snake_case(cls) == name
+    layer = getattr(layers, cls)(*args)
+    assert layer.name == name or layer.name.startswith(name + "_")

@@ -1,5 +1,8 @@
 """ConfigError: a mistake in a config file or a --set override, told in one line."""
-import difflib
+from ..naming import did_you_mean
+
+# did_you_mean lives in minitrain.naming; the config's modules take it from here
+__all__ = ["ConfigError", "did_you_mean", "format_path"]
 
 
 class ConfigError(ValueError):
@@ -20,12 +23,6 @@ class ConfigError(ValueError):
         if self.line is not None:
             where += f", line {self.line}"
         return f"{where}: {self.message}"
-
-
-def did_you_mean(word, choices):
-    """'; did you mean 'x'?' for the closest of ``choices`` to ``word``, or ''."""
-    near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"; did you mean '{near[0]}'?" if near else ""
 
 
 def format_path(path):

@@ -6,21 +6,12 @@ soon as it exists. A name matches regardless of case and underscores ("SparseCat
 so a misspelt one is reported with the closest valid one before anything is built.
 """
 import inspect
-import re
 
 from .. import layers, losses, metrics, optimizers
+from ..naming import canonical, did_you_mean, snake_case
 from ..optimizers import schedules
-from .errors import ConfigError, did_you_mean, format_path
+from .errors import ConfigError, format_path
 from .schema import REQUIRED, boolean, expected
-
-
-def canonical(name):
-    return str(name).replace("_", "").lower()
-
-
-def snake_case(name):
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
 class Registry:

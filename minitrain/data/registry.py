@@ -4,8 +4,9 @@ A source is a function of keyword options that returns a Dataset, registered und
 (the name a YAML config uses). Options are checked against the function's signature so a
 misspelt option fails with the list of valid ones instead of a bare TypeError.
 """
-import difflib
 import inspect
+
+from ..naming import did_you_mean
 
 _SOURCES = {}
 
@@ -27,7 +28,7 @@ def available_sources():
 def load_source(name, **options):
     """The Dataset of source ``name``, built with ``options``."""
     if name not in _SOURCES:
-        raise ValueError(f"unknown data source '{name}'{_did_you_mean(name, _SOURCES)} "
+        raise ValueError(f"unknown data source '{name}'{did_you_mean(name, _SOURCES)} "
                          f"(available: {', '.join(available_sources())})")
     fn = _SOURCES[name]
     _check_options(name, fn, options)
@@ -41,12 +42,7 @@ def _check_options(name, fn, options):
     for option in options:
         if option not in valid:
             raise ValueError(f"data source '{name}' has no option '{option}'"
-                             f"{_did_you_mean(option, valid)} (its options: {', '.join(valid)})")
+                             f"{did_you_mean(option, valid)} (its options: {', '.join(valid)})")
     missing = [p for p in valid if params[p].default is params[p].empty and p not in options]
     if missing:
         raise ValueError(f"data source '{name}' needs the option(s) {', '.join(missing)}")
-
-
-def _did_you_mean(word, choices):
-    near = difflib.get_close_matches(str(word), list(choices), n=1)
-    return f"; did you mean '{near[0]}'?" if near else ""

@@ -13,23 +13,17 @@ weights); floating inputs are then cast to the layer's dtype.
 """
 import inspect
 import itertools
-import re
 from collections import defaultdict
 
 import numpy as np
 
 from .. import initializers, nest, ops
+from ..naming import snake_case
 from ..tensor import Tensor, Variable, as_dtype, float32
 
 # per base name, how many layers have taken it: default names are unique, as in Keras
 # ("dense", "dense_1", ...); saved weights are keyed by structure, never by these names
 _name_counts = defaultdict(itertools.count)
-
-
-def snake_case(name):
-    """Keras's default layer names: "BatchNormalization" -> "batch_normalization"."""
-    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _unique_name(base):
