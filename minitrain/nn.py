@@ -21,9 +21,4 @@ from .ops.nn import (
 )
 from .ops.norm import batch_normalization, dropout, moments
 
-__all__ = [
-    "bias_relu","avg_pool2d", "batch_normalization", "bias_add", "conv2d", "dropout", "elu", "gelu",
-           "l2_loss", "leaky_relu", "log_softmax", "max_pool2d", "moments", "relu", "relu6",
-           "sigmoid", "sigmoid_cross_entropy_with_logits", "silu", "softmax",
-           "softmax_cross_entropy_with_logits", "softplus",
-           "sparse_softmax_cross_entropy_with_logits", "swish", "tanh"]
+__all__ = [name for name in dir() if not name.startswith("_")]
