@@ -122,14 +122,29 @@ class Tensor:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
-    def _value_text(self):
-        return np.array2string(np.asarray(backend.to_numpy(self._data)), separator=", ",
-                               prefix="  ")
+    # --- printing, as TensorFlow prints (so that a TF program's output reads the same) ---------
+    def _host_value(self):
+        """The value on the host: a numpy scalar for a scalar tensor, as TF's numpy() gives."""
+        data = np.asarray(backend.to_numpy(self._data))
+        return data[()] if data.ndim == 0 else data
+
+    def _value_text(self, is_repr):
+        value = self._host_value()
+        # a scalar prints as its number (numpy 2's repr would say np.float32(...))
+        text = str(value) if not is_repr or np.ndim(value) == 0 else repr(value)
+        return "\n" + text if "\n" in text else text
+
+    def __str__(self):
+        return f"tf.Tensor({self._value_text(False)}, shape={self.shape}, dtype={self.dtype.name})"
 
     def __repr__(self):
         place = "" if self.device == backend.CPU else f", device={self.device}"
-        return (f"<mt.Tensor: shape={self.shape}, dtype={self.dtype.name}{place}, "
-                f"numpy={self._value_text()}>")
+        return (f"<tf.Tensor: shape={self.shape}, dtype={self.dtype.name}{place}, "
+                f"numpy={self._value_text(True)}>")
+
+    def __format__(self, format_spec):
+        """``f"{loss:.3f}"``: the value's own formatting (numpy's), as in TensorFlow."""
+        return format(self._host_value(), format_spec)
 
     __hash__ = None  # __eq__ is elementwise, as in TensorFlow 2
 
@@ -296,8 +311,10 @@ class Variable(Tensor):
 
     def __repr__(self):
         place = "" if self.device == backend.CPU else f" device={self.device}"
-        return (f"<mt.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}{place}, "
-                f"numpy={self._value_text()}>")
+        return (f"<tf.Variable '{self.name}' shape={self.shape} dtype={self.dtype.name}{place}, "
+                f"numpy={self._value_text(True)}>")
+
+    __str__ = __repr__  # as TensorFlow prints a variable
 
 
 class _Holder:

@@ -226,3 +226,38 @@ def test_variable_ref_is_hashable_and_derefs_to_the_variable():
     a, b = mt.Variable(1.0), mt.Variable(1.0)
     table = {a.ref(): "a", b.ref(): "b"}
     assert table[a.ref()] == "a" and a.ref().deref() is a and a.ref() != b.ref()
+
+
+def test_tensors_print_as_tensorflow_prints_them():
+    assert str(mt.constant(3.0)) == "tf.Tensor(3.0, shape=(), dtype=float32)"
+    assert repr(mt.constant(3.0)) == "<tf.Tensor: shape=(), dtype=float32, numpy=3.0>"
+    assert str(mt.constant([1, 2])) == "tf.Tensor([1 2], shape=(2,), dtype=int32)"
+    assert repr(mt.constant([1.5, -2.25])) == (
+        "<tf.Tensor: shape=(2,), dtype=float32, numpy=array([ 1.5 , -2.25], dtype=float32)>")
+    assert str(mt.constant([[1.0, 2.0], [3.0, 4.0]])) == (
+        "tf.Tensor(\n[[1. 2.]\n [3. 4.]], shape=(2, 2), dtype=float32)")
+    v = mt.Variable(2.0, name="v")
+    assert repr(v) == str(v) == "<tf.Variable 'v:0' shape=() dtype=float32, numpy=2.0>"
+
+
+def test_scalar_tensors_format_like_their_numbers():
+    loss, accuracy = mt.constant(0.123456), mt.constant(0.5)
+    assert f"{loss:.3f}" == "0.123" and "{:.3%}".format(accuracy) == "50.000%"
+    assert f"{mt.constant(7):>4d}" == "   7" and f"{mt.Variable(2.5):.1f}" == "2.5"
+    assert f"{mt.constant([1.0, 2.0])}" == "[1. 2.]"
+    with pytest.raises(TypeError):
+        f"{mt.constant([1.0, 2.0]):.2f}"  # numpy refuses a format spec for an array, as TF does
+
+
+@pytest.mark.parametrize("dtype, expected", [
+    ("int8", "float32"), ("uint8", "float32"), ("int16", "float32"),
+    ("int32", "float64"), ("int64", "float64")])
+def test_integer_division_gives_tensorflows_float(dtype, expected):
+    y = mt.constant(np.array([3, 4], dtype=dtype)) / 2
+    assert y.dtype == expected
+    np.testing.assert_array_equal(y.numpy(), [1.5, 2.0])
+
+
+def test_an_integer_tensor_times_a_python_float_is_an_error_naming_both():
+    with pytest.raises(TypeError, match=r"multiply: .*float 2\.5.*int32"):
+        mt.constant(3) * 2.5

@@ -12,7 +12,7 @@ from .core import (
     xp_of,
 )
 from .elementwise import floating, log
-from .selection import where
+from .selection import cast, where
 
 
 # the four arithmetic ops run the arrays' own operators: numpy and CuPy alike, with no lookup
@@ -52,8 +52,17 @@ def _multiply_grad(op, grad):
     return (grad * y if need_x else None), (grad * x if need_y else None)
 
 
+# TensorFlow's truediv: integers divide as floats, the narrow ones as float32
+_TRUE_DIVISION = {"int8": "float32", "uint8": "float32", "int16": "float32",
+                  "uint16": "float32", "int32": "float64", "uint32": "float64",
+                  "int64": "float64", "uint64": "float64"}
+
+
 def divide(x, y, name=None):
     x, y = as_pair(x, y, "divide")
+    if x._data.dtype.kind in "iu":
+        wide = _TRUE_DIVISION[x.dtype.name]
+        x, y = cast(x, wide), cast(y, wide)
     return run2("divide", operator.truediv, x, y)
 
 

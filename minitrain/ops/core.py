@@ -26,9 +26,10 @@ def register_gradient(name):
 def gradient_function(op):
     grad_fn = op.grad_fn or _gradients.get(op.name)
     if grad_fn is None:
+        # TensorFlow's text first: the autodiff guide prints this error
         raise LookupError(
-            f"no gradient is registered for op '{op.name}'; register one with "
-            f"@register_gradient('{op.name}'), or wrap the op in mt.stop_gradient")
+            f"gradient registry has no entry for: {op.name} (register one with "
+            f"@register_gradient('{op.name}'), or wrap the op in mt.stop_gradient)")
     return grad_fn
 
 
@@ -83,6 +84,19 @@ def _scalar_like(value, tensor):
     return cached
 
 
+def _python_operand(value, tensor, name):
+    """A Python number beside a tensor, in the tensor's dtype, as TensorFlow converts it: a
+    float cannot join an integer tensor."""
+    try:
+        return _scalar_like(value, tensor)
+    except TypeError:
+        raise TypeError(f"{name}: cannot convert the Python {type(value).__name__} {value!r} "
+                        f"(float32 in TensorFlow's rules) to the {tensor.dtype.name} of the "
+                        f"other operand (TensorFlow: 'Cannot convert {value!r} to EagerTensor "
+                        f"of dtype {tensor.dtype.name}'); cast the tensor first, e.g. "
+                        f"mt.cast(x, mt.float32)") from None
+
+
 def _is_variable(x):
     return type(x) is not Tensor and isinstance(x, Tensor)
 
@@ -99,9 +113,9 @@ def as_pair(a, b, name):
             if (da.dtype is db.dtype or da.dtype == db.dtype) and type(da) is type(db):
                 return a, b
         elif type(b) in _PYTHON_SCALARS:
-            return a, _scalar_like(b, a)
+            return a, _python_operand(b, a, name)
     elif type(b) is Tensor and type(a) in _PYTHON_SCALARS:
-        return _scalar_like(a, b), b
+        return _python_operand(a, b, name), b
     if _is_variable(a) or _is_variable(b):  # a weight: read it, then try the fast path again
         return as_pair(_read(a), _read(b), name)
     if not isinstance(b, Tensor):
