@@ -211,11 +211,11 @@ class GradientTape:
             if not isinstance(s, Tensor):
                 raise TypeError(f"gradient(): sources must be tensors or variables, "
                                 f"got {type(s).__name__}")
-        watched = [s for s in sources if recorded.marks.get(s._id) is tape.WATCHED]
-        return sweep(recorded.ops, targets, seeds, watched)
+        reachable = [s for s in sources if _reachable(recorded, s, targets)]
+        return sweep(recorded.ops, targets, seeds, reachable)
 
     def _finish(self, grads, source, targets, recorded, mode):
-        grad = grads.get(source._id) if recorded.marks.get(source._id) is tape.WATCHED else None
+        grad = grads.get(source._id) if _reachable(recorded, source, targets) else None
         if grad is not None:
             return grad
         if mode is UnconnectedGradients.ZERO:
@@ -262,13 +262,20 @@ class GradientTape:
         shape = tuple(row_shape) + tuple(source_shape)
         if not found:  # an empty target: no rows to tell whether it is connected
             return _zeros(shape, source)
-        watched = recorded.marks.get(source._id) is tape.WATCHED
-        if not watched or all(g is None for g in found):
+        if not _reachable(recorded, source, [target]) or all(g is None for g in found):
             if self._finish({}, source, [target], recorded, mode) is None:
                 return None
             return _zeros(shape, source)  # rows of zeros, as for a connected source
         found = [ops.zeros_like(source) if g is None else g for g in found]
         return ops.reshape(ops.stack(found), shape)
+
+
+def _reachable(recorded, source, targets):
+    """Whether a gradient can reach ``source``: the tape watches it, or it is one of the
+    targets itself (``result = v`` inside the tape), whose gradient is its seed, as in
+    TensorFlow."""
+    return (recorded.marks.get(source._id) is tape.WATCHED
+            or any(t._id == source._id for t in targets))
 
 
 def _seed(output_gradient, target):

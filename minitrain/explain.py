@@ -34,6 +34,11 @@ def _never_watched(what, source, watch_accessed_variables):
     if hasattr(source, "trainable") and not watch_accessed_variables:
         return (f"{what} was never watched: the tape has watch_accessed_variables=False, so "
                 "call tape.watch(v) before using it")
+    if hasattr(source, "trainable"):
+        return (f"{what} was not read while the tape was recording: a trainable variable is "
+                "watched when an op inside the tape uses it (a value taken out with .numpy(), "
+                "float() or np.asarray leaves the tape, and so does a read before the tape "
+                "began or inside tape.stop_recording())")
     return (f"{what} was never watched by this tape: call tape.watch(x) before using it, "
             "or make it a trainable mt.Variable")
 

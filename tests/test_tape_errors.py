@@ -279,3 +279,37 @@ def test_a_tape_started_by_watch_can_still_be_entered():
     with tape:
         y = x * x
     assert float(tape.gradient(y, x)) == 4.0
+
+
+def test_a_target_that_is_the_source_variable_has_the_seed_as_gradient():
+    """TensorFlow's autodiff guide (control flow): `result = v0` inside the tape."""
+    x = mt.constant(1.0)
+    v0, v1 = mt.Variable(2.0), mt.Variable(2.0)
+    with mt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        result = v0 if x > 0.0 else v1**2
+    dv0, dv1 = tape.gradient(result, [v0, v1])
+    assert float(dv0) == 1.0 and dv1 is None
+    assert tape.gradient(result, v0, output_gradients=mt.constant(3.0)).numpy() == 3.0
+    (jac,) = tape.jacobian(result, [v0])
+    assert float(jac) == 1.0
+
+
+def test_a_variable_never_read_while_recording_is_explained_as_such():
+    v0, v1 = mt.Variable(2.0), mt.Variable(3.0)
+    before = v1 * 1.0  # read before the tape began
+    with mt.GradientTape() as tape:
+        y = v0 * mt.constant(float(v1.numpy())) + before  # v1 leaves the tape as numpy
+    with pytest.raises(mt.UnconnectedGradientError, match="not read while the tape was recording"):
+        tape.gradient(y, v1, unconnected_gradients="raise")
+
+
+def test_a_missing_gradient_raises_tensorflows_lookup_error_text():
+    from minitrain.ops import core
+
+    x = mt.constant([1.0, 2.0])
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        y = core.run("op_with_no_gradient", lambda a: a * 2, (x,))
+    with pytest.raises(LookupError, match="gradient registry has no entry for: op_with_no_gradient"):
+        tape.gradient(y, x)
