@@ -12,9 +12,12 @@ from . import (
     optimizers,
     random,
 )
+from . import naming as _naming
+from . import unsupported as _unsupported
 from .backend import DeviceError, device, list_devices
 from .backprop import GradientTape, UnconnectedGradients
 from .custom_gradient import custom_gradient
+from .eager import executing_eagerly, print  # noqa: A004  (TensorFlow's tf.print)
 from .explain import UnconnectedGradientError
 from .models import Model, Sequential
 from .ops import *  # noqa: F403  (the op set is the public API, as in `tf.*`)
@@ -45,3 +48,12 @@ __all__ = sorted(set(_op_names) - {"range_"}) + [
     "int16", "int32", "int64", "math", "nest", "nn", "random", "range", "uint8"]
 __all__ += ["Model", "Sequential", "activations", "initializers", "layers"]
 __all__ += ["losses", "metrics", "optimizers"]
+__all__ += ["executing_eagerly", "print"]
+
+
+def __getattr__(name):
+    """TensorFlow names that minitrain deliberately lacks answer with what to use instead."""
+    if name in _unsupported.INSTEAD:
+        return _unsupported.Unsupported(name)
+    raise AttributeError(f"module 'minitrain' has no attribute '{name}'"
+                         f"{_naming.did_you_mean(name, __all__)}")
