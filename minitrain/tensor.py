@@ -5,6 +5,7 @@ import sys
 import numpy as np
 
 from . import backend
+from .tensor_shape import shape_of
 
 float16, float32, float64 = np.dtype("float16"), np.dtype("float32"), np.dtype("float64")
 int8, int16, int32, int64 = (np.dtype(f"int{b}") for b in (8, 16, 32, 64))
@@ -59,7 +60,7 @@ class Tensor:
     # --- value and metadata -------------------------------------------------------------------
     @property
     def shape(self):
-        return self._data.shape
+        return shape_of(self._data.shape)
 
     @property
     def dtype(self):

@@ -261,3 +261,23 @@ def test_integer_division_gives_tensorflows_float(dtype, expected):
 def test_an_integer_tensor_times_a_python_float_is_an_error_naming_both():
     with pytest.raises(TypeError, match=r"multiply: .*float 2\.5.*int32"):
         mt.constant(3) * 2.5
+
+
+def test_a_tensors_shape_is_a_tensorshape_and_a_tuple():
+    x = mt.zeros([2, 3])
+    shape = x.shape
+    assert isinstance(shape, mt.TensorShape) and shape == (2, 3) and shape[0] == 2
+    assert shape.as_list() == [2, 3] and shape.rank == shape.ndims == 2
+    assert shape.num_elements() == 6 and shape.is_fully_defined()
+    assert repr(shape) == "TensorShape([2, 3])" and str(shape) == "(2, 3)"
+    assert repr(shape[1:]) == "TensorShape([3])" and np.zeros(shape).shape == (2, 3)
+    assert shape.concatenate([4]) == (2, 3, 4)
+
+
+def test_a_tensorshape_may_have_unknown_dimensions():
+    spec = mt.TensorShape([None, 3])
+    assert spec.is_compatible_with([5, 3]) and not spec.is_compatible_with([5, 4])
+    assert not spec.is_fully_defined() and spec.num_elements() is None
+    assert str(spec) == "(None, 3)" and mt.TensorShape(4) == (4,)
+    with pytest.raises(ValueError, match="known rank"):
+        mt.TensorShape(None)
