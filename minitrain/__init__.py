@@ -38,6 +38,7 @@ from .tensor import (
     int64,
     uint8,
 )
+from .tensor_shape import TensorShape
 
 __version__ = "0.1.0"
 
@@ -48,7 +49,7 @@ __all__ = sorted(set(_op_names) - {"range_"}) + [
     "int16", "int32", "int64", "math", "nest", "nn", "random", "range", "uint8"]
 __all__ += ["Model", "Sequential", "activations", "initializers", "layers"]
 __all__ += ["losses", "metrics", "optimizers"]
-__all__ += ["executing_eagerly", "print"]
+__all__ += ["TensorShape", "executing_eagerly", "print"]
 
 
 def __getattr__(name):
