@@ -18,6 +18,7 @@ from collections import defaultdict
 import numpy as np
 
 from .. import initializers, nest, ops
+from ..module import Module
 from ..naming import snake_case
 from ..tensor import Tensor, Variable, as_dtype, float32
 
@@ -66,10 +67,16 @@ def shapes_of(structure):
     return nest.pack_sequence_as(structure, [x.shape for x in nest.flatten(structure)])
 
 
-class Layer:
-    """A callable with weights: ``build(input_shape)`` creates them, ``call(inputs)`` computes."""
+class Layer(Module):
+    """A callable with weights: ``build(input_shape)`` creates them, ``call(inputs)`` computes.
+
+    A Module, so a module holding layers finds their weights; the layer's own ``weights`` and
+    ``trainable_variables`` keep Keras's order and see only layers, as in Keras.
+    """
 
     _call_takes_training = False
+    # bookkeeping the Module walk skips: _walk_attributes gives the own weights in order itself
+    _TF_MODULE_IGNORED_PROPERTIES = frozenset({"_own", "_tracked"})
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -89,7 +96,8 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
                             f"{sorted(kwargs)}")
-        self.name = name or _unique_name(snake_case(type(self).__name__))
+        # a Keras name, not held to a Module's rule (a Python identifier), as Keras does not
+        self._name = name or _unique_name(snake_case(type(self).__name__))
         self._dtype = as_dtype(dtype)
         self._trainable = bool(trainable)
         self.built = False
@@ -175,6 +183,10 @@ class Layer:
         return self._output_shape
 
     # --- tracking ---------------------------------------------------------------------------
+    def _walk_attributes(self, key=None):
+        """tf.Module's walk meets a layer's own weights first, in Keras's order."""
+        return [("_weights", [v for _, v, _ in self._own])] + super()._walk_attributes(key)
+
     def _sublayers(self):
         """(path, layer) for each distinct layer held in the attributes, in assignment order."""
         seen, found, held = set(), [], self.__dict__
