@@ -42,6 +42,24 @@ def test_float_labels_make_a_regression_dataset():
     assert not ds.is_classification and ds.num_classes is None
 
 
+def test_dataset_of_features_and_labels_is_an_array_dataset_and_a_pipeline():
+    ds = numbered(5)
+    assert type(ds) is mt.data.ArrayDataset and isinstance(ds, Dataset)
+    parts = ds.split((0.6, 0.4), seed=0) + (Normalizer("scale", scale=2).fit(ds)(ds),)
+    assert all(type(p) is mt.data.ArrayDataset for p in parts)
+    x, y = list(ds)[4]  # elements are (features[i], labels[i]) tensors, dtypes kept
+    assert isinstance(x, mt.Tensor) and x.numpy().tolist() == [4, 40] and int(y) == 1
+    assert x.dtype == ds.features.dtype and y.dtype == ds.labels.dtype
+    batches = [b[0].numpy()[:, 0].tolist() for b in ds.batch(2)]
+    assert batches == [[0, 1], [2, 3], [4]] and len(ds.batch(2)) == 3
+
+
+def test_a_source_is_a_pipeline_in_its_own_dtypes():
+    digits = mt.data.load_source("digits")
+    x, y = next(iter(digits.shuffle(2000, seed=0).batch(64)))
+    assert x.shape == (64, 64) and x.dtype == np.uint8 and y.dtype == digits.labels.dtype
+
+
 # --- splits ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("n, fractions, sizes", [
     (1797, (0.8, 0.1, 0.1), [1437, 180, 180]),
@@ -180,6 +198,7 @@ def test_each_iter_without_a_resume_starts_a_new_epoch():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"dataset": np.zeros(3)}, "Dataset"),
+    ({"dataset": Dataset.range(3)}, r"a tf.data-style pipeline \(<RangeDataset .*batches itself"),
     ({"batch_size": 0}, "batch_size"),
 ])
 def test_loader_argument_errors(kwargs, match):

@@ -1,11 +1,13 @@
 """Trainer: resume equal to an uninterrupted run (bit for bit), determinism, the nan stop,
 early stopping, and checkpoints that survive a crash mid-write."""
 import io
+import math
 import re
 
 import numpy as np
 import pytest
 
+import minitrain as mt
 from minitrain.config import build, load_config
 from minitrain.training import (
     Callback,
@@ -218,3 +220,47 @@ def test_the_progress_bar_shows_the_running_loss_and_accuracy():
     assert re.search(r"loss \d\.\d+  accuracy \d\.\d+", output)
     assert [line.split()[:3] for line in lines] == [["epoch", "1/2", "loss"],
                                                      ["epoch", "2/2", "loss"]]
+
+
+# --- tf.data-style pipelines -------------------------------------------------------------------
+def _digits_pipelines():
+    """(train, test) pipelines as a TF program builds them: shuffled batches, and test batches."""
+    train, test = mt.data.load_source("digits").split((0.8, 0.2), seed=0)
+
+    def pipeline(part):
+        return mt.data.Dataset.from_tensor_slices((part.features.astype(np.float32) / 16,
+                                                   part.labels))
+    return pipeline(train).shuffle(buffer_size=1024).batch(64), pipeline(test).batch(256)
+
+
+def _pipeline_run(seed, epochs=3):
+    mt.random.set_seed(seed)  # fixes the initial weights and the shuffle (which has no seed)
+    train, test = _digits_pipelines()
+    model = mt.Sequential([mt.layers.Dense(32, activation="relu"), mt.layers.Dense(10)])
+    trainer = Trainer(model, mt.optimizers.Adam(0.01),
+                      mt.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      {"accuracy": mt.metrics.SparseCategoricalAccuracy()})
+    return trainer, trainer.fit(train, epochs, validation=test), train, test
+
+
+def test_the_trainer_fits_and_evaluates_a_tf_data_pipeline():
+    trainer, history, train, test = _pipeline_run(seed=0)
+    assert trainer.steps_per_epoch == len(train) == math.ceil(1438 / 64)
+    assert trainer.step == 3 * len(train) and len(history) == 3
+    assert history[-1]["val_loss"] < history[0]["val_loss"] / 2
+    assert history[-1]["val_accuracy"] > 0.9
+    assert trainer.evaluate(test)["accuracy"] == history[-1]["val_accuracy"]
+    again, same, _, _ = _pipeline_run(seed=0)
+    assert _without_time(same) == _without_time(history)
+    _assert_same_weights(again.model.get_weights(), trainer.model.get_weights())
+
+
+def test_the_trainer_takes_a_pipeline_of_unknown_length_and_refuses_an_endless_one():
+    trainer, _, train, test = _pipeline_run(seed=1, epochs=1)
+    small = train.unbatch().filter(lambda x, y: y < 5).batch(64)
+    trainer.fit(small, epochs=2)
+    assert trainer.steps_per_epoch is None and trainer.epoch == 2
+    with pytest.raises(ValueError, match=r"repeats forever.*\.take\(steps\)"):
+        trainer.fit(train.repeat(), epochs=3)
+    with pytest.raises(ValueError, match="repeats forever"):
+        trainer.evaluate(test.repeat())

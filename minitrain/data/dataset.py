@@ -1,13 +1,19 @@
-"""Dataset: features and labels held as arrays, and its seeded splits."""
+"""ArrayDataset: features and labels held as arrays, and its seeded splits."""
 import numpy as np
 
+from .pipeline import Dataset
 
-class Dataset:
+
+class ArrayDataset(Dataset):
     """Samples as two arrays: sample ``i`` is ``(features[i], labels[i])``.
 
     Integer labels make a classification dataset (``num_classes`` is known: given, or the
     largest label + 1); float labels a regression one (``num_classes`` is None). Arrays keep
     their dtype here (the digits stay uint8); the DataLoader casts each batch.
+
+    It is a tf.data-style Dataset whose elements are those ``(features[i], labels[i])`` pairs,
+    in their own dtypes: ``load_source("digits").shuffle(2000).batch(64)`` is a pipeline.
+    ``mt.data.Dataset(features, labels, num_classes)`` builds one (see pipeline.py).
     """
 
     def __init__(self, features, labels, num_classes=None):
@@ -35,9 +41,15 @@ class Dataset:
         """``(features, labels)`` of one sample, a slice or an array of indices."""
         return self.features[index], self.labels[index]
 
+    def _elements(self):
+        return ((self.features[i, ...], self.labels[i, ...]) for i in range(len(self)))
+
+    def _cardinality(self):
+        return len(self)
+
     def subset(self, indices):
-        """A Dataset of the samples at ``indices``, keeping ``num_classes``."""
-        return Dataset(self.features[indices], self.labels[indices], self.num_classes)
+        """An ArrayDataset of the samples at ``indices``, keeping ``num_classes``."""
+        return ArrayDataset(self.features[indices], self.labels[indices], self.num_classes)
 
     def split(self, fractions, seed=0, stratify=False):
         """Disjoint random subsets with the given fractions (summing to 1), as a tuple.
@@ -58,7 +70,7 @@ class Dataset:
 
     def __repr__(self):
         kind = f"{self.num_classes} classes" if self.is_classification else "regression"
-        return (f"<Dataset: {len(self)} samples, features {self.feature_shape} "
+        return (f"<ArrayDataset: {len(self)} samples, features {self.feature_shape} "
                 f"{self.features.dtype.name}, {kind}>")
 
 

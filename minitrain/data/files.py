@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import Dataset
+from .dataset import ArrayDataset
 from .registry import register_source
 
 
@@ -25,7 +25,7 @@ def npz_file(path, features="x", labels="y", num_classes=None):
                              f"{', '.join(map(repr, archive.files)) or 'none'}: pass "
                              "features=... and labels=... with the names to use")
         x, y = read_array(archive, features, path), read_array(archive, labels, path)
-    return Dataset(x, y, num_classes)
+    return ArrayDataset(x, y, num_classes)
 
 
 @register_source("csv")
@@ -125,5 +125,5 @@ def _table_dataset(x, y, task, path):
         raise ValueError(f"{path}: task='classification' needs labels that are whole numbers "
                          "0, 1, 2, ...; the label column holds others")
     if task == "classification" or (task is None and whole):
-        return Dataset(x.astype(np.float32), y.astype(np.int64))
-    return Dataset(x.astype(np.float32), y[:, None].astype(np.float32))
+        return ArrayDataset(x.astype(np.float32), y.astype(np.int64))
+    return ArrayDataset(x.astype(np.float32), y[:, None].astype(np.float32))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import Dataset
+from .dataset import ArrayDataset
 from .files import open_npz, read_array
 from .idx import read_idx
 from .registry import register_source
@@ -48,7 +48,7 @@ def fashion_mnist(path="data/fashion_mnist", split="train", flatten=True):
 
 def _image_dataset(images, labels, flatten):
     features = images.reshape(len(images), -1) if flatten else images[..., None]
-    return Dataset(features, labels, num_classes=10)
+    return ArrayDataset(features, labels, num_classes=10)
 
 
 def _idx_dataset(title, path, split, flatten):

@@ -1,11 +1,12 @@
-"""DataLoader: a Dataset in batches of mt Tensors, reshuffled each epoch, resumable."""
+"""DataLoader: an ArrayDataset in batches of mt Tensors, reshuffled each epoch, resumable."""
 import math
 
 import numpy as np
 
 from .. import backend, random
 from ..tensor import Tensor
-from .dataset import Dataset
+from .dataset import ArrayDataset
+from .pipeline import Dataset
 
 
 class DataLoader:
@@ -19,7 +20,10 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size=32, shuffle=False, drop_last=False, seed=None):
-        if not isinstance(dataset, Dataset):
+        if isinstance(dataset, Dataset) and not isinstance(dataset, ArrayDataset):
+            raise TypeError(f"DataLoader needs an in-memory ArrayDataset; a tf.data-style "
+                            f"pipeline ({dataset!r}) batches itself: iterate it, after .batch(n)")
+        if not isinstance(dataset, ArrayDataset):
             raise TypeError(f"DataLoader needs a minitrain.data.Dataset, got "
                             f"{type(dataset).__name__}; wrap arrays as Dataset(features, labels)")
         if int(batch_size) < 1:

@@ -3,7 +3,7 @@ import difflib
 
 import numpy as np
 
-from .dataset import Dataset
+from .dataset import ArrayDataset
 
 METHODS = ("standard", "scale", "none")
 
@@ -39,8 +39,9 @@ class Normalizer:
         return self.method == "none" or self.scale is not None
 
     def fit(self, data):
-        """Take the statistics from ``data`` (a Dataset or a features array); returns self."""
-        x = np.asarray(data.features if isinstance(data, Dataset) else data, dtype=np.float64)
+        """Take the statistics from ``data`` (an ArrayDataset or its features); returns self."""
+        features = data.features if isinstance(data, ArrayDataset) else data
+        x = np.asarray(features, dtype=np.float64)
         if not len(x):
             raise ValueError("cannot fit a Normalizer on an empty training split")
         if self.method == "standard":
@@ -64,8 +65,9 @@ class Normalizer:
         return x.astype(np.float32)
 
     def __call__(self, dataset):
-        """A Dataset with the same labels and normalised features."""
-        return Dataset(self.transform(dataset.features), dataset.labels, dataset.num_classes)
+        """An ArrayDataset with the same labels and normalised features."""
+        return ArrayDataset(self.transform(dataset.features), dataset.labels,
+                            dataset.num_classes)
 
     def get_state(self):
         """The fitted statistics as plain values and arrays (a checkpoint can store them)."""

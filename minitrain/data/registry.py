@@ -1,7 +1,7 @@
-"""Data sources by name: ``load_source("digits", flatten=False)`` -> Dataset.
+"""Data sources by name: ``load_source("digits", flatten=False)`` -> ArrayDataset.
 
-A source is a function of keyword options that returns a Dataset, registered under a name
-(the name a YAML config uses). Options are checked against the function's signature so a
+A source is a function of keyword options that returns an ArrayDataset, registered under a
+name (the name a YAML config uses). Options are checked against the function's signature so a
 misspelt option fails with the list of valid ones instead of a bare TypeError.
 """
 import inspect
@@ -12,7 +12,7 @@ _SOURCES = {}
 
 
 def register_source(name):
-    """Decorator: make ``fn(**options) -> Dataset`` loadable as ``load_source(name)``."""
+    """Decorator: make ``fn(**options) -> ArrayDataset`` loadable as ``load_source(name)``."""
     def register(fn):
         if name in _SOURCES:
             raise ValueError(f"a data source named '{name}' is already registered")
@@ -26,7 +26,7 @@ def available_sources():
 
 
 def load_source(name, **options):
-    """The Dataset of source ``name``, built with ``options``."""
+    """The ArrayDataset of source ``name``, built with ``options``."""
     if name not in _SOURCES:
         raise ValueError(f"unknown data source '{name}'{did_you_mean(name, _SOURCES)} "
                          f"(available: {', '.join(available_sources())})")

@@ -5,7 +5,7 @@ Samples come in random order, so a split without stratification still sees both 
 """
 import numpy as np
 
-from .dataset import Dataset
+from .dataset import ArrayDataset
 from .registry import register_source
 
 
@@ -46,7 +46,7 @@ def regression(n_samples=1000, n_features=1, noise=0.1, seed=0):
     x = rng.normal(size=(n_samples, int(n_features)))
     w, b = rng.normal(size=int(n_features)), rng.normal()
     y = x @ w + b + noise * rng.normal(size=n_samples)
-    return Dataset(x.astype(np.float32), y[:, None].astype(np.float32))
+    return ArrayDataset(x.astype(np.float32), y[:, None].astype(np.float32))
 
 
 def _generator(n_samples, noise, seed):
@@ -58,4 +58,4 @@ def _generator(n_samples, noise, seed):
 
 
 def _classes(points, labels):
-    return Dataset(points.astype(np.float32), labels.astype(np.int64), num_classes=2)
+    return ArrayDataset(points.astype(np.float32), labels.astype(np.int64), num_classes=2)

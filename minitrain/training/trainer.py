@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import random
 from ..backprop import GradientTape
+from ..data.pipeline import INFINITE_CARDINALITY, Dataset
 from . import checkpoint as ckpt
 from .state import capture, restore
 
@@ -49,10 +50,10 @@ class Trainer:
     # --- one step ------------------------------------------------------------------------------
     def train_step(self, x, y):
         """One update on the batch; returns the batch loss as a float."""
-        variables = self.model.trainable_variables
         with GradientTape() as tape:
             y_pred = self.model(x, training=True)
             loss = self.loss(y, y_pred)
+        variables = self.model.trainable_variables  # after the call, which builds a new model
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         for metric in self.metrics.values():
@@ -61,6 +62,7 @@ class Trainer:
 
     def evaluate(self, data):
         """{'loss': ..., <metric>: ...} over every batch of ``data``, without training."""
+        _check_finite(data, "evaluate()")
         for metric in self.metrics.values():
             metric.reset_state()
         total, count = 0.0, 0
@@ -80,12 +82,13 @@ class Trainer:
     # --- the loop ------------------------------------------------------------------------------
     def fit(self, train, epochs, validation=None):
         """Train until ``epochs`` epochs are done (counting those before a resume) or a
-        callback stops the run; returns the history, one dict of logs per epoch.
+        callback stops the run; returns the history, one dict of logs per epoch. An epoch is
+        one pass over ``train``: a DataLoader, a batched ``mt.data.Dataset`` or any iterable.
 
         A trainer stopped early stays stopped: a resumed run that had stopped does no more
         steps (set ``trainer.stop_training = False`` to go on anyway)."""
         self.epochs = int(epochs)
-        self.steps_per_epoch = len(train) if hasattr(train, "__len__") else None
+        self.steps_per_epoch = _length(_check_finite(train, "fit()"))
         self._started = time.perf_counter()
         # overflow on the way to a nan is reported once, by the finiteness checks, not by numpy
         try:
@@ -213,3 +216,21 @@ class Trainer:
         self._in_epoch, self._loss_total = loop["in_epoch"], loop["loss_total"]
         self._loss_count, self.history = loop["loss_count"], list(loop["history"])
         self._elapsed, self.stop_training = loop["elapsed"], loop["stop_training"]
+
+
+def _check_finite(data, what):
+    """``data``, unless it is a pipeline that repeats forever: its first pass would never end."""
+    if isinstance(data, Dataset) and int(data.cardinality()) == INFINITE_CARDINALITY:
+        raise ValueError(f"{what} got a dataset that repeats forever, so an epoch would never "
+                         "end; drop the .repeat() (each epoch iterates the dataset afresh) or "
+                         "cap it with .take(steps)")
+    return data
+
+
+def _length(data):
+    """``len(data)``; None for an iterable without one (a generator, a pipeline after
+    ``filter``, whose ``len`` raises TypeError as tf.data's does)."""
+    try:
+        return len(data)
+    except TypeError:
+        return None
