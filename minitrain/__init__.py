@@ -19,7 +19,9 @@ from .backprop import GradientTape, UnconnectedGradients
 from .custom_gradient import custom_gradient
 from .eager import executing_eagerly, print  # noqa: A004  (TensorFlow's tf.print)
 from .explain import UnconnectedGradientError
+from .function import TensorSpec, function
 from .models import Model, Sequential
+from .module import Module
 from .ops import *  # noqa: F403  (the op set is the public API, as in `tf.*`)
 from .ops import __all__ as _op_names
 from .ops import range_ as range  # noqa: A001  (TensorFlow's name)
@@ -49,6 +51,7 @@ __all__ = sorted(set(_op_names) - {"range_"}) + [
     "int16", "int32", "int64", "math", "nest", "nn", "random", "range", "uint8"]
 __all__ += ["Model", "Sequential", "activations", "initializers", "layers"]
 __all__ += ["losses", "metrics", "optimizers"]
+__all__ += ["Module", "TensorSpec", "function"]
 __all__ += ["TensorShape", "executing_eagerly", "print"]
 
 
