@@ -18,17 +18,10 @@ minitrain has no graph, so a name scope only names: ``module.name_scope.name`` i
 import functools
 import re
 
+from .naming import camel_to_snake
 from .tensor import Variable
 
-# TensorFlow's camel_to_snake, which differs from Keras's snake_case (naming.snake_case) where a
-# capital follows a digit: "Conv2D" is "conv2_d" here and "conv2d" for a Keras layer's name
-_CAMEL_TO_SNAKE = re.compile(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))")
 _IDENTIFIER = re.compile(r"^[a-zA-Z_]([a-zA-Z0-9_])*$")
-
-
-def camel_to_snake(name):
-    """A class name as TensorFlow names a module: "MyModule" -> "my_module", "MLP" -> "mlp"."""
-    return _CAMEL_TO_SNAKE.sub(r"_\1", name).lower()
 
 
 def valid_identifier(name):

@@ -20,6 +20,16 @@ def snake_case(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+# TensorFlow's camel_to_snake (a tf.Module's default name), which differs from Keras's where a
+# capital follows a digit: a Module "Conv2D" is "conv2_d", a Keras layer "conv2d"
+_CAMEL_TO_SNAKE = re.compile(r"((?<=[a-z0-9])[A-Z]|(?!^)[A-Z](?=[a-z]))")
+
+
+def camel_to_snake(name):
+    """A class name as TensorFlow names a module: "MyModule" -> "my_module", "MLP" -> "mlp"."""
+    return _CAMEL_TO_SNAKE.sub(r"_\1", name).lower()
+
+
 def did_you_mean(word, choices):
     """'; did you mean 'x'?' for the closest of ``choices`` to ``word``, or ''."""
     near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
