@@ -242,7 +242,7 @@ def test_tensors_print_as_tensorflow_prints_them():
 
 def test_scalar_tensors_format_like_their_numbers():
     loss, accuracy = mt.constant(0.123456), mt.constant(0.5)
-    assert f"{loss:.3f}" == "0.123" and "{:.3%}".format(accuracy) == "50.000%"
+    assert f"{loss:.3f}" == "0.123" and "{:.3%}".format(accuracy) == "50.000%"  # noqa: UP032
     assert f"{mt.constant(7):>4d}" == "   7" and f"{mt.Variable(2.5):.1f}" == "2.5"
     assert f"{mt.constant([1.0, 2.0])}" == "[1. 2.]"
     with pytest.raises(TypeError):
