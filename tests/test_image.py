@@ -1,7 +1,7 @@
-"""mt.image.adjust_contrast: TensorFlow's values, shapes and dtypes, and its gradient table."""
+"""mt.image.adjust_contrast: TensorFlow's values, shapes and dtypes, and its missing gradient."""
 import numpy as np
 import pytest
-from gradcases import Inputs, case, check_first, check_second
+from gradcases import Inputs
 
 import minitrain as mt
 from minitrain import image
@@ -16,29 +16,13 @@ def _contrast(images, factor):
     return (images - mean) * factor + mean
 
 
-FIRST_ORDER = [
-    case("adjust_contrast hwc", lambda x: image.adjust_contrast(x, 1.7), u(2, 3, 2)),
-    case("adjust_contrast batch", lambda x: image.adjust_contrast(x, 0.4), u(2, 2, 3, 2)),
-    case("adjust_contrast factor", image.adjust_contrast, u(3, 2, 2), np.array(1.3)),
-    case("adjust_contrast rank 5", image.adjust_contrast, u(2, 1, 2, 2, 1), np.array(-0.5)),
-]
-SECOND_ORDER = [
-    case("adjust_contrast", lambda x: image.adjust_contrast(x, 1.7) ** 2, u(2, 3, 2)),
-    case("adjust_contrast factor", lambda x, f: image.adjust_contrast(x * x, f * f),
-         u(2, 2, 2, 1), np.array(1.3)),
-]
-
-
-@pytest.mark.usefixtures("device")
-@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
-@pytest.mark.usefixtures("device")
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
-def test_second_derivative(f, inputs, tolerances):
-    check_second(f, inputs, tolerances)
+def test_its_gradient_is_tensorflows_lookup_error_as_the_autodiff_guide_shows():
+    image_ = mt.Variable([[[0.5, 0.0, 0.0]]])
+    delta = mt.Variable(0.1)
+    with mt.GradientTape() as tape:
+        new_image = image.adjust_contrast(image_, delta)
+    with pytest.raises(LookupError, match="gradient registry has no entry for: AdjustContrastv2"):
+        tape.gradient(new_image, [image_, delta])
 
 
 def test_tensorflow_documentation_example():
@@ -92,17 +76,10 @@ def test_integer_images_convert_as_tensorflow_does():
 
 
 def test_a_float32_factor_tensor_serves_float64_images():
-    x = mt.constant(u(2, 2, 1))
-    factor = mt.constant(2.0)
-    with mt.GradientTape() as tape:
-        tape.watch([x, factor])
-        y = image.adjust_contrast(x, factor)
+    x = u(2, 2, 1)
+    y = image.adjust_contrast(mt.constant(x), mt.constant(2.0))
     assert y.dtype == mt.float64
-    grad_x, grad_factor = tape.gradient(y, [x, factor])
-    assert grad_factor.dtype == mt.float32
-    # d/dfactor of sum(y) = sum(x - mean) = 0; d/dx = factor + (1 - factor) = 1 per element
-    np.testing.assert_allclose(grad_factor.numpy(), 0.0, atol=1e-6)
-    np.testing.assert_allclose(grad_x.numpy(), np.ones((2, 2, 1)), rtol=1e-6)
+    np.testing.assert_allclose(y.numpy(), _contrast(x, 2.0), rtol=1e-12)
 
 
 def test_images_need_three_axes():

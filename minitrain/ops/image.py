@@ -1,9 +1,8 @@
-"""Image adjustments (tf.image), composed of differentiable ops: gradients of every order."""
+"""Image adjustments (tf.image)."""
 import numpy as np
 
 from ..tensor import Tensor
-from .core import as_tensor
-from .reduce import reduce_mean
+from .core import as_tensor, run2
 from .selection import cast, clip_by_value
 
 
@@ -11,9 +10,11 @@ def adjust_contrast(images, contrast_factor):
     """(x - mean) * contrast_factor + mean, the mean per image and channel over its height and
     width: the last three axes are [height, width, channels], any before them a batch.
 
-    Differentiable in both arguments. Integer images are converted as TensorFlow's
-    convert_image_dtype does: to float32 in [0, 1], adjusted, then scaled back and saturated.
-    Float images keep their dtype, and float64 its precision (TensorFlow computes it in float32).
+    One op, TensorFlow's AdjustContrastv2, with no gradient, as in TensorFlow (up to 2.21):
+    differentiating through it raises the LookupError that TensorFlow's autodiff guide shows.
+    Integer images are converted as TensorFlow's convert_image_dtype does: to float32 in [0, 1],
+    adjusted, then scaled back and saturated. Float images keep their dtype, and float64 its
+    precision (TensorFlow computes it in float32).
     """
     x = as_tensor(images)
     if x.ndim < 3:
@@ -30,10 +31,13 @@ def _contrast(x, factor):
     if np.ndim(factor) != 0:
         raise ValueError(f"adjust_contrast: contrast_factor must be scalar: "
                          f"{list(np.shape(factor))}")
-    if isinstance(factor, Tensor):  # a Python number takes x's dtype in the product instead
-        factor = cast(factor, x.dtype)
-    mean = reduce_mean(x, axis=(-3, -2), keepdims=True)
-    return (x - mean) * factor + mean
+    factor = cast(factor, x.dtype) if isinstance(factor, Tensor) else as_tensor(factor, x.dtype)
+
+    def forward(a, f):
+        mean = a.mean(axis=(-3, -2), keepdims=True)
+        return (a - mean) * f + mean
+
+    return run2("AdjustContrastv2", forward, x, factor)
 
 
 def _saturate_cast(y, dtype):
