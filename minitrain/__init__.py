@@ -2,8 +2,10 @@
 from . import (
     activations,
     data,
+    image,
     initializers,
     layers,
+    linalg,
     losses,
     math,
     metrics,
@@ -52,6 +54,7 @@ __all__ = sorted(set(_op_names) - {"range_"}) + [
 __all__ += ["Model", "Sequential", "activations", "initializers", "layers"]
 __all__ += ["losses", "metrics", "optimizers"]
 __all__ += ["Module", "TensorSpec", "function"]
+__all__ += ["image", "linalg"]
 __all__ += ["TensorShape", "executing_eagerly", "print"]
 
 
