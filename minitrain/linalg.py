@@ -3,6 +3,8 @@
 A singular matrix raises ``LinAlgError`` (numpy's, a ValueError) where TensorFlow raises
 InvalidArgumentError, with TensorFlow's message.
 """
+from .ops.contraction import einsum, tensordot
+from .ops.grids import eye
 from .ops.linalg import (
     LinAlgError,
     cholesky,
@@ -15,7 +17,9 @@ from .ops.linalg import (
     solve,
     trace,
 )
+from .ops.norms import global_norm, l2_normalize, norm
 from .ops.shape import matrix_transpose
 
-__all__ = ["LinAlgError", "cholesky", "det", "diag", "diag_part", "inv", "matmul",
-           "matrix_transpose", "slogdet", "solve", "trace"]
+__all__ = ["LinAlgError", "cholesky", "det", "diag", "diag_part", "einsum", "eye", "global_norm",
+           "inv", "l2_normalize", "matmul", "matrix_transpose", "norm", "slogdet", "solve",
+           "tensordot", "trace"]

@@ -53,6 +53,9 @@ from .ops import (
     tan,
     tanh,
 )
+from .ops.indexing import segment_sum, unsorted_segment_sum
 from .ops.nn import softplus
+from .ops.norms import l2_normalize, reduce_euclidean_norm
+from .ops.scan import cumprod, cumsum, reduce_prod, top_k
 
 __all__ = [name for name in dir() if not name.startswith("_")]

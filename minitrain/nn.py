@@ -19,6 +19,8 @@ from .ops.nn import (
     sparse_softmax_cross_entropy_with_logits,
     swish,
 )
-from .ops.norm import batch_normalization, dropout, moments
+from .ops.normalization import batch_normalization, dropout, moments
+from .ops.norms import l2_normalize
+from .ops.scan import top_k
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,4 +1,6 @@
 """Differentiable ops: each forward runs on arrays, each gradient is registered by name."""
+import types
+
 from .arithmetic import (
     abs,
     add,
@@ -17,6 +19,7 @@ from .arithmetic import (
     square,
     subtract,
 )
+from .contraction import einsum, tensordot
 from .core import as_tensor, read_variable, register_gradient
 from .elementwise import (
     cos,
@@ -30,7 +33,17 @@ from .elementwise import (
     tan,
     tanh,
 )
+from .grids import eye, linspace, meshgrid, pad
+from .indexing import (
+    boolean_mask,
+    gather_nd,
+    scatter_nd,
+    tensor_scatter_nd_add,
+    tensor_scatter_nd_sub,
+    tensor_scatter_nd_update,
+)
 from .linalg import matmul
+from .norms import clip_by_global_norm, clip_by_norm, norm
 from .reduce import (
     argmax,
     argmin,
@@ -47,6 +60,7 @@ from .reduce import (
     sum_to_shape,
     tile,
 )
+from .scan import argsort, cumsum, reduce_prod, sort
 from .selection import (
     cast,
     ceil,
@@ -97,4 +111,6 @@ from .shape import (
 
 convert_to_tensor = as_tensor
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+# the ops, not the submodules that hold them: `from .ops import *` must not rebind mt.linalg
+__all__ = [name for name, value in list(globals().items())
+           if not name.startswith("_") and not isinstance(value, types.ModuleType)]
