@@ -75,8 +75,11 @@ class Tensor:
         return backend.device_of(self._data)
 
     def numpy(self):
-        """The value as a host numpy array (read-only: a Tensor never changes)."""
+        """The value as a host numpy array (read-only: a Tensor never changes); a scalar
+        tensor's is a numpy scalar, as TensorFlow's (hashable: a dict key, a set member)."""
         view = np.asarray(backend.to_numpy(self._data)).view()
+        if view.ndim == 0:
+            return view[()]
         view.flags.writeable = False
         return view
 
@@ -237,14 +240,13 @@ class Variable(Tensor):
     """
 
     __slots__ = ("trainable", "_name")
-    _count = itertools.count()
 
     def __init__(self, initial_value, trainable=True, name=None, dtype=None, device=None):
         if callable(initial_value):
             initial_value = initial_value()
         super().__init__(_fresh_copy(initial_value, dtype, device))
         self.trainable = bool(trainable)
-        self._name = name or f"Variable_{next(Variable._count)}"
+        self._name = name or "Variable"  # as TensorFlow names every unnamed variable, eagerly
 
     @property
     def name(self):
@@ -255,8 +257,10 @@ class Variable(Tensor):
         return Reference(self)
 
     def numpy(self):
-        """A copy of the current value (the variable may change afterwards)."""
-        return np.array(backend.to_numpy(self._data))
+        """A copy of the current value (the variable may change afterwards); a numpy scalar
+        for a scalar variable."""
+        value = np.array(backend.to_numpy(self._data))
+        return value[()] if value.ndim == 0 else value
 
     def read_value(self):
         """The current value as a Tensor; recorded on tapes that watch this variable."""
