@@ -381,15 +381,6 @@ GAPS = {  # guide: why its test is expected to fail, while minitrain lacks somet
         "'gradient registry has no entry for: AdjustContrastv2' followed by minitrain's hint "
         "\" (register one with @register_gradient('AdjustContrastv2'), or wrap the op in "
         "mt.stop_gradient)\""),
-    "basic_training_loops": (
-        "variable names: line 50 `print(\"Variables:\", model.variables)` prints "
-        "'Variable_1:0' and 'Variable_0:0'; TensorFlow names every unnamed eager variable "
-        "'Variable:0'"),
-    "mlp_core": (
-        "Tensor.numpy() of a scalar: line 264 "
-        "`label_accs[accuracy_score(pred_label, labels).numpy()] = label` raises "
-        "TypeError: unhashable type: 'numpy.ndarray'; TensorFlow's .numpy() of a rank-0 tensor "
-        "is a NumPy scalar (np.float32), minitrain's a 0-d np.ndarray"),
 }
 
 
