@@ -1,4 +1,5 @@
 """Unconnected gradients (none, zero, raise with its reasons) and the tape's error messages."""
+import sys
 import warnings
 
 import numpy as np
@@ -311,5 +312,8 @@ def test_a_missing_gradient_raises_tensorflows_lookup_error_text():
     with mt.GradientTape() as tape:
         tape.watch(x)
         y = core.run("op_with_no_gradient", lambda a: a * 2, (x,))
-    with pytest.raises(LookupError, match="registry has no entry for: op_with_no_gradient"):
+    with pytest.raises(LookupError) as info:
         tape.gradient(y, x)
+    assert str(info.value) == "gradient registry has no entry for: op_with_no_gradient"
+    if sys.version_info >= (3, 11):
+        assert "register_gradient('op_with_no_gradient')" in info.value.__notes__[0]

@@ -26,10 +26,13 @@ def register_gradient(name):
 def gradient_function(op):
     grad_fn = op.grad_fn or _gradients.get(op.name)
     if grad_fn is None:
-        # TensorFlow's text first: the autodiff guide prints this error
-        raise LookupError(
-            f"gradient registry has no entry for: {op.name} (register one with "
-            f"@register_gradient('{op.name}'), or wrap the op in mt.stop_gradient)")
+        # TensorFlow's text (the autodiff guide prints it); what to do goes in a note, which a
+        # traceback shows and str(error) does not
+        error = LookupError(f"gradient registry has no entry for: {op.name}")
+        if hasattr(error, "add_note"):  # Python 3.11+
+            error.add_note(f"register a gradient with @register_gradient('{op.name}'), or wrap "
+                           f"the op in mt.stop_gradient")
+        raise error
     return grad_fn
 
 
