@@ -4,6 +4,7 @@ from . import (
     data,
     image,
     initializers,
+    keras,
     layers,
     linalg,
     losses,
@@ -55,6 +56,7 @@ __all__ += ["Model", "Sequential", "activations", "initializers", "layers"]
 __all__ += ["losses", "metrics", "optimizers"]
 __all__ += ["Module", "TensorSpec", "function"]
 __all__ += ["image", "linalg"]
+__all__ += ["keras"]
 __all__ += ["TensorShape", "executing_eagerly", "print"]
 
 

@@ -32,6 +32,11 @@ def _unique_name(base):
     return base if count == 0 else f"{base}_{count}"
 
 
+def reset_layer_names():
+    """Name layers from scratch again ("dense", "dense_1", ...): keras's clear_session."""
+    _name_counts.clear()
+
+
 def _layers_in(value, path, visit, seen, found):
     """``visit(layer, path, seen, found)`` for each layer in an attribute's value, lists,
     tuples and dicts included, in order; a path of None builds no strings. The one walk behind

@@ -1,0 +1,11 @@
+"""``mt.keras``: the Keras-like kit under Keras's names (``tf.keras``), re-exports only.
+
+One implementation, two names: ``mt.keras.layers`` is ``mt.layers``, ``mt.keras.optimizers``
+is ``mt.optimizers``, and so on, so ``mt.keras.layers.Dense is mt.layers.Dense``.
+"""
+from .. import activations, initializers, layers, losses, metrics, optimizers
+from ..models import Model, Sequential
+from . import backend, utils
+
+__all__ = ["Model", "Sequential", "activations", "backend", "initializers", "layers", "losses",
+           "metrics", "optimizers", "utils"]
