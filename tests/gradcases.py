@@ -61,3 +61,20 @@ def check_second(f, inputs, tolerances):
 
     for k in range(len(inputs)):
         check_gradients(gradient_function(weighted, k), inputs, **tolerances)
+
+
+def table_tests(first_order, second_order):
+    """The two tests of a table module: every row's first derivatives, and its second.
+
+        test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)
+    """
+
+    @pytest.mark.parametrize("f, inputs, tolerances", first_order)
+    def test_gradient(f, inputs, tolerances):
+        check_first(f, inputs, tolerances)
+
+    @pytest.mark.parametrize("f, inputs, tolerances", second_order)
+    def test_second_derivative(f, inputs, tolerances):
+        check_second(f, inputs, tolerances)
+
+    return test_gradient, test_second_derivative

@@ -3,7 +3,8 @@ import math
 
 import numpy as np
 import pytest
-from layercases import Draw, case, check_first, check_second
+from gradcases import table_tests
+from layercases import Draw, case
 
 import minitrain as mt
 from minitrain.ops.conv import col2im, im2col
@@ -130,14 +131,7 @@ FIRST_ORDER = CONV_CASES + POOL_CASES + PATCH_CASES
 SECOND_ORDER = SECOND_CASES + PATCH_CASES
 
 
-@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
-def test_second_derivative(f, inputs, tolerances):
-    check_second(f, inputs, tolerances)
+test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)
 
 
 @pytest.mark.parametrize("shape, window, strides, padding", GEOMETRIES, ids=GEOMETRY_IDS)

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 import pytest
-from gradcases import Inputs, case, check_first, check_second
+from gradcases import Inputs, case, table_tests
 
 import minitrain as mt
 from minitrain.ops import elementwise
@@ -108,14 +108,7 @@ FIRST_ORDER = UNARY_CASES + BINARY_CASES + OPERATOR_CASES + GRADIENT_OP_CASES
 SECOND_ORDER = SECOND_CASES + GRADIENT_OP_CASES + SECOND_SELECTION_CASES
 
 
-@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
-def test_second_derivative(f, inputs, tolerances):
-    check_second(f, inputs, tolerances)
+test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)
 
 
 _erf = np.vectorize(math.erf)

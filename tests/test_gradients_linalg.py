@@ -6,7 +6,7 @@ row's input, as a a^T + n I: every perturbation of ``a`` keeps it valid (and sym
 """
 import numpy as np
 import pytest
-from gradcases import Inputs, case, check_first, check_second
+from gradcases import Inputs, case, table_tests
 
 import minitrain as mt
 from minitrain import linalg
@@ -107,11 +107,4 @@ FIRST_ORDER = SQUARE_CASES + DIAGONAL_CASES
 SECOND_ORDER = SECOND_CASES
 
 
-@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
-def test_second_derivative(f, inputs, tolerances):
-    check_second(f, inputs, tolerances)
+test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)

@@ -2,7 +2,7 @@
 and padding: gradients and second derivatives against finite differences (float64)."""
 import numpy as np
 import pytest
-from gradcases import Inputs, case, check_first, check_second
+from gradcases import Inputs, case, table_tests
 
 import minitrain as mt
 from minitrain.ops.norms import top_singular_direction
@@ -185,11 +185,4 @@ FIRST_ORDER = SCAN_CASES + CONTRACT_CASES + INDEX_CASES + NORM_CASES + GRID_CASE
 SECOND_ORDER = SECOND_CASES
 
 
-@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
-def test_second_derivative(f, inputs, tolerances):
-    check_second(f, inputs, tolerances)
+test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)

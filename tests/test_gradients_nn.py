@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 import pytest
-from gradcases import Inputs, case, check_first, check_second
+from gradcases import Inputs, case, check_first, table_tests
 
 import minitrain as mt
 from minitrain.ops import nn as nn_ops
@@ -122,14 +122,7 @@ SECOND_ORDER = (SECOND_REDUCE_CASES + SECOND_MATMUL_CASES + SECOND_ACTIVATION_CA
                 + CROSS_ENTROPY_CASES + FUSED_CASES)
 
 
-@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
-def test_second_derivative(f, inputs, tolerances):
-    check_second(f, inputs, tolerances)
+test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)
 
 
 def _numpy_log_softmax(x, axis):

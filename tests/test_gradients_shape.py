@@ -1,7 +1,7 @@
 """Ops that move elements (reshape, indexing, joining, where, clip, cast): gradient tables."""
 import numpy as np
 import pytest
-from gradcases import Inputs, case, check_first, check_second
+from gradcases import Inputs, case, table_tests
 
 import minitrain as mt
 
@@ -159,14 +159,7 @@ FIRST_ORDER = (RESHAPE_CASES + JOIN_CASES + GETITEM_CASES + GATHER_CASES + SELEC
 SECOND_ORDER = SECOND_CASES + COPY_CASES
 
 
-@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
-def test_second_derivative(f, inputs, tolerances):
-    check_second(f, inputs, tolerances)
+test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)
 
 
 @pytest.mark.parametrize("name, index", INDEX_CASES, ids=[row[0] for row in INDEX_CASES])

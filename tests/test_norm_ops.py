@@ -1,7 +1,8 @@
 """mt.nn.moments, batch_normalization and dropout: values and gradients."""
 import numpy as np
 import pytest
-from layercases import Draw, case, check_first, check_second
+from gradcases import table_tests
+from layercases import Draw, case
 
 import minitrain as mt
 
@@ -47,14 +48,7 @@ FIRST_ORDER = CASES
 SECOND_ORDER = CASES[1:5]
 
 
-@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
-def test_second_derivative(f, inputs, tolerances):
-    check_second(f, inputs, tolerances)
+test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)
 
 
 def test_dropout_zeroes_a_fraction_rate_and_scales_the_rest():
