@@ -17,7 +17,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from .. import initializers, nest, ops
+from .. import initializers, nest, ops, regularizers
 from ..module import Module
 from ..naming import snake_case
 from ..tensor import Tensor, Variable, as_dtype, float32
@@ -81,7 +81,7 @@ class Layer(Module):
 
     _call_takes_training = False
     # bookkeeping the Module walk skips: _walk_attributes gives the own weights in order itself
-    _TF_MODULE_IGNORED_PROPERTIES = frozenset({"_own", "_tracked"})
+    _TF_MODULE_IGNORED_PROPERTIES = frozenset({"_own", "_tracked", "_losses", "_regularized"})
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -95,9 +95,13 @@ class Layer(Module):
         # set before any subclass __init__ runs, since every attribute assignment is tracked
         object.__setattr__(layer, "_own", [])  # (name, variable, trainable when created)
         object.__setattr__(layer, "_tracked", [])  # attributes that may hold layers
+        object.__setattr__(layer, "_losses", [])  # from add_loss, since the last call began
+        object.__setattr__(layer, "_regularized", {})  # variable._id: its regularizer
+        object.__setattr__(layer, "_nested", False)  # called from an outer layer's call
         return layer
 
-    def __init__(self, trainable=True, name=None, dtype=None, **kwargs):
+    def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None,
+                 **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
                             f"{sorted(kwargs)}")
@@ -107,6 +111,7 @@ class Layer(Module):
         self._trainable = bool(trainable)
         self.built = False
         self._output_shape = None
+        self.activity_regularizer = activity_regularizer
 
     def __setattr__(self, name, value):
         if isinstance(value, Variable):
@@ -138,7 +143,9 @@ class Layer(Module):
             self._maybe_build(inputs)
         if "training" in kwargs and not self._call_takes_training:
             del kwargs["training"]
-        outputs = self.call(inputs, *args, **kwargs)
+        outputs = self._call_clearing_losses(inputs, *args, **kwargs)
+        if self._activity_regularizer is not None:
+            self._add_activity_losses(outputs)
         # set past __setattr__: a structure of shapes holds no layers, so it is not tracked
         object.__setattr__(self, "_output_shape", shapes_of(outputs))
         return outputs
@@ -161,8 +168,34 @@ class Layer(Module):
         self.build(shapes_of(inputs))
         self.built = True
 
-    def add_weight(self, name=None, shape=(), initializer=None, trainable=True, dtype=None):
-        """A new Variable owned by this layer (glorot_uniform unless told otherwise)."""
+    def _call_clearing_losses(self, inputs, *args, **kwargs):
+        """``call``; a top-level call first clears the losses of the call before, in every
+        layer inside, which it marks as nested meanwhile (so a layer called twice keeps both
+        calls' losses), as Keras's call context does, without a global."""
+        if self._nested:
+            return self.call(inputs, *args, **kwargs)
+        inner = self._flatten_layers()
+        for layer in inner:
+            layer._losses.clear()
+            object.__setattr__(layer, "_nested", layer is not self)
+        try:
+            return self.call(inputs, *args, **kwargs)
+        finally:
+            for layer in inner:
+                object.__setattr__(layer, "_nested", False)
+
+    def _add_activity_losses(self, outputs):
+        """activity_regularizer(y) / batch size, for each output tensor y (Keras 3)."""
+        for y in nest.flatten(outputs):
+            if isinstance(y, Tensor):
+                loss = ops.as_tensor(self._activity_regularizer(y))
+                batch = y.shape[0] if y.shape else 1
+                self.add_loss(loss / batch if batch else loss * 0)  # Keras: divide_no_nan
+
+    def add_weight(self, name=None, shape=(), initializer=None, trainable=True, dtype=None,
+                   regularizer=None):
+        """A new Variable owned by this layer (glorot_uniform unless told otherwise); the
+        penalty ``regularizer(variable)`` joins ``losses`` while the variable is trainable."""
         if dtype is None:
             self._dtype = self.dtype  # weights made before any input fix the layer's dtype
         dtype = as_dtype(dtype) or self.dtype
@@ -172,6 +205,9 @@ class Layer(Module):
         variable = Variable(initializer(tuple(shape), dtype), trainable=trainable,
                             name=f"{self.name}/{name}", dtype=dtype)
         self._track_variable(name, variable, trainable)
+        regularizer = regularizers.get(regularizer)
+        if regularizer is not None:
+            self._regularized[variable._id] = regularizer
         return variable
 
     @property
@@ -187,6 +223,36 @@ class Layer(Module):
                                  "output shape")
         return self._output_shape
 
+    # --- losses -----------------------------------------------------------------------------
+    def add_loss(self, loss):
+        """Add a scalar tensor (or a structure of them) to ``losses``, until the next call."""
+        losses = nest.flatten(loss)
+        for x in losses:
+            if not isinstance(x, Tensor):
+                raise ValueError("`add_loss()` can only be called from inside `build()` or "
+                                 f"`call()`, on a tensor input. Received invalid value: {x!r}")
+        self._losses.extend(losses)
+
+    @property
+    def losses(self):
+        """Keras 3's: the losses added during the last call, this layer's then those of the
+        layers inside it, then the penalties of the trainable weights' regularizers, computed
+        now from their current values (read ``losses`` inside the tape to differentiate)."""
+        layers = self._flatten_layers()
+        regularized = {key: r for layer in layers for key, r in layer._regularized.items()}
+        return [loss for layer in layers for loss in layer._losses] + [
+            regularized[v._id](v) for v in self.trainable_weights if v._id in regularized]
+
+    @property
+    def activity_regularizer(self):
+        """A penalty on each output, divided by the batch size, added to ``losses`` at each
+        call; settable, like any regularizer identifier."""
+        return self._activity_regularizer
+
+    @activity_regularizer.setter
+    def activity_regularizer(self, value):
+        object.__setattr__(self, "_activity_regularizer", regularizers.get(value))
+
     # --- tracking ---------------------------------------------------------------------------
     def _walk_attributes(self, key=None):
         """tf.Module's walk meets a layer's own weights first, in Keras's order."""
@@ -198,6 +264,15 @@ class Layer(Module):
         for attribute in self._tracked:
             _layers_in(held.get(attribute), attribute.lstrip("_"), _add_layer, seen, found)
         return found
+
+    def _flatten_layers(self):
+        """This layer and every distinct layer inside it, breadth first."""
+        seen, found = {id(self)}, [(None, self)]
+        for _, layer in found:  # the loop reaches what it appends: every level in turn
+            held = layer.__dict__
+            for attribute in layer._tracked:
+                _layers_in(held.get(attribute), None, _add_layer, seen, found)
+        return [layer for _, layer in found]
 
     def _named_weights(self):
         """(path, variable) for every weight, in Keras's order; paths name the structure."""

@@ -1,5 +1,5 @@
 """Conv2D and the 2-D pooling layers (channels last: NHWC inputs)."""
-from .. import activations, initializers, nn, ops
+from .. import activations, initializers, nn, ops, regularizers
 from ..ops.conv import padding_mode, spatial_pair
 from ..ops.nn import bias_add_activation
 from .base import Layer, positive_int
@@ -14,8 +14,9 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.filters = positive_int(filters, "Conv2D: filters")
         self.kernel_size = spatial_pair(kernel_size, "Conv2D: kernel_size")
         self.strides = spatial_pair(strides, "Conv2D: strides")
@@ -24,14 +25,18 @@ class Conv2D(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def build(self, input_shape):
         if len(input_shape) != 4:
             raise ValueError(f"Conv2D '{self.name}' expects NHWC inputs (rank 4), got shape "
                              f"{input_shape}")
         shape = self.kernel_size + (input_shape[-1], self.filters)
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
-        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer)
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer)
                      if self.use_bias else None)
 
     def call(self, inputs):

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .. import activations, initializers, nn, ops
+from .. import activations, initializers, nn, ops, regularizers
 from ..ops.nn import bias_add_activation
 from .base import Layer, positive_int
 
@@ -12,18 +12,23 @@ class Dense(Layer):
     """activation(inputs @ kernel + bias), over the last axis of the inputs."""
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
-        super().__init__(**kwargs)
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = positive_int(units, "Dense: units")
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def build(self, input_shape):
         self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
-                                      self.kernel_initializer)
-        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer)
+                                      self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.units,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer)
                      if self.use_bias else None)
 
     def call(self, inputs):
@@ -75,15 +80,18 @@ class Dropout(Layer):
 class Embedding(Layer):
     """Row ``i`` of the ``(input_dim, output_dim)`` embeddings matrix for each index ``i``."""
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", **kwargs):
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, **kwargs):
         super().__init__(**kwargs)
         self.input_dim = positive_int(input_dim, "Embedding: input_dim")
         self.output_dim = positive_int(output_dim, "Embedding: output_dim")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
 
     def build(self, input_shape):
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer)
+                                          self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer)
 
     def call(self, inputs):
         indices = inputs if inputs.dtype.kind in "iu" else ops.cast(inputs, "int64")
