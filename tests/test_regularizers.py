@@ -155,6 +155,24 @@ def test_losses_of_nested_layers_are_collected_and_a_shared_layer_keeps_both_cal
     assert _values(model.layers[1].losses) == [1.0, 2.0]
 
 
+def test_a_call_that_raises_leaves_no_layer_marked_as_nested():
+    class Fails(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = AddsItsInputSum()
+
+        def call(self, inputs):
+            self.inner(inputs)
+            raise RuntimeError("fails after the inner call")
+
+    outer = Fails()
+    with pytest.raises(RuntimeError):
+        outer(mt.ones((1, 2)))
+    outer.inner(mt.ones((1, 3)))  # a top-level call of its own again: it starts afresh
+    outer.inner(mt.ones((1, 3)))
+    assert _values(outer.inner.losses) == [3.0]
+
+
 def test_add_loss_takes_tensors_only():
     with pytest.raises(ValueError, match="on a tensor input. Received invalid value: 1.0"):
         AddsItsInputSum().add_loss(1.0)
