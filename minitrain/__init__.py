@@ -14,6 +14,7 @@ from . import (
     nn,
     optimizers,
     random,
+    regularizers,
 )
 from . import naming as _naming
 from . import unsupported as _unsupported
@@ -57,6 +58,7 @@ __all__ += ["losses", "metrics", "optimizers"]
 __all__ += ["Module", "TensorSpec", "function"]
 __all__ += ["image", "linalg"]
 __all__ += ["keras"]
+__all__ += ["regularizers"]
 __all__ += ["TensorShape", "executing_eagerly", "print"]
 
 

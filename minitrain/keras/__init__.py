@@ -3,9 +3,10 @@
 One implementation, two names: ``mt.keras.layers`` is ``mt.layers``, ``mt.keras.optimizers``
 is ``mt.optimizers``, and so on, so ``mt.keras.layers.Dense is mt.layers.Dense``.
 """
-from .. import activations, initializers, layers, losses, metrics, optimizers
+from .. import activations, initializers, layers, losses, metrics, optimizers, regularizers
 from ..models import Model, Sequential
 from . import backend, utils
 
 __all__ = ["Model", "Sequential", "activations", "backend", "initializers", "layers", "losses",
            "metrics", "optimizers", "utils"]
+__all__ += ["regularizers"]
