@@ -264,3 +264,21 @@ def test_the_trainer_takes_a_pipeline_of_unknown_length_and_refuses_an_endless_o
         trainer.fit(train.repeat(), epochs=3)
     with pytest.raises(ValueError, match="repeats forever"):
         trainer.evaluate(test.repeat())
+
+
+def test_a_callback_that_stops_on_a_nan_ends_the_run_without_the_error():
+    exp = experiment(optimizer={"name": "sgd", "learning_rate": 1e6})
+    hooks = []
+
+    class StopOnNaN(Callback):
+        def on_batch_begin(self, trainer):
+            hooks.append(trainer.batch)
+
+        def on_batch_end(self, trainer):
+            if not math.isfinite(trainer.running_logs()["loss"]):
+                trainer.stop_training = True
+
+    trainer = Trainer(exp.model, exp.optimizer, exp.loss, callbacks=[StopOnNaN()])
+    history = trainer.fit(exp.train, 5)
+    assert trainer.stop_training and len(history) == 1  # stopped in the epoch it diverged
+    assert hooks == list(range(trainer.batch))  # before each step, from batch 0

@@ -7,13 +7,20 @@ trainer = Trainer(model, mt.optimizers.Adam(1e-3), mt.losses.MeanSquaredError(),
 trainer.fit(train_loader, epochs=20, validation=val_loader)
 trainer.evaluate(test_loader)  # {"loss": ...}
 ```
+
+``Model.compile/fit/evaluate/predict`` (fit.py, Keras 3's API) run this same loop (fit_loop.py);
+``keras_callbacks`` holds Keras's callbacks (``keras.callbacks.*``), bridged into the Trainer's
+hooks. The Trainer's own callbacks (``Callback`` here) are given the Trainer itself.
 """
+from . import keras_callbacks
 from .callbacks import Callback, EarlyStopping
 from .checkpoint import CheckpointError
+from .fit import KerasTraining
 from .progress import EpochLog, ProgressBar
 from .run import Experiment, run_experiment
 from .rundir import RunDirectory
 from .trainer import Trainer, TrainingError
 
 __all__ = ["Callback", "CheckpointError", "EarlyStopping", "EpochLog", "Experiment",
-           "ProgressBar", "RunDirectory", "Trainer", "TrainingError", "run_experiment"]
+           "KerasTraining", "ProgressBar", "RunDirectory", "Trainer", "TrainingError",
+           "keras_callbacks", "run_experiment"]

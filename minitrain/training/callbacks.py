@@ -16,6 +16,9 @@ class Callback:
     def on_epoch_begin(self, trainer):
         pass
 
+    def on_batch_begin(self, trainer):
+        pass
+
     def on_batch_end(self, trainer):
         pass
 

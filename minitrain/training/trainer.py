@@ -111,23 +111,26 @@ class Trainer:
         if self.steps_per_epoch is not None and self.batch >= self.steps_per_epoch:
             return  # resumed from a checkpoint taken after the epoch's last step
         for x, y in train:
+            self._callback("on_batch_begin")
             loss = self.train_step(x, y)
             self.step, self.batch = self.step + 1, self.batch + 1
-            if not math.isfinite(loss):
-                raise self._diverged(f"the loss is {loss}")
             self._loss_total, self._loss_count = self._loss_total + loss * len(x), (
                 self._loss_count + len(x))
             self._callback("on_batch_end")
+            # a callback that stops on a nan (Keras's TerminateOnNaN) ends the run quietly
+            if not math.isfinite(loss) and not self.stop_training:
+                raise self._diverged(f"the loss is {loss}")
             if self.checkpoint_unit == "step" and self._due(self.step):
                 self.save_checkpoint(train)
+            if self.stop_training:
+                break
 
     def _end_epoch(self, train, validation):
         logs = self.running_logs()
         if validation is not None:
             logs.update({f"val_{k}": v for k, v in self.evaluate(validation).items()})
         self._in_epoch, self.epoch = False, self.epoch + 1
-        logs.update(epoch=self.epoch, step=self.step, lr=self.learning_rate(),
-                    time=self.wall_time())
+        logs.update(self.epoch_extras())
         self.history.append(logs)
         for callback in self.callbacks:
             callback.on_epoch_end(self, logs)
@@ -141,6 +144,11 @@ class Trainer:
         """The epoch so far: mean loss and metrics over the batches trained on."""
         loss = self._loss_total / self._loss_count if self._loss_count else math.nan
         return {"loss": loss, **self._metric_results()}
+
+    def epoch_extras(self):
+        """What an epoch's logs hold beside the loss and metrics."""
+        return {"epoch": self.epoch, "step": self.step, "lr": self.learning_rate(),
+                "time": self.wall_time()}
 
     def learning_rate(self):
         lr = getattr(self.optimizer, "learning_rate", None)
