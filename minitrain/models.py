@@ -3,9 +3,10 @@ import math
 
 from . import ops, saving
 from .layers.base import Layer, shapes_of
+from .training.fit import KerasTraining
 
 
-class Model(Layer):
+class Model(KerasTraining, Layer):
     """Define layers in ``__init__`` and the forward pass in ``call``; the first call builds.
 
     Nested layers are not handed the ``training`` flag implicitly: pass it on in ``call``
