@@ -242,3 +242,15 @@ def test_initial_epoch_and_steps_per_epoch():
 def test_fit_before_compile_says_so():
     with pytest.raises(ValueError, match="compile"):
         mt.Sequential([mt.layers.Dense(1)]).fit(np.zeros((2, 1)), np.zeros((2, 1)))
+
+
+def test_evaluate_and_predict_print_a_bar_by_default(capsys):
+    x, y = _data(40)
+    model = _model()
+    model.evaluate(x, y, batch_size=20)  # verbose="auto" is 1, as Keras 3's
+    final = _plain(capsys.readouterr().out).splitlines()[-1].split("\r")[-1]
+    assert re.fullmatch(r"2/2 ━{20} \d+s \d+(us|ms|s)/step - accuracy: \d\.\d{4} - "
+                        r"loss: \d\.\d{4} *", final), final
+    model.predict(x, batch_size=40)
+    final = _plain(capsys.readouterr().out).splitlines()[-1].split("\r")[-1]
+    assert re.fullmatch(r"1/1 ━{20} \d+s \d+(us|ms|s)/step *", final), final

@@ -201,3 +201,19 @@ def test_backup_and_restore_resumes_bit_for_bit(tmp_path, save_freq):
     for a, b in zip(whole, resumed):
         assert a.dtype == b.dtype and np.array_equal(a, b)
     assert resumed_history == whole_history
+
+
+def test_model_checkpoint_every_n_batches_and_its_messages(tmp_path, capsys):
+    x, y = _data(64)
+    path = str(tmp_path / "e{epoch}b{batch}.weights.npz")
+    _model().fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[
+        callbacks.ModelCheckpoint(path, save_freq=2, verbose=1)])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e1b2.weights.npz",
+                                                          "e1b4.weights.npz"]
+    assert f"\nEpoch 1: saving model to {tmp_path / 'e1b2.weights.npz'}\n" in (
+        capsys.readouterr().out)
+    _model().fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.ModelCheckpoint(
+        str(tmp_path / "best.weights.npz"), monitor="loss", save_best_only=True, verbose=1)])
+    out = capsys.readouterr().out
+    assert "\nEpoch 1: loss improved from inf to " in out
+    assert f"saving model to {tmp_path / 'best.weights.npz'}" in out
