@@ -45,6 +45,7 @@ from .tensor import (
     uint8,
 )
 from .tensor_shape import TensorShape
+from .training import keras_callbacks as callbacks
 
 __version__ = "0.1.0"
 
@@ -59,6 +60,7 @@ __all__ += ["Module", "TensorSpec", "function"]
 __all__ += ["image", "linalg"]
 __all__ += ["keras"]
 __all__ += ["regularizers"]
+__all__ += ["callbacks"]
 __all__ += ["TensorShape", "executing_eagerly", "print"]
 
 

@@ -5,8 +5,9 @@ is ``mt.optimizers``, and so on, so ``mt.keras.layers.Dense is mt.layers.Dense``
 """
 from .. import activations, initializers, layers, losses, metrics, optimizers, regularizers
 from ..models import Model, Sequential
+from ..training import keras_callbacks as callbacks
 from . import backend, utils
 
 __all__ = ["Model", "Sequential", "activations", "backend", "initializers", "layers", "losses",
            "metrics", "optimizers", "utils"]
-__all__ += ["regularizers"]
+__all__ += ["callbacks", "regularizers"]
