@@ -46,6 +46,14 @@ def test_layer_gradients_wrt_input_and_weights(make, x):
     check_layer_gradients(make(), x)
 
 
+@pytest.mark.parametrize("make, x", ROWS, ids=IDS)
+def test_compute_output_shape_is_the_shape_of_the_output(make, x):
+    layer = make()
+    assert layer.compute_output_shape(x.shape) == layer(x).shape
+    unknown = layer.compute_output_shape((None,) * (x.ndim - 1) + x.shape[-1:])
+    assert unknown[0] is None and unknown[-1] == layer(x).shape[-1]
+
+
 def _as_function(layer, x):
     """The layer as f(x, *weights), and its inputs: each weight's attribute is pointed at the
     tensor being perturbed, as check_layer_gradients does."""
@@ -114,7 +122,7 @@ def test_conv_configs_have_keras_keys_and_make_the_layer_again(make, keys):
     assert common | keys == set(config)
     assert config["data_format"] == "channels_last" and config["activation"] == "linear"
     assert config["bias_initializer"] == {"class_name": "Zeros", "config": {}}
-    again = type(layer)(**{**config, "name": None})
+    again = type(layer).from_config({**config, "name": None})
     assert {k: v for k, v in again.get_config().items() if k != "name"} == \
         {k: v for k, v in config.items() if k != "name"}
 
@@ -128,7 +136,7 @@ def test_keras_standardizes_the_arguments():
     assert (conv1d.kernel_size, conv1d.strides, conv1d.padding, conv1d.dilation_rate) == \
         ((3,), (1,), "causal", (1,))
     pool = layers.MaxPooling1D(3)
-    assert pool.get_config() == {"name": pool.name, "trainable": True, "dtype": None,
+    assert pool.get_config() == {"name": pool.name, "trainable": True, "dtype": "float32",
                                  "pool_size": (3,), "padding": "valid", "strides": (3,),
                                  "data_format": "channels_last"}
     assert layers.GlobalAveragePooling1D().get_config()["keepdims"] is False

@@ -1,9 +1,9 @@
-"""Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Conv1D and the 1-D pooling layers.
+"""Conv2DTranspose, DepthwiseConv2D, SeparableConv2D and Conv1D (and what 1-D pooling shares).
 
 Channels last only. The constructors take Keras 3's arguments with its defaults;
 ``data_format`` may only be "channels_last" (or None) and ``dilation_rate`` only 1, and
-regularizers and constraints are not taken. ``get_config`` gives Keras's keys for those
-arguments, so ``type(layer)(**layer.get_config())`` makes the same layer again.
+regularizers and constraints are not taken. ``get_config`` gives Keras's keys for the
+arguments taken, so ``type(layer).from_config(layer.get_config())`` makes the same layer again.
 """
 from .. import activations, initializers, ops
 from ..ops import conv_more
@@ -46,19 +46,25 @@ def _initializer_config(initializer):
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
 
 
-def _base_config(layer):
-    """Keras's keys of every layer; dtype None is a layer that takes its inputs' dtype."""
-    return {"name": layer.name, "trainable": layer.trainable,
-            "dtype": None if layer._dtype is None else layer._dtype.name}
-
-
 def _check_rank(layer, input_shape, rank):
     if len(input_shape) != rank:
         raise ValueError(f"{type(layer).__name__} '{layer.name}' expects channels-last inputs "
                          f"of rank {rank}, got shape {input_shape}")
 
 
-class _Conv(Layer):
+class _Configurable(Layer):
+    """Keras's base config (name, trainable, the dtype's name) and from_config; the layers add
+    their arguments with {**super().get_config(), ...}, as in Keras (until Layer has these)."""
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class _Conv(_Configurable):
     """What the convolutions share: window geometry, activation, bias and their config."""
 
     rank = 2  # the spatial axes
@@ -76,6 +82,12 @@ class _Conv(Layer):
         self.use_bias = use_bias
         self.bias_initializer = initializers.get(bias_initializer)
 
+    def _spatial_shape(self, sizes):
+        """The output's spatial sizes (None stays None); causal keeps ceil(n / s), as same."""
+        padding = "same" if self.padding == "causal" else self.padding
+        return tuple(None if n is None else conv_more.conv_output_size(n, k, s, padding)
+                     for n, k, s in zip(sizes, self.kernel_size, self.strides))
+
     def _bias(self, size):
         self.bias = (self.add_weight("bias", (size,), self.bias_initializer)
                      if self.use_bias else None)
@@ -85,17 +97,14 @@ class _Conv(Layer):
                                    activations.name_of(self.activation))
 
     def get_config(self):
-        own = {**_base_config(self), "kernel_size": self.kernel_size, "strides": self.strides,
+        own = {**super().get_config(), "kernel_size": self.kernel_size, "strides": self.strides,
                "padding": self.padding, "data_format": self.data_format,
                "dilation_rate": self.dilation_rate,
                "activation": activations.serialize(self.activation), "use_bias": self.use_bias}
         # kernel_, depthwise_, pointwise_ and bias_initializer: those the layer holds
         initializers_ = {key: _initializer_config(value) for key, value in vars(self).items()
                          if key.endswith("_initializer")}
-        return {**own, **self._own_config(), **initializers_}
-
-    def _own_config(self):
-        return {}
+        return {**own, **initializers_}
 
 
 class Conv2DTranspose(_Conv):
@@ -131,7 +140,7 @@ class Conv2DTranspose(_Conv):
     def compute_output_shape(self, input_shape):
         padding = self.output_padding or (None, None)
         return (input_shape[0],) + tuple(
-            conv_more.conv_transpose_output_size(n, k, s, self.padding, p)
+            None if n is None else conv_more.conv_transpose_output_size(n, k, s, self.padding, p)
             for n, k, s, p in zip(input_shape[1:3], self.kernel_size, self.strides, padding)
         ) + (self.filters,)
 
@@ -141,8 +150,9 @@ class Conv2DTranspose(_Conv):
                                        self.strides, self.padding.upper())
         return self._finish(y)
 
-    def _own_config(self):
-        return {"filters": self.filters, "output_padding": self.output_padding}
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "output_padding": self.output_padding}
 
 
 class DepthwiseConv2D(_Conv):
@@ -164,12 +174,16 @@ class DepthwiseConv2D(_Conv):
         self.kernel = self.add_weight("kernel", shape, self.depthwise_initializer)
         self._bias(input_shape[-1] * self.depth_multiplier)
 
+    def compute_output_shape(self, input_shape):
+        channels = input_shape[-1] * self.depth_multiplier
+        return (input_shape[0],) + self._spatial_shape(input_shape[1:3]) + (channels,)
+
     def call(self, inputs):
         y = conv_more.depthwise_conv2d(inputs, self.kernel, self.strides, self.padding)
         return self._finish(y)
 
-    def _own_config(self):
-        return {"depth_multiplier": self.depth_multiplier}
+    def get_config(self):
+        return {**super().get_config(), "depth_multiplier": self.depth_multiplier}
 
 
 class SeparableConv2D(_Conv):
@@ -197,13 +211,17 @@ class SeparableConv2D(_Conv):
                                                 self.pointwise_initializer)
         self._bias(self.filters)
 
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._spatial_shape(input_shape[1:3]) + (self.filters,)
+
     def call(self, inputs):
         y = conv_more.separable_conv2d(inputs, self.depthwise_kernel, self.pointwise_kernel,
                                        self.strides, self.padding)
         return self._finish(y)
 
-    def _own_config(self):
-        return {"filters": self.filters, "depth_multiplier": self.depth_multiplier}
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "depth_multiplier": self.depth_multiplier}
 
 
 class Conv1D(_Conv):
@@ -229,6 +247,9 @@ class Conv1D(_Conv):
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
         self._bias(self.filters)
 
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + self._spatial_shape(input_shape[1:2]) + (self.filters,)
+
     def call(self, inputs):
         padding = self.padding
         if padding == "causal":
@@ -237,75 +258,8 @@ class Conv1D(_Conv):
         y = conv_more.conv1d(inputs, self.kernel, self.strides[0], padding.upper())
         return self._finish(y)
 
-    def _own_config(self):
-        return {"filters": self.filters, "groups": self.groups}
-
-
-# --- 1-D pooling -----------------------------------------------------------------------------
-class _Pooling1D(Layer):
-    """A window function along the steps; strides default to the pool size."""
-
-    pool = None  # the ops.conv_more function a subclass pools with
-
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
-        super().__init__(**kwargs)
-        name = type(self).__name__
-        self.pool_size = _tuple(pool_size, 1, f"{name}: pool_size")
-        self.strides = _tuple(pool_size if strides is None else strides, 1, f"{name}: strides")
-        self.padding = _padding(padding, name)
-        self.data_format = _data_format(data_format, name)
-
-    def call(self, inputs):
-        _check_rank(self, inputs.shape, 3)
-        return self.pool(inputs, self.pool_size[0], self.strides[0], self.padding.upper())
-
     def get_config(self):
-        return {**_base_config(self), "pool_size": self.pool_size, "padding": self.padding,
-                "strides": self.strides, "data_format": self.data_format}
+        return {**super().get_config(), "filters": self.filters, "groups": self.groups}
 
 
-class MaxPooling1D(_Pooling1D):
-    """The maximum of each window."""
-
-    pool = staticmethod(conv_more.max_pool1d)
-
-
-class AveragePooling1D(_Pooling1D):
-    """The mean of each window (over real steps only, with 'same' padding)."""
-
-    pool = staticmethod(conv_more.avg_pool1d)
-
-
-class _GlobalPooling1D(Layer):
-    """A reduction over the steps: (N, W, C) -> (N, C), or (N, 1, C) with keepdims."""
-
-    reduce = None  # the reduction a subclass pools with
-
-    def __init__(self, data_format=None, keepdims=False, **kwargs):
-        super().__init__(**kwargs)
-        self.data_format = _data_format(data_format, type(self).__name__)
-        self.keepdims = keepdims
-
-    def call(self, inputs):
-        _check_rank(self, inputs.shape, 3)
-        return self.reduce(inputs, axis=1, keepdims=self.keepdims)
-
-    def get_config(self):
-        return {**_base_config(self), "data_format": self.data_format, "keepdims": self.keepdims}
-
-
-class GlobalAveragePooling1D(_GlobalPooling1D):
-    """The mean over the steps."""
-
-    reduce = staticmethod(ops.reduce_mean)
-
-
-class GlobalMaxPooling1D(_GlobalPooling1D):
-    """The maximum over the steps."""
-
-    reduce = staticmethod(ops.reduce_max)
-
-
-MaxPool1D, AvgPool1D = MaxPooling1D, AveragePooling1D
-GlobalAvgPool1D, GlobalMaxPool1D = GlobalAveragePooling1D, GlobalMaxPooling1D
 Convolution2DTranspose = Conv2DTranspose
