@@ -33,6 +33,16 @@ def test_compute_output_shape_is_the_shape_of_the_output(make, inputs, training,
 
 
 @pytest.mark.parametrize("make, inputs, training, fresh, tolerances", CASES)
+def test_float32_inputs_give_outputs_in_the_layers_dtype(make, inputs, training, fresh,
+                                                         tolerances):
+    layer = make()
+    xs = [x.astype(np.float32) for x in inputs]
+    y = layer(xs if len(xs) > 1 else xs[0], training=training)
+    adapted = isinstance(layer, layers.Normalization) and layer.input_mean is None
+    assert y.dtype == layer.dtype == (np.float64 if adapted else np.float32)  # adapted: given
+
+
+@pytest.mark.parametrize("make, inputs, training, fresh, tolerances", CASES)
 def test_get_config_round_trips(make, inputs, training, fresh, tolerances):
     layer = make()
     config = layer.get_config()

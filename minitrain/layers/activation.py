@@ -46,7 +46,8 @@ class ReLU(_Elementwise):
 
     def call(self, inputs):
         x = inputs
-        y = ops.where(ops.greater(x, self.threshold), x, ops.zeros_like(x))
+        y = nn.relu(x) if self.threshold == 0 else \
+            ops.where(ops.greater(x, self.threshold), x, ops.zeros_like(x))
         if self.max_value is not None:
             y = ops.minimum(y, self.max_value)
         if self.negative_slope:
