@@ -1,8 +1,11 @@
-"""Model (a layer made of layers, Keras's subclassing style) and Sequential."""
+"""Model (a layer made of layers, Keras's subclassing style), Functional (``Model(inputs,
+outputs)`` over a graph of layers called on ``Input``s) and Sequential."""
 import math
 
-from . import ops, saving
+from . import functional, nest, ops, saving
+from .keras_tensor import KerasTensor
 from .layers.base import Layer, shapes_of
+from .layers.input_layer import InputLayer
 from .training.fit import KerasTraining
 
 
@@ -11,7 +14,13 @@ class Model(KerasTraining, Layer):
 
     Nested layers are not handed the ``training`` flag implicitly: pass it on in ``call``
     (``self.dropout(x, training=training)``), as ``Sequential`` does.
+
+    ``Model(inputs, outputs)`` gives a ``Functional`` model instead, as in Keras.
     """
+
+    def __new__(cls, *args, **kwargs):
+        functional_call = len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs
+        return super().__new__(Functional if cls is Model and functional_call else cls)
 
     def _maybe_build(self, inputs):
         # a model's variables belong to its layers, which build as call() reaches them; only
@@ -23,6 +32,11 @@ class Model(KerasTraining, Layer):
             except BaseException:
                 self.built = False
                 raise
+
+    def _casts(self, dtype):
+        # floating inputs only: an integer one may be an Embedding's indices, and each layer
+        # inside casts what it takes
+        return self.autocast and dtype != self._dtype and dtype.kind == "f"
 
     def build(self, input_shape):
         """Create every variable by running the model once on zeros (None sizes become 1)."""
@@ -36,7 +50,26 @@ class Model(KerasTraining, Layer):
         """The layers held directly by this model, in the order they were assigned."""
         return [layer for _, layer in self._sublayers()]
 
-    def summary(self, line_length=80, print_fn=None):
+    def get_layer(self, name=None, index=None):
+        """A layer by its name or its index in ``layers`` (Keras's errors)."""
+        if index is not None and name is not None:
+            raise ValueError("Provide only a layer name or a layer index. Received: "
+                             f"index={index}, name={name}.")
+        layers = self.layers
+        if index is not None:
+            if len(layers) <= index:
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model "
+                                 f"only has {len(layers)} layers.")
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"No such layer: {name}. Existing layers are: "
+                             f"{[layer.name for layer in layers]}.")
+        raise ValueError("Provide either a layer name or layer index at `get_layer`.")
+
+    def summary(self, line_length=None, print_fn=None):
         """Print each layer with its output shape and parameter count, then the totals."""
         (print_fn or print)(summary_text(self, line_length))
 
@@ -49,24 +82,129 @@ class Model(KerasTraining, Layer):
         saving.load_weights(self, filepath)
 
 
+class Functional(Model):
+    """A model over the graph of layers between symbolic ``inputs`` and ``outputs`` (each a
+    KerasTensor, a list or a dict of them); calling it runs the graph on data."""
+
+    def __init__(self, inputs, outputs, name=None, trainable=True):
+        for what, structure in (("inputs", inputs), ("outputs", outputs)):
+            for x in nest.flatten(structure):
+                if not isinstance(x, KerasTensor):
+                    raise ValueError(f"All `{what}` values must be KerasTensors. Received: "
+                                     f"{what}={structure} including invalid value {x} of "
+                                     f"type {type(x)}")
+        super().__init__(trainable=trainable, name=name)
+        flat_inputs, flat_outputs = nest.flatten(inputs), nest.flatten(outputs)
+        if not flat_inputs or not flat_outputs:
+            raise ValueError(f"`inputs` and `outputs` cannot be empty. Received: "
+                             f"inputs={inputs}, outputs={outputs}")
+        nodes, layers = functional.map_graph(flat_inputs, flat_outputs)
+        # symbolic bookkeeping, set past __setattr__: it holds no weights of its own
+        for key, value in (("_inputs_struct", inputs), ("_outputs_struct", outputs),
+                           ("_inputs", flat_inputs), ("_outputs", flat_outputs),
+                           ("_nodes", nodes)):
+            object.__setattr__(self, key, value)
+        self._layers = layers  # tracked: the weights are the layers', in this order
+        self.autocast = False  # each input is converted to its Input's dtype instead
+        self.built = True
+
+    @property
+    def layers(self):
+        return list(self._layers)
+
+    @property
+    def inputs(self):
+        """The flat list of the symbolic inputs."""
+        return list(self._inputs)
+
+    @property
+    def outputs(self):
+        """The flat list of the symbolic outputs."""
+        return list(self._outputs)
+
+    @property
+    def input_shape(self):
+        return _unpack_singleton(shapes_of(self._inputs_struct))
+
+    @property
+    def output_shape(self):
+        return _unpack_singleton(shapes_of(self._outputs_struct))
+
+    def call(self, inputs, training=None):
+        values = functional.standardize_inputs(self._inputs_struct, self._inputs, inputs)
+        outputs = functional.run_graph(self._nodes, self._inputs, values,
+                                       self._outputs_struct, training)
+        return _unpack_singleton(outputs)
+
+
+def _unpack_singleton(structure):
+    return structure[0] if isinstance(structure, list) and len(structure) == 1 else structure
+
+
 class Sequential(Model):
-    """A stack of layers, each called on the output of the one before."""
+    """A stack of layers, each called on the output of the one before.
+
+    Given an ``Input`` first (or a first layer given ``input_shape=``), it builds as each
+    layer is added, as Keras's does; the InputLayer is not one of its ``layers``.
+    """
 
     def __init__(self, layers=None, trainable=True, name=None, dtype=None):
         super().__init__(trainable=trainable, name=name, dtype=dtype)
         self._layers = []
+        # set past __setattr__: not a sublayer, so the weights' paths do not depend on it
+        object.__setattr__(self, "_input_layer", None)
+        object.__setattr__(self, "_symbolic_output", None)
         for layer in layers or ():
             self.add(layer)
 
     def add(self, layer):
+        """Append a layer (or an ``Input``, first); with an input, the layer builds now."""
+        if isinstance(layer, KerasTensor) and isinstance(layer._keras_history[0], InputLayer):
+            layer = layer._keras_history[0]
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add takes a Layer, got {type(layer).__name__}")
+        if isinstance(layer, InputLayer):
+            return self._set_input(layer)
+        if not self._layers and self._input_layer is None and layer._input_shape_arg:
+            self._set_input(InputLayer(shape=layer._input_shape_arg))
         self._layers.append(layer)
+        if self._symbolic_output is not None:
+            object.__setattr__(self, "_symbolic_output", layer(self._symbolic_output))
+
+    def _set_input(self, input_layer):
+        if self._input_layer is not None or self._layers:
+            raise ValueError(f"Sequential model '{self.name}' can take an Input only as its "
+                             "first layer" + ("" if self._input_layer is None else
+                                              ", and it has one already: input shape "
+                                              f"{self._input_layer.batch_shape}"))
+        object.__setattr__(self, "_input_layer", input_layer)
+        object.__setattr__(self, "_symbolic_output", input_layer.output)
+        self.built = True
 
     def pop(self):
+        """Remove the last layer and return it."""
         if not self._layers:
             raise IndexError("Sequential.pop: the model has no layers")
-        return self._layers.pop()
+        layer = self._layers.pop()
+        if self._input_layer is not None:
+            x = self._input_layer.output
+            for kept in self._layers:
+                x = kept(x)
+            object.__setattr__(self, "_symbolic_output", x)
+        return layer
+
+    @property
+    def input_shape(self):
+        if self._input_layer is None:
+            raise AttributeError(f"Sequential model '{self.name}' has no defined input shape "
+                                 "yet: give it an Input first")
+        return self._input_layer.batch_shape
+
+    @property
+    def output_shape(self):
+        if self._symbolic_output is None:
+            return super().output_shape
+        return self._symbolic_output.shape
 
     def call(self, inputs, training=False):
         x = inputs
@@ -82,25 +220,58 @@ def _shape_text(shape):
     return str((None,) + tuple(shape[1:])) if shape else "()"
 
 
+def _output_text(layer):
+    """Keras's: the output shapes of the layer's last symbolic call, else of its last call."""
+    if not layer._inbound_nodes:
+        return "?" if layer._output_shape is None else _shape_text(layer._output_shape)
+    shapes = [f"({', '.join(map(str, x.shape))})"
+              for x in layer._inbound_nodes[-1].output_tensors]
+    return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
+
+
+def _sequential_like(model):
+    """Keras prints "Connected to" unless the graph is a chain: one input, and each node
+    reading one tensor, the one the node before it gave."""
+    if not isinstance(model, Functional):
+        return True
+    previous = model._inputs
+    for node in model._nodes:
+        if len(previous) != 1 or node.input_tensors != previous:
+            return False
+        previous = node.output_tensors
+    return len(model._inputs) == 1 and len(model._outputs) == 1
+
+
 def _row(cells, widths):
     """Cells padded to their column's width; the last takes what it needs."""
     return "".join(cell.ljust(width) for cell, width in zip(cells, widths + [0])).rstrip()
 
 
-def summary_text(model, line_length=80):
-    """The table ``Model.summary`` prints (Keras's layout)."""
+def _table(model, connected, line_length):
+    """The header and one row per layer, each a list of cells, and the column widths."""
+    header = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] * connected)
+    rows = [[f"{layer.name} ({type(layer).__name__})", _output_text(layer),
+             f"{layer.count_params():,}"]
+            + ([functional.connections(layer, model._nodes)] if connected else [])
+            for layer in model.layers]
+    fractions = (0.3, 0.26, 0.18) if connected else (0.4, 0.3)
+    widths = [max([len(row[k]) + 2 for row in rows] + [int(line_length * f)])
+              for k, f in enumerate(fractions)]
+    return header, rows, widths
+
+
+def summary_text(model, line_length=None):
+    """The table ``Model.summary`` prints (Keras's layout; "Connected to" for a graph)."""
     if not model.built:
         raise ValueError(f"model '{model.name}' has not been built yet: call it on a batch, "
                          "or call model.build(input_shape), before summary()")
-    rows = [(f"{layer.name} ({type(layer).__name__})",
-             "?" if layer._output_shape is None else _shape_text(layer._output_shape),
-             f"{layer.count_params():,}") for layer in model.layers]
-    widths = [max([len(row[k]) + 2 for row in rows] + [int(line_length * f)])
-              for k, f in enumerate((0.4, 0.3))]
+    connected = not _sequential_like(model)
+    line_length = line_length or (108 if connected else 80)
+    header, rows, widths = _table(model, connected, line_length)
     line_length = max(line_length, sum(widths) + 10)
     rules = ["_" * line_length] * (len(rows) - 1) + ["=" * line_length]
-    lines = [f'Model: "{model.name}"', "_" * line_length,
-             _row(["Layer (type)", "Output Shape", "Param #"], widths), "=" * line_length]
+    lines = [f'Model: "{model.name}"', "_" * line_length, _row(header, widths),
+             "=" * line_length]
     lines += [text for row, rule in zip(rows, rules) for text in (_row(row, widths), rule)]
     trainable = sum(math.prod(v.shape) for v in model.trainable_variables)
     frozen = sum(math.prod(v.shape) for v in model.non_trainable_variables)

@@ -9,15 +9,23 @@ non-trainable ones, then those of its sublayers in the order they were assigned.
 
 Dtypes follow Keras: variables are float32 unless the layer is given ``dtype=``; a layer given
 no dtype takes the dtype of the first floating input it sees (so float64 inputs give float64
-weights); floating inputs are then cast to the layer's dtype.
+weights); floating inputs are then cast to the layer's dtype (``autocast``). Integer inputs
+are cast too, where the layer's dtype is floating: Keras leaves them to its ops, which promote
+``uint8 @ float32`` to float32, but minitrain's ops, as TensorFlow's, do not promote. A layer
+whose inputs are indices (Embedding) sets ``autocast = False``, as Keras's does.
+
+Called on KerasTensors (``mt.Input``), a layer builds from their shapes and records a Node
+instead of computing (see ``keras_tensor``): the functional API.
 """
 import inspect
 import itertools
+import warnings
 from collections import defaultdict
 
 import numpy as np
 
 from .. import initializers, nest, ops, regularizers
+from ..keras_tensor import Node, is_symbolic, output_spec
 from ..module import Module
 from ..naming import snake_case
 from ..tensor import Tensor, Variable, as_dtype, float32
@@ -66,6 +74,18 @@ def positive_int(value, what):
     return int(value)
 
 
+def _pop_input_shape(kwargs):
+    """Keras 3 still takes ``input_shape=`` (or ``input_dim=``) on a layer, with a warning;
+    Sequential turns it into an InputLayer."""
+    input_dim = kwargs.pop("input_dim", None)
+    shape = (input_dim,) if input_dim is not None else kwargs.pop("input_shape", None)
+    if shape is not None:
+        warnings.warn("Do not pass an `input_shape`/`input_dim` argument to a layer. When "
+                      "using Sequential models, prefer using an `Input(shape)` object as the "
+                      "first layer in the model instead.", UserWarning, stacklevel=4)
+    return shape
+
+
 def shapes_of(structure):
     if isinstance(structure, Tensor):
         return structure.shape
@@ -95,6 +115,7 @@ class Layer(Module):
         # set before any subclass __init__ runs, since every attribute assignment is tracked
         object.__setattr__(layer, "_own", [])  # (name, variable, trainable when created)
         object.__setattr__(layer, "_tracked", [])  # attributes that may hold layers
+        object.__setattr__(layer, "_inbound_nodes", [])  # its calls on KerasTensors
         object.__setattr__(layer, "_losses", [])  # from add_loss, since the last call began
         object.__setattr__(layer, "_regularized", {})  # variable._id: its regularizer
         object.__setattr__(layer, "_nested", False)  # called from an outer layer's call
@@ -102,6 +123,8 @@ class Layer(Module):
 
     def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None,
                  **kwargs):
+        self.autocast = bool(kwargs.pop("autocast", True))
+        self._input_shape_arg = _pop_input_shape(kwargs)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword arguments "
                             f"{sorted(kwargs)}")
@@ -138,6 +161,8 @@ class Layer(Module):
 
     # --- the protocol -----------------------------------------------------------------------
     def __call__(self, inputs, *args, **kwargs):
+        if is_symbolic(inputs):
+            return self._call_symbolic(inputs, args, kwargs)
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._maybe_build(inputs)
@@ -150,18 +175,40 @@ class Layer(Module):
         object.__setattr__(self, "_output_shape", shapes_of(outputs))
         return outputs
 
+    def _call_symbolic(self, inputs, args, kwargs):
+        """Build from the KerasTensors' shapes, find the output's by running ``call`` on zeros
+        (in inference: ``training`` is left out, so no statistic moves) and record a Node."""
+        self._learn_dtype(nest.flatten(inputs))
+        if not self.built:
+            self._maybe_build(inputs)
+        probe_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        outputs = output_spec(
+            lambda x: self.call(self._convert_inputs(x), *args, **probe_kwargs), inputs)
+        Node(self, inputs, outputs, args, kwargs)
+        object.__setattr__(self, "_output_shape", shapes_of(outputs))
+        return outputs
+
+    def _learn_dtype(self, leaves):
+        if self._dtype is None:
+            floating = [x.dtype for x in leaves if x.dtype.kind == "f"]
+            self._dtype = floating[0] if floating else float32
+
+    def _casts(self, dtype):
+        """Whether an input of ``dtype`` is cast to the layer's dtype (see the module doc)."""
+        return self.autocast and dtype != self._dtype and (
+            dtype.kind == "f" or dtype.kind in "iu" and self._dtype.kind == "f")
+
     def _convert_inputs(self, inputs):
-        """Tensors, floating ones in the layer's dtype (learnt from the first one seen)."""
+        """Tensors, floating (and integer) ones in the layer's dtype, learnt from the first
+        floating input seen."""
         dtype = self._dtype  # (None before the first input: numpy takes None for float64)
         if type(inputs) is Tensor and dtype is not None and inputs._data.dtype == dtype:
             return inputs  # the common case, with nothing to convert
         structured = isinstance(inputs, (list, tuple, dict)) and any(
             isinstance(x, (Tensor, np.ndarray)) for x in nest.flatten(inputs))
         leaves = [ops.as_tensor(x) for x in (nest.flatten(inputs) if structured else [inputs])]
-        if self._dtype is None:
-            floating = [x.dtype for x in leaves if x.dtype.kind == "f"]
-            self._dtype = floating[0] if floating else float32
-        leaves = [ops.cast(x, self._dtype) if x.dtype.kind == "f" else x for x in leaves]
+        self._learn_dtype(leaves)
+        leaves = [ops.cast(x, self._dtype) if self._casts(x.dtype) else x for x in leaves]
         return nest.pack_sequence_as(inputs, leaves) if structured else leaves[0]
 
     def _maybe_build(self, inputs):
