@@ -107,18 +107,22 @@ def test_outputs_take_the_layers_dtype():
 
 
 @pytest.mark.parametrize("make, keys", [
-    (lambda: layers.Conv2DTranspose(2, 3), {"filters", "kernel_size", "strides", "padding",
-                                            "output_padding", "kernel_initializer"}),
-    (lambda: layers.DepthwiseConv2D(3), {"depth_multiplier", "depthwise_initializer"}),
-    (lambda: layers.SeparableConv2D(2, 3), {"filters", "depth_multiplier",
-                                            "depthwise_initializer", "pointwise_initializer"}),
-    (lambda: layers.Conv1D(2, 3, padding="causal"), {"filters", "groups", "kernel_initializer"}),
+    (lambda: layers.Conv2DTranspose(2, 3, kernel_regularizer="l2"),
+     {"filters", "output_padding", "kernel_initializer", "kernel_regularizer"}),
+    (lambda: layers.DepthwiseConv2D(3), {"depth_multiplier", "depthwise_initializer",
+                                         "depthwise_regularizer"}),
+    (lambda: layers.SeparableConv2D(2, 3, activity_regularizer="l1"),
+     {"filters", "depth_multiplier", "depthwise_initializer", "pointwise_initializer",
+      "depthwise_regularizer", "pointwise_regularizer"}),
+    (lambda: layers.Conv1D(2, 3, padding="causal"), {"filters", "groups", "kernel_initializer",
+                                                     "kernel_regularizer"}),
 ])
 def test_conv_configs_have_keras_keys_and_make_the_layer_again(make, keys):
     layer = make()
     config = layer.get_config()
     common = {"name", "trainable", "dtype", "kernel_size", "strides", "padding", "data_format",
-              "dilation_rate", "activation", "use_bias", "bias_initializer"}
+              "dilation_rate", "activation", "use_bias", "bias_initializer", "bias_regularizer",
+              "activity_regularizer"}
     assert common | keys == set(config)
     assert config["data_format"] == "channels_last" and config["activation"] == "linear"
     assert config["bias_initializer"] == {"class_name": "Zeros", "config": {}}
@@ -175,3 +179,24 @@ def test_1d_pooling_layers_shapes_and_values():
     assert layers.GlobalMaxPooling1D(keepdims=True)(x).shape == (2, 1, 3)
     with pytest.raises(ValueError, match="rank 3"):
         layers.MaxPooling1D()(u(1, 4, 4, 2))
+
+
+def test_regularizers_add_their_penalties_to_the_losses():
+    x = u(2, 4, 4, 2)
+    layer = layers.SeparableConv2D(2, 3, depthwise_regularizer=mt.regularizers.L2(0.1),
+                                   pointwise_regularizer="l1", bias_regularizer="l2",
+                                   activity_regularizer=mt.regularizers.L1(0.5))
+    y = layer(x)
+    d, p = layer.depthwise_kernel.numpy(), layer.pointwise_kernel.numpy()
+    expected = [0.5 * np.abs(y.numpy()).sum() / 2, 0.1 * (d ** 2).sum(), 0.01 * np.abs(p).sum(),
+                0.0]
+    np.testing.assert_allclose([float(loss) for loss in layer.losses], expected, rtol=1e-6)
+    assert layer.get_config()["pointwise_regularizer"] == {"class_name": "L1",
+                                                           "config": {"l1": 0.01}}
+    for make in [lambda: layers.Conv2DTranspose(2, 3, kernel_regularizer="l2"),
+                 lambda: layers.DepthwiseConv2D(3, depthwise_regularizer="l2"),
+                 lambda: layers.Conv1D(2, 3, kernel_regularizer="l2")]:
+        layer = make()
+        layer(x if layer.rank == 2 else x[:, 0])
+        np.testing.assert_allclose(float(layer.losses[0]),
+                                   0.01 * (layer.kernel.numpy() ** 2).sum(), rtol=1e-6)

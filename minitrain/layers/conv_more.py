@@ -1,11 +1,11 @@
 """Conv2DTranspose, DepthwiseConv2D, SeparableConv2D and Conv1D (and what 1-D pooling shares).
 
-Channels last only. The constructors take Keras 3's arguments with its defaults;
-``data_format`` may only be "channels_last" (or None) and ``dilation_rate`` only 1, and
-regularizers and constraints are not taken. ``get_config`` gives Keras's keys for the
-arguments taken, so ``type(layer).from_config(layer.get_config())`` makes the same layer again.
+Channels last only. The constructors take Keras 3's arguments, in its order, with its
+defaults, regularizers included; ``data_format`` may only be "channels_last" (or None) and
+``dilation_rate`` only 1, and constraints are not taken. ``get_config`` gives Keras's keys for
+the arguments taken, so ``type(layer).from_config(layer.get_config())`` makes the layer again.
 """
-from .. import activations, initializers, ops
+from .. import activations, initializers, ops, regularizers
 from ..ops import conv_more
 from ..ops.conv import padding_mode
 from ..ops.nn import bias_add_activation
@@ -42,8 +42,11 @@ def _dilation_rate(value, rank, name):
     return rate
 
 
-def _initializer_config(initializer):
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+def _serialized(value):
+    """An initializer or regularizer as Keras's {"class_name", "config"} (None stays None)."""
+    if value is None:
+        return None
+    return {"class_name": type(value).__name__, "config": value.get_config()}
 
 
 def _check_rank(layer, input_shape, rank):
@@ -70,7 +73,7 @@ class _Conv(_Configurable):
     rank = 2  # the spatial axes
 
     def __init__(self, kernel_size, strides, padding, data_format, dilation_rate, activation,
-                 use_bias, bias_initializer, allow_causal=False, **kwargs):
+                 use_bias, bias_initializer, bias_regularizer, allow_causal=False, **kwargs):
         super().__init__(**kwargs)
         name, rank = type(self).__name__, self.rank
         self.kernel_size = _tuple(kernel_size, rank, f"{name}: kernel_size")
@@ -81,6 +84,7 @@ class _Conv(_Configurable):
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.bias_initializer = initializers.get(bias_initializer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
 
     def _spatial_shape(self, sizes):
         """The output's spatial sizes (None stays None); causal keeps ceil(n / s), as same."""
@@ -89,7 +93,8 @@ class _Conv(_Configurable):
                      for n, k, s in zip(sizes, self.kernel_size, self.strides))
 
     def _bias(self, size):
-        self.bias = (self.add_weight("bias", (size,), self.bias_initializer)
+        self.bias = (self.add_weight("bias", (size,), self.bias_initializer,
+                                     regularizer=self.bias_regularizer)
                      if self.use_bias else None)
 
     def _finish(self, y):
@@ -101,10 +106,10 @@ class _Conv(_Configurable):
                "padding": self.padding, "data_format": self.data_format,
                "dilation_rate": self.dilation_rate,
                "activation": activations.serialize(self.activation), "use_bias": self.use_bias}
-        # kernel_, depthwise_, pointwise_ and bias_initializer: those the layer holds
-        initializers_ = {key: _initializer_config(value) for key, value in vars(self).items()
-                         if key.endswith("_initializer")}
-        return {**own, **initializers_}
+        # the kernel_, depthwise_, pointwise_ and bias_ initializers and regularizers it holds
+        held = {key: _serialized(value) for key, value in vars(self).items()
+                if key.endswith(("_initializer", "_regularizer")) and not key.startswith("_")}
+        return {**own, **held, "activity_regularizer": _serialized(self.activity_regularizer)}
 
 
 class Conv2DTranspose(_Conv):
@@ -118,12 +123,15 @@ class Conv2DTranspose(_Conv):
     # it lists (its get_config omits it; this one keeps it, so the config makes the layer again)
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", *,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, *,
                  output_padding=None, **kwargs):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, **kwargs)
+                         use_bias, bias_initializer, bias_regularizer,
+                         activity_regularizer=activity_regularizer, **kwargs)
         self.filters = positive_int(filters, "Conv2DTranspose: filters")
         self.kernel_initializer = initializers.get(kernel_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.output_padding = None if output_padding is None else _tuple(
             output_padding, 2, "Conv2DTranspose: output_padding", allow_zero=True)
         if self.output_padding and any(p >= s for p, s in zip(self.output_padding,
@@ -134,7 +142,8 @@ class Conv2DTranspose(_Conv):
     def build(self, input_shape):
         _check_rank(self, input_shape, 4)
         shape = self.kernel_size + (self.filters, input_shape[-1])
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
         self._bias(self.filters)
 
     def compute_output_shape(self, input_shape):
@@ -161,17 +170,22 @@ class DepthwiseConv2D(_Conv):
 
     def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
                  data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 **kwargs):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, **kwargs)
+                         use_bias, bias_initializer, bias_regularizer,
+                         activity_regularizer=activity_regularizer, **kwargs)
         self.depth_multiplier = positive_int(depth_multiplier,
                                              "DepthwiseConv2D: depth_multiplier")
         self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
 
     def build(self, input_shape):
         _check_rank(self, input_shape, 4)
         shape = self.kernel_size + (input_shape[-1], self.depth_multiplier)
-        self.kernel = self.add_weight("kernel", shape, self.depthwise_initializer)
+        self.kernel = self.add_weight("kernel", shape, self.depthwise_initializer,
+                                      regularizer=self.depthwise_regularizer)
         self._bias(input_shape[-1] * self.depth_multiplier)
 
     def compute_output_shape(self, input_shape):
@@ -193,10 +207,14 @@ class SeparableConv2D(_Conv):
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
                  depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", depthwise_regularizer=None, pointwise_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, **kwargs):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, **kwargs)
+                         use_bias, bias_initializer, bias_regularizer,
+                         activity_regularizer=activity_regularizer, **kwargs)
         self.filters = positive_int(filters, "SeparableConv2D: filters")
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
         self.depth_multiplier = positive_int(depth_multiplier,
                                              "SeparableConv2D: depth_multiplier")
         self.depthwise_initializer = initializers.get(depthwise_initializer)
@@ -206,9 +224,11 @@ class SeparableConv2D(_Conv):
         _check_rank(self, input_shape, 4)
         c, m = input_shape[-1], self.depth_multiplier
         self.depthwise_kernel = self.add_weight("depthwise_kernel", self.kernel_size + (c, m),
-                                                self.depthwise_initializer)
+                                                self.depthwise_initializer,
+                                                regularizer=self.depthwise_regularizer)
         self.pointwise_kernel = self.add_weight("pointwise_kernel", (1, 1, c * m, self.filters),
-                                                self.pointwise_initializer)
+                                                self.pointwise_initializer,
+                                                regularizer=self.pointwise_regularizer)
         self._bias(self.filters)
 
     def compute_output_shape(self, input_shape):
@@ -232,10 +252,14 @@ class Conv1D(_Conv):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 **kwargs):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
-                         use_bias, bias_initializer, allow_causal=True, **kwargs)
+                         use_bias, bias_initializer, bias_regularizer, allow_causal=True,
+                         activity_regularizer=activity_regularizer, **kwargs)
         self.filters = positive_int(filters, "Conv1D: filters")
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
         if groups != 1:
             raise ValueError(f"Conv1D: groups other than 1 are not supported, got {groups!r}")
         self.groups = 1
@@ -244,7 +268,8 @@ class Conv1D(_Conv):
     def build(self, input_shape):
         _check_rank(self, input_shape, 3)
         shape = self.kernel_size + (input_shape[-1], self.filters)
-        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer)
+        self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
         self._bias(self.filters)
 
     def compute_output_shape(self, input_shape):
