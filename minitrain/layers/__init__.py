@@ -1,4 +1,5 @@
 """``mt.layers``: Keras's layers, built on one base class (``Layer``: build + call)."""
+from .activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .base import Layer
 from .conv import (
     AveragePooling2D,
@@ -10,8 +11,33 @@ from .conv import (
     MaxPooling2D,
 )
 from .core import Activation, Dense, Dropout, Embedding, Flatten
+from .merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization, LayerNormalization
+from .preprocessing import CategoryEncoding, Normalization, Rescaling
+from .reshaping import Cropping2D, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D
+from .utility import Identity, Lambda
 
 __all__ = ["Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D",
            "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling2D",
            "GlobalMaxPooling2D", "Layer", "LayerNormalization", "MaxPool2D", "MaxPooling2D"]
+__all__ += ["Add", "Average", "CategoryEncoding", "Concatenate", "Cropping2D", "ELU",
+            "GaussianNoise", "Identity", "Lambda", "LeakyReLU", "Maximum", "Minimum", "Multiply",
+            "Normalization", "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling", "Reshape",
+            "Softmax", "SpatialDropout2D", "Subtract", "UpSampling2D", "ZeroPadding2D", "add",
+            "average", "concatenate", "maximum", "minimum", "multiply", "subtract"]
