@@ -3,8 +3,7 @@
 These ops register no gradient of their own (they are im2col, col2im, matmul and shape ops), so
 the rows check that the composition differentiates right, to the second order, in float64.
 """
-import pytest
-from gradcases import Inputs, case, check_first, check_second
+from gradcases import Inputs, case, table_tests
 
 import minitrain as mt
 
@@ -69,11 +68,4 @@ SECOND_ORDER = [  # small sizes: every block of the Hessian is checked by finite
 ]
 
 
-@pytest.mark.parametrize("f, inputs, tolerances", FIRST_ORDER)
-def test_gradient(f, inputs, tolerances):
-    check_first(f, inputs, tolerances)
-
-
-@pytest.mark.parametrize("f, inputs, tolerances", SECOND_ORDER)
-def test_second_derivative(f, inputs, tolerances):
-    check_second(f, inputs, tolerances)
+test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)
