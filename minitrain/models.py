@@ -123,6 +123,16 @@ class Functional(Model):
         return list(self._outputs)
 
     @property
+    def input(self):
+        """The symbolic inputs, in the structure the model was given them."""
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        """The symbolic outputs, in the structure the model was given them."""
+        return self._outputs_struct
+
+    @property
     def input_shape(self):
         return _unpack_singleton(shapes_of(self._inputs_struct))
 

@@ -252,3 +252,50 @@ def test_saved_weights_load_into_the_same_graph_built_again(tmp_path):
     second.load_weights(tmp_path / "w.npz")
     x = np.ones((1, 784), np.float32)
     np.testing.assert_array_equal(first(x).numpy(), second(x).numpy())
+
+
+def test_features_of_every_layer_as_a_model():
+    """The guide's feature extraction: a model from ``model.input`` to each ``layer.output``."""
+    inputs, outputs, model = _mnist_model()
+    assert model.input is inputs and model.output is outputs
+    assert model.layers[1].input is inputs and model.layers[-1].output is outputs
+    features = mt.Model(inputs=model.input, outputs=[layer.output for layer in model.layers])
+    x = np.random.default_rng(3).random((2, 784), np.float32)
+    values = features(x)
+    assert [v.shape for v in values] == [(2, 784), (2, 64), (2, 64), (2, 10)]
+    np.testing.assert_allclose(values[-1].numpy(), model(x).numpy(), rtol=1e-6)
+    with pytest.raises(AttributeError, match="has never been called"):
+        _ = layers.Dense(2).output
+
+
+def test_the_toy_resnet_of_the_guide():
+    """The guide's toy ResNet, as it writes it: its summary's shapes and 223,242 params."""
+    inputs = mt.Input(shape=(32, 32, 3), name="img")
+    x = layers.Conv2D(32, 3, activation="relu")(inputs)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    block_1_output = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_1_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_2_output = layers.add([x, block_1_output])
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_2_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_3_output = layers.add([x, block_2_output])
+    x = layers.Conv2D(64, 3, activation="relu")(block_3_output)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(10)(x)
+    model = mt.Model(inputs, outputs, name="toy_resnet")
+    assert model.count_params() == 223_242
+    assert [layer.output.shape for layer in model.layers[1:4]] == [
+        (None, 30, 30, 32), (None, 28, 28, 64), (None, 9, 9, 64)]
+    add, conv, pool = model.layers[6], model.layers[5], model.layers[3]
+    row = next(line for line in _summary_lines(model) if line.startswith(f"{add.name} (Add)"))
+    assert row.endswith(f"{conv.name}[0][0], {pool.name}[0][0]")
+    assert model(np.zeros((2, 32, 32, 3), np.uint8)).shape == (2, 10)
+
+
+def _summary_lines(model):
+    lines = []
+    model.summary(print_fn=lines.append)
+    return lines[0].split("\n")

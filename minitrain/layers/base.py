@@ -270,6 +270,23 @@ class Layer(Module):
                                  "output shape")
         return self._output_shape
 
+    @property
+    def input(self):
+        """The KerasTensor(s) of the layer's first call on KerasTensors (Keras's)."""
+        return self._first_node_tensors("input_tensors", "input")
+
+    @property
+    def output(self):
+        """The KerasTensor(s) its first call on KerasTensors gave (Keras's)."""
+        return self._first_node_tensors("output_tensors", "output")
+
+    def _first_node_tensors(self, attribute, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"The layer {self.name} has never been called and thus has "
+                                 f"no defined {what}.")
+        tensors = getattr(self._inbound_nodes[0], attribute)
+        return tensors[0] if len(tensors) == 1 else tensors
+
     # --- losses -----------------------------------------------------------------------------
     def add_loss(self, loss):
         """Add a scalar tensor (or a structure of them) to ``losses``, until the next call."""

@@ -34,14 +34,9 @@ class InputLayer(Layer):
         self._dtype = input_tensor.dtype
         self.batch_shape = input_tensor.shape
         self.sparse = False
-        object.__setattr__(self, "_input_tensor", input_tensor)
         Node(self, (), input_tensor)
         object.__setattr__(self, "_output_shape", self.batch_shape)
         self.built = True
-
-    @property
-    def output(self):
-        return self._input_tensor
 
     def call(self):
         return None
