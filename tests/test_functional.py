@@ -5,6 +5,7 @@ import pytest
 
 import minitrain as mt
 from minitrain import layers
+from minitrain.models import Functional  # not a public Keras name
 
 
 class Concat(layers.Layer):
@@ -62,7 +63,7 @@ def test_none_sizes_other_than_the_batch_stay_none():
 
 def test_the_mnist_model_of_the_guide():
     inputs, outputs, model = _mnist_model()
-    assert model.name == "mnist_model" and isinstance(model, mt.Functional)
+    assert model.name == "mnist_model" and isinstance(model, Functional)
     assert model.inputs == [inputs] and model.outputs == [outputs]
     assert model.input_shape == (None, 784) and model.output_shape == (None, 10)
     assert [type(layer).__name__ for layer in model.layers] == [
