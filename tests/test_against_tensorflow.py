@@ -489,6 +489,52 @@ def test_edges(fn, inputs, order, kw):
     _run_row(fn, inputs, order, kw)
 
 
+# --- second order for every first-order row above with float inputs ------------------------------
+_RELU_LIKE = ("the second derivative of {op} is None where TF gives zeros of the input's shape "
+              "(TF's {grad} gradient returns zeros_like for its features input; minitrain's "
+              "returns None for it), so a TF program's d2.numpy() fails")
+_SECOND_ORDER_SPECIAL = {
+    "relu": {"bug": _RELU_LIKE.format(op="relu", grad="ReluGrad")},
+    "relu-f32": {"bug": _RELU_LIKE.format(op="relu", grad="ReluGrad")},
+    "relu-at-zero": {"bug": _RELU_LIKE.format(op="relu", grad="ReluGrad")},
+    "leaky_relu": {"bug": _RELU_LIKE.format(op="leaky_relu", grad="LeakyReluGrad")},
+    "relu6": {"bug": _RELU_LIKE.format(op="relu6", grad="Relu6Grad")},
+    "max_pool2d-VALID": {"bug": _RELU_LIKE.format(op="max_pool2d", grad="MaxPoolGrad")},
+    "max_pool2d-SAME": {"bug": _RELU_LIKE.format(op="max_pool2d", grad="MaxPoolGrad")},
+    "max_pool2d-SAME-neg": {"bug": _RELU_LIKE.format(op="max_pool2d", grad="MaxPoolGrad")},
+    "max_pool2d-ties": {"bug": _RELU_LIKE.format(op="max_pool2d", grad="MaxPoolGrad")},
+    # tf.nn.moments takes the variance about stop_gradient(mean): right at first order, not at
+    # second (TF 0.514 where the derivative is -0.137 at [0, 0]); minitrain is the derivative
+    "moments": {"fd_orders": (2,)},
+    # TF drops the second-order path to the labels (checked in float64 against differences by
+    # softmax_xent); float32 is too coarse for differences
+    "softmax_xent-f32": None,
+}
+
+
+def _second_order_rows():
+    rows = []
+    for table in (ELEMENTWISE, REDUCTIONS, MATMUL_BROADCAST, NEW_OPS, NN, EDGES):
+        for p in table:
+            fn, inputs, order, kw = p.values
+            if order != 1 or kw or p.marks or not any(
+                    np.asarray(x).dtype.kind == "f" for x in inputs):
+                continue
+            special = _SECOND_ORDER_SPECIAL.get(p.id, {})
+            if special is None:
+                continue
+            rows.append(row(f"{p.id}", fn, *inputs, order=2, **special))
+    return rows
+
+
+SECOND_ORDER = _second_order_rows()
+
+
+@pytest.mark.parametrize("fn, inputs, order, kw", SECOND_ORDER)
+def test_second_order(fn, inputs, order, kw):
+    _run_row(fn, inputs, order, kw)
+
+
 _LENIENT = "minitrain computes what TF refuses: "
 ERRORS = [
     pytest.param(fn, id=name, marks=_bug(bug) if bug else []) for name, fn, bug in [
@@ -632,9 +678,9 @@ def test_dtype_rules(fn):
 
 # --- printing ----------------------------------------------------------------------------------
 _SCALAR_REPR_BUG = _bug(
-    "repr() of a float32 scalar tensor whose value is not exact in decimal prints numpy's "
-    "short str (numpy=3.14159) where TF prints the Python float of it "
-    "(numpy=3.141590118408203)")
+    "repr() of a float32 scalar (tensor or variable) not exact in decimal prints numpy's "
+    "shortest str, numpy=3.14159 and numpy=0.1, where TF prints the Python float of it, "
+    "numpy=3.141590118408203 and numpy=0.10000000149011612 (str() agrees)")
 PRINTED = [
     pytest.param(fn, id=name, marks=marks) for name, fn, marks in [
         ("vector-f32", lambda L: L.constant([1.5, 2.0]), []),
