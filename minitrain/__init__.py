@@ -24,6 +24,8 @@ from .custom_gradient import custom_gradient
 from .eager import executing_eagerly, print  # noqa: A004  (TensorFlow's tf.print)
 from .explain import UnconnectedGradientError
 from .function import TensorSpec, function
+from .keras_tensor import KerasTensor
+from .layers.input_layer import Input
 from .models import Model, Sequential
 from .module import Module
 from .ops import *  # noqa: F403  (the op set is the public API, as in `tf.*`)
@@ -61,6 +63,7 @@ __all__ += ["image", "linalg"]
 __all__ += ["keras"]
 __all__ += ["regularizers"]
 __all__ += ["callbacks"]
+__all__ += ["Input", "KerasTensor"]
 __all__ += ["TensorShape", "executing_eagerly", "print"]
 
 

@@ -120,9 +120,8 @@ def test_a_sequential_passes_integer_indices_on_uncast():
     assert embed.seen == mt.int32
 
 
-@pytest.mark.xfail(strict=True, reason="Keras's Embedding sets self.autocast = False in its "
-                   "__init__ (keras/src/layers/core/embedding.py); minitrain's does not yet")
 def test_embedding_keeps_integer_indices_integer():
+    """As Keras's Embedding (autocast off, keras/src/layers/core/embedding.py)."""
     embed = _IndexSpy(10, 4)
     embed(np.array([[1, 2]], np.int32))
     assert embed.seen == mt.int32

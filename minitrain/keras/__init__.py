@@ -4,6 +4,8 @@ One implementation, two names: ``mt.keras.layers`` is ``mt.layers``, ``mt.keras.
 is ``mt.optimizers``, and so on, so ``mt.keras.layers.Dense is mt.layers.Dense``.
 """
 from .. import activations, initializers, layers, losses, metrics, optimizers, regularizers
+from ..keras_tensor import KerasTensor
+from ..layers.input_layer import Input
 from ..models import Model, Sequential
 from ..training import keras_callbacks as callbacks
 from . import backend, utils
@@ -11,3 +13,4 @@ from . import backend, utils
 __all__ = ["Model", "Sequential", "activations", "backend", "initializers", "layers", "losses",
            "metrics", "optimizers", "utils"]
 __all__ += ["callbacks", "regularizers"]
+__all__ += ["Input", "KerasTensor"]

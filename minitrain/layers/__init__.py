@@ -11,6 +11,7 @@ from .conv import (
     MaxPooling2D,
 )
 from .core import Activation, Dense, Dropout, Embedding, Flatten
+from .input_layer import Input, InputLayer
 from .merging import (
     Add,
     Average,
@@ -41,3 +42,4 @@ __all__ += ["Add", "Average", "CategoryEncoding", "Concatenate", "Cropping2D", "
             "Normalization", "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling", "Reshape",
             "Softmax", "SpatialDropout2D", "Subtract", "UpSampling2D", "ZeroPadding2D", "add",
             "average", "concatenate", "maximum", "minimum", "multiply", "subtract"]
+__all__ += ["Input", "InputLayer"]

@@ -83,6 +83,7 @@ class Embedding(Layer):
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
                  embeddings_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        self.autocast = False  # indices stay integers, as in Keras
         self.input_dim = positive_int(input_dim, "Embedding: input_dim")
         self.output_dim = positive_int(output_dim, "Embedding: output_dim")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
