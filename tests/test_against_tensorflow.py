@@ -28,6 +28,9 @@ from tfcompare import compare, dtype_name  # noqa: E402
 
 import minitrain as mt  # noqa: E402
 
+# some rows put inputs at poles on purpose (log 0, 1 / 0, x // 0): numpy's RuntimeWarnings
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
 F64, F32 = np.float64, np.float32
 _rng = np.random.default_rng(20260101)
 
@@ -532,6 +535,29 @@ SECOND_ORDER = _second_order_rows()
 
 @pytest.mark.parametrize("fn, inputs, order, kw", SECOND_ORDER)
 def test_second_order(fn, inputs, order, kw):
+    _run_row(fn, inputs, order, kw)
+
+
+# --- float32 twins of the float64 rows: float32 values, gradients and their dtypes ---------------
+def _float32_rows():
+    rows = []
+    for table in (ELEMENTWISE, REDUCTIONS, MATMUL_BROADCAST, NEW_OPS, NN, EDGES):
+        for p in table:
+            fn, inputs, order, kw = p.values
+            if p.marks or kw.get("fd_orders") or not any(
+                    np.asarray(x).dtype == np.float64 for x in inputs):
+                continue
+            twins = [np.asarray(x).astype(F32) if np.asarray(x).dtype == np.float64 else x
+                     for x in inputs]
+            rows.append(row(f"{p.id}-as-f32", fn, *twins, order=min(order, 1), **kw))
+    return rows
+
+
+FLOAT32 = _float32_rows()
+
+
+@pytest.mark.parametrize("fn, inputs, order, kw", FLOAT32)
+def test_float32_twins(fn, inputs, order, kw):
     _run_row(fn, inputs, order, kw)
 
 
