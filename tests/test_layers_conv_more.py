@@ -144,6 +144,12 @@ def test_keras_standardizes_the_arguments():
                                  "pool_size": (3,), "padding": "valid", "strides": (3,),
                                  "data_format": "channels_last"}
     assert layers.GlobalAveragePooling1D().get_config()["keepdims"] is False
+    assert layers.MaxPooling1D().pool_size == (2,)
+    with pytest.raises(TypeError, match="pool_size"):
+        layers.AveragePooling1D()  # as in Keras 3: no default pool size
+    positional = layers.Conv2DTranspose(2, 3, 2, "same", 1)  # Keras 3.15's order
+    assert (positional.strides, positional.padding, positional.output_padding) == \
+        ((2, 2), "same", (1, 1))
     assert layers.MaxPool1D is layers.MaxPooling1D and layers.AvgPool1D is \
         layers.AveragePooling1D and layers.GlobalAvgPool1D is layers.GlobalAveragePooling1D
 

@@ -119,13 +119,11 @@ class Conv2DTranspose(_Conv):
     n * s; with output_padding p, (n - 1) * s + k + p and (n - 1) * s + k % 2 + p.
     """
 
-    # output_padding is keyword-only: Keras 3 takes it through **kwargs, after the arguments
-    # it lists (its get_config omits it; this one keeps it, so the config makes the layer again)
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None, *,
-                 output_padding=None, **kwargs):
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid",
+                 output_padding=None, data_format=None, dilation_rate=(1, 1), activation=None,
+                 use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 **kwargs):
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation,
                          use_bias, bias_initializer, bias_regularizer,
                          activity_regularizer=activity_regularizer, **kwargs)

@@ -9,7 +9,7 @@ class _Pooling1D(_Configurable):
 
     pool = None  # the ops.conv_more function a subclass pools with
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
         name = type(self).__name__
         self.pool_size = _tuple(pool_size, 1, f"{name}: pool_size")
@@ -34,11 +34,15 @@ class _Pooling1D(_Configurable):
 class MaxPooling1D(_Pooling1D):
     """The maximum of each window."""
 
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, **kwargs)
+
     pool = staticmethod(conv_more.max_pool1d)
 
 
 class AveragePooling1D(_Pooling1D):
-    """The mean of each window (over real steps only, with 'same' padding)."""
+    """The mean of each window (over real steps only, with 'same' padding). Keras 3 gives
+    pool_size no default here, unlike MaxPooling1D's 2."""
 
     pool = staticmethod(conv_more.avg_pool1d)
 
