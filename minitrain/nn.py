@@ -1,6 +1,14 @@
 """``mt.nn``: activations, convolution, pooling, normalization, dropout and losses (``tf.nn``)."""
 from .ops import sigmoid, tanh
 from .ops.conv import avg_pool2d, conv2d, max_pool2d
+from .ops.conv_more import (
+    avg_pool1d,
+    conv1d,
+    conv2d_transpose,
+    depthwise_conv2d,
+    max_pool1d,
+    separable_conv2d,
+)
 from .ops.nn import (
     bias_add,
     bias_relu,

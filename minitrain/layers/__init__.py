@@ -10,6 +10,13 @@ from .conv import (
     MaxPool2D,
     MaxPooling2D,
 )
+from .conv_more import (
+    Conv1D,
+    Conv2DTranspose,
+    Convolution2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv2D,
+)
 from .core import Activation, Dense, Dropout, Embedding, Flatten
 from .input_layer import Input, InputLayer
 from .merging import (
@@ -30,6 +37,16 @@ from .merging import (
 )
 from .noise import GaussianNoise, SpatialDropout2D
 from .normalization import BatchNormalization, LayerNormalization
+from .pooling1d import (
+    AveragePooling1D,
+    AvgPool1D,
+    GlobalAveragePooling1D,
+    GlobalAvgPool1D,
+    GlobalMaxPool1D,
+    GlobalMaxPooling1D,
+    MaxPool1D,
+    MaxPooling1D,
+)
 from .preprocessing import CategoryEncoding, Normalization, Rescaling
 from .reshaping import Cropping2D, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D
 from .utility import Identity, Lambda
@@ -37,6 +54,9 @@ from .utility import Identity, Lambda
 __all__ = ["Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D",
            "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling2D",
            "GlobalMaxPooling2D", "Layer", "LayerNormalization", "MaxPool2D", "MaxPooling2D"]
+__all__ += ["AveragePooling1D", "AvgPool1D", "Conv1D", "Conv2DTranspose", "Convolution2DTranspose",
+            "DepthwiseConv2D", "GlobalAveragePooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D",
+            "GlobalMaxPooling1D", "MaxPool1D", "MaxPooling1D", "SeparableConv2D"]
 __all__ += ["Add", "Average", "CategoryEncoding", "Concatenate", "Cropping2D", "ELU",
             "GaussianNoise", "Identity", "Lambda", "LeakyReLU", "Maximum", "Minimum", "Multiply",
             "Normalization", "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling", "Reshape",
