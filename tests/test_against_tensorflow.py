@@ -15,6 +15,7 @@ Python's ValueError/TypeError where TensorFlow raises its own InvalidArgumentErr
 ValueError subclass there too is not assumed).
 """
 import os
+import sys
 
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
@@ -1093,6 +1094,39 @@ def test_a_format_spec_on_a_vector_raises_typeerror_in_both():
     for L in (tf, mt):
         with pytest.raises(TypeError):
             format(L.constant([1.0, 2.0]), ".2f")
+
+
+TF_PRINTS = [
+    pytest.param(fn, id=name) for name, fn in [
+        ("vector-f32", lambda L: L.print(L.constant([1.5, 2.0, 1 / 3]))),
+        ("mixed-arguments", lambda L: L.print("loss", L.constant(0.5), "step", 3)),
+        ("summarized", lambda L: L.print(L.range(10))),
+        ("summarize-all", lambda L: L.print(L.range(10), summarize=-1)),
+        ("summarize-2", lambda L: L.print(L.range(10), summarize=2)),
+        ("matrix", lambda L: L.print(L.reshape(L.range(12), [3, 4]))),
+        ("3d-summarized", lambda L: L.print(L.reshape(L.range(60.0), [3, 4, 5]))),
+        ("f64-magnitudes", lambda L: L.print(L.constant(np.array([0.1, 1e-8, 1e8])))),
+        ("bool", lambda L: L.print(L.constant([True, False]))),
+        ("nested-structure", lambda L: L.print({"a": L.constant(1), "b": [L.constant(2.5)]})),
+        ("sep-end", lambda L: L.print(L.constant([1.0, 2.0]), sep=",", end=";\n")),
+        ("variable", lambda L: L.print(L.Variable([1.0, 2.0]))),
+        ("scalar-f64", lambda L: L.print(L.constant(np.float64(1 / 3)))),
+        ("non-finite", lambda L: L.print(L.constant([np.nan, np.inf, -np.inf]))),
+        ("empty", lambda L: L.print(L.zeros([0]))),
+        ("scalar-f32", lambda L: L.print(L.constant(3.14159))),
+    ]
+]
+
+
+@pytest.mark.parametrize("call", TF_PRINTS)
+def test_tf_print_writes_the_same_text(call, capfd):
+    """tf.print writes to the process's stderr (file descriptor 2): captured there."""
+    written = {}
+    for L in (tf, mt):
+        call(L)
+        sys.stderr.flush()
+        written[L.__name__] = capfd.readouterr().err
+    assert written["minitrain"] == written["tensorflow"]
 
 
 # --- tf.data -----------------------------------------------------------------------------------
