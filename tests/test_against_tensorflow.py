@@ -1,18 +1,30 @@
 """Differential tests: the same computation in TensorFlow and in minitrain, compared.
 
 Optional: runs only where TensorFlow is importable (it is not a dependency of minitrain, and
-the project's own environment never needs it) and skips as a whole otherwise. Each row of the
-tables below is one op and one argument set, written once against TensorFlow's API and run
-with ``lib`` = tensorflow and ``lib`` = minitrain on the same fixed random inputs: values
-(rtol 1e-6 in float64, 1e-5 in float32), dtypes, shapes, and the gradients of a fixed random
-weighting of the outputs through each library's GradientTape (second order where a row says
-so). A row where minitrain differs from TensorFlow is marked xfail(strict=True) with the
-numbers, so that fixing minitrain turns it into a failure to unmark.
+the project's own environment never needs it) and skips as a whole otherwise, with one reason.
+Each row of the tables below is one op and one argument set, written once against
+TensorFlow's API and run with ``lib`` = tensorflow and ``lib`` = minitrain on the same fixed
+random inputs: values (rtol 1e-6 in float64, 1e-5 in float32), dtypes, shapes, and the
+gradients of a fixed random weighting of the outputs through each library's GradientTape,
+first order for every row, second order for every row with float inputs (test_second_order),
+and the float64 rows again in float32 (test_float32_twins). The helpers are tests/tfcompare.py.
 
-Deliberate, documented differences are tested as documented instead: minitrain's random
-numbers (and so tf.data's shuffle order) are not TensorFlow's bit stream; minitrain raises
-Python's ValueError/TypeError where TensorFlow raises its own InvalidArgumentError (a
-ValueError subclass there too is not assumed).
+A row where minitrain differs from TensorFlow is marked xfail(strict=True, reason="minitrain
+bug: ...") with the numbers, so that fixing minitrain makes it fail until it is unmarked.
+
+Where the difference is deliberate and documented, the documented behaviour is tested instead:
+- minitrain's random numbers, and so tf.data's shuffle order, are not TensorFlow's bit stream:
+  shuffled datasets are compared for structure, dtypes, sizes and contents, not order;
+- minitrain raises Python's ValueError/TypeError (IndexError for an index out of range) where
+  TensorFlow raises its own InvalidArgumentError;
+- a norm's gradient at 0 is 0 in minitrain (minitrain/ops/norms.py), NaN in TensorFlow;
+- variables created in a module's name_scope keep their names (minitrain/module.py).
+
+Where TensorFlow's registered gradient is not the derivative (reduce_prod's second order and
+cumprod's first and second at a zero, where TF's div_no_nan gives 0; the second order of
+softmax_cross_entropy_with_logits with respect to the labels, which TF drops; tf.nn.moments'
+second order, taken about stop_gradient(mean); TF's float64 gelu gradient, off by ~2e-6),
+minitrain's gradient is compared with central differences of TensorFlow's forward computation.
 """
 import os
 import sys
