@@ -20,7 +20,8 @@ class Model(KerasTraining, Layer):
 
     def __new__(cls, *args, **kwargs):
         functional_call = len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs
-        return super().__new__(Functional if cls is Model and functional_call else cls)
+        target = Functional if cls is Model and functional_call else cls
+        return super().__new__(target, *args, **kwargs)  # the arguments: Keras's auto-config
 
     def _maybe_build(self, inputs):
         # a model's variables belong to its layers, which build as call() reaches them; only

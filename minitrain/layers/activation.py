@@ -1,7 +1,7 @@
 """Activation layers: LeakyReLU, ReLU, PReLU, ELU and Softmax, with Keras 3's arguments."""
 from .. import initializers, nn, ops
 from .base import Layer
-from .serializable import Serializable
+from .serializable import serialize
 
 
 def _non_negative(value, what):
@@ -10,7 +10,7 @@ def _non_negative(value, what):
     return value
 
 
-class _Elementwise(Serializable, Layer):
+class _Elementwise(Layer):
     """An activation of the input alone: the output has the input's shape and dtype."""
 
     def compute_output_shape(self, input_shape):
@@ -82,9 +82,7 @@ class PReLU(_Elementwise):
         return nn.relu(inputs) - self.alpha * nn.relu(-inputs)
 
     def get_config(self):
-        return {**super().get_config(), "alpha_initializer": {
-                    "class_name": type(self.alpha_initializer).__name__,
-                    "config": self.alpha_initializer.get_config()},
+        return {**super().get_config(), "alpha_initializer": serialize(self.alpha_initializer),
                 "alpha_regularizer": None, "alpha_constraint": None,
                 "shared_axes": self.shared_axes}
 

@@ -29,6 +29,7 @@ from ..keras_tensor import Node, is_symbolic, output_spec
 from ..module import Module
 from ..naming import snake_case
 from ..tensor import Tensor, Variable, as_dtype, float32
+from . import serializable
 
 # per base name, how many layers have taken it: default names are unique, as in Keras
 # ("dense", "dense_1", ...); saved weights are keyed by structure, never by these names
@@ -101,7 +102,8 @@ class Layer(Module):
 
     _call_takes_training = False
     # bookkeeping the Module walk skips: _walk_attributes gives the own weights in order itself
-    _TF_MODULE_IGNORED_PROPERTIES = frozenset({"_own", "_tracked", "_losses", "_regularized"})
+    _TF_MODULE_IGNORED_PROPERTIES = frozenset({"_own", "_tracked", "_losses", "_regularized",
+                                                "_auto_config", "_build_shapes"})
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -109,6 +111,7 @@ class Layer(Module):
         parameters = inspect.signature(cls.call).parameters.values()
         cls._call_takes_training = any(p.name == "training" or p.kind is p.VAR_KEYWORD
                                        for p in parameters)
+        serializable.register(cls)
 
     def __new__(cls, *args, **kwargs):
         layer = super().__new__(cls)
@@ -119,6 +122,8 @@ class Layer(Module):
         object.__setattr__(layer, "_losses", [])  # from add_loss, since the last call began
         object.__setattr__(layer, "_regularized", {})  # variable._id: its regularizer
         object.__setattr__(layer, "_nested", False)  # called from an outer layer's call
+        object.__setattr__(layer, "_auto_config", serializable.auto_config(cls, args, kwargs))
+        object.__setattr__(layer, "_build_shapes", None)  # the input shapes it was built for
         return layer
 
     def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None,
@@ -165,6 +170,7 @@ class Layer(Module):
             return self._call_symbolic(inputs, args, kwargs)
         inputs = self._convert_inputs(inputs)
         if not self.built:
+            object.__setattr__(self, "_build_shapes", shapes_of(inputs))
             self._maybe_build(inputs)
         if "training" in kwargs and not self._call_takes_training:
             del kwargs["training"]
@@ -180,6 +186,7 @@ class Layer(Module):
         (in inference: ``training`` is left out, so no statistic moves) and record a Node."""
         self._learn_dtype(nest.flatten(inputs))
         if not self.built:
+            object.__setattr__(self, "_build_shapes", shapes_of(inputs))
             self._maybe_build(inputs)
         probe_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
         outputs = output_spec(
@@ -286,6 +293,35 @@ class Layer(Module):
                                  f"no defined {what}.")
         tensors = getattr(self._inbound_nodes[0], attribute)
         return tensors[0] if len(tensors) == 1 else tensors
+
+    # --- config (Keras's) --------------------------------------------------------------------
+    def get_config(self):
+        """Keras's base config: name, trainable, the dtype's name (and the activity
+        regularizer, if any); a layer adds its arguments with {**super().get_config(), ...}.
+        A class that defines no get_config of its own gets its constructor's arguments, where
+        they are plain values (Keras 3's auto-config), or Keras's error."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = serializable.serialize(self.activity_regularizer)
+        own_init = type(self).__init__ is not Layer.__init__
+        if type(self).get_config is not Layer.get_config or not own_init:
+            return config
+        if self._auto_config is None:
+            raise serializable.not_serializable(type(self))
+        return {**self._auto_config, **config}
+
+    @classmethod
+    def from_config(cls, config):
+        """The layer ``cls(**config)`` makes (Keras's error names the class and config)."""
+        try:
+            return cls(**config)
+        except Exception as err:
+            raise TypeError(f"Error when deserializing class '{cls.__name__}' using "
+                            f"config={config}.\n\nException encountered: {err}") from err
+
+    def get_build_config(self):
+        """Keras's: the input shape(s) the layer was built for, or None if it was not."""
+        return None if self._build_shapes is None else {"input_shape": self._build_shapes}
 
     # --- losses -----------------------------------------------------------------------------
     def add_loss(self, loss):

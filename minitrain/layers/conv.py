@@ -3,6 +3,7 @@ from .. import activations, initializers, nn, ops, regularizers
 from ..ops.conv import padding_mode, spatial_pair
 from ..ops.nn import bias_add_activation
 from .base import Layer, positive_int
+from .serializable import serialize, serialize_function
 
 
 def _padding(padding, name):
@@ -44,6 +45,17 @@ class Conv2D(Layer):
         return bias_add_activation(y, self.bias, self.activation,
                                    activations.name_of(self.activation))
 
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": self.kernel_size, "strides": self.strides,
+                "padding": self.padding, "activation": serialize_function(self.activation),
+                "use_bias": self.use_bias,
+                "kernel_initializer": serialize(self.kernel_initializer),
+                "bias_initializer": serialize(self.bias_initializer),
+                "kernel_regularizer": serialize(self.kernel_regularizer),
+                "bias_regularizer": serialize(self.bias_regularizer),
+                "activity_regularizer": serialize(self.activity_regularizer)}
+
 
 class _Pooling2D(Layer):
     """A window function over (pool_size) windows; strides default to the pool size."""
@@ -60,6 +72,10 @@ class _Pooling2D(Layer):
 
     def call(self, inputs):
         return self.pool(inputs, self.pool_size, self.strides, self.padding)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "padding": self.padding,
+                "strides": self.strides}
 
 
 class MaxPooling2D(_Pooling2D):
@@ -90,6 +106,9 @@ class _GlobalPooling2D(Layer):
 
     def call(self, inputs):
         return self.reduce(inputs, axis=(1, 2), keepdims=self.keepdims)
+
+    def get_config(self):
+        return {**super().get_config(), "keepdims": self.keepdims}
 
 
 class GlobalAveragePooling2D(_GlobalPooling2D):

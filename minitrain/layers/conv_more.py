@@ -10,6 +10,7 @@ from ..ops import conv_more
 from ..ops.conv import padding_mode
 from ..ops.nn import bias_add_activation
 from .base import Layer, positive_int
+from .serializable import serialize, serialize_function
 
 
 # --- arguments, as Keras standardizes them ----------------------------------------------------
@@ -42,32 +43,13 @@ def _dilation_rate(value, rank, name):
     return rate
 
 
-def _serialized(value):
-    """An initializer or regularizer as Keras's {"class_name", "config"} (None stays None)."""
-    if value is None:
-        return None
-    return {"class_name": type(value).__name__, "config": value.get_config()}
-
-
 def _check_rank(layer, input_shape, rank):
     if len(input_shape) != rank:
         raise ValueError(f"{type(layer).__name__} '{layer.name}' expects channels-last inputs "
                          f"of rank {rank}, got shape {input_shape}")
 
 
-class _Configurable(Layer):
-    """Keras's base config (name, trainable, the dtype's name) and from_config; the layers add
-    their arguments with {**super().get_config(), ...}, as in Keras (until Layer has these)."""
-
-    def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
-class _Conv(_Configurable):
+class _Conv(Layer):
     """What the convolutions share: window geometry, activation, bias and their config."""
 
     rank = 2  # the spatial axes
@@ -105,11 +87,11 @@ class _Conv(_Configurable):
         own = {**super().get_config(), "kernel_size": self.kernel_size, "strides": self.strides,
                "padding": self.padding, "data_format": self.data_format,
                "dilation_rate": self.dilation_rate,
-               "activation": activations.serialize(self.activation), "use_bias": self.use_bias}
+               "activation": serialize_function(self.activation), "use_bias": self.use_bias}
         # the kernel_, depthwise_, pointwise_ and bias_ initializers and regularizers it holds
-        held = {key: _serialized(value) for key, value in vars(self).items()
+        held = {key: serialize(value) for key, value in vars(self).items()
                 if key.endswith(("_initializer", "_regularizer")) and not key.startswith("_")}
-        return {**own, **held, "activity_regularizer": _serialized(self.activity_regularizer)}
+        return {**own, **held, "activity_regularizer": serialize(self.activity_regularizer)}
 
 
 class Conv2DTranspose(_Conv):

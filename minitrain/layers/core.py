@@ -6,6 +6,7 @@ import numpy as np
 from .. import activations, initializers, nn, ops, regularizers
 from ..ops.nn import bias_add_activation
 from .base import Layer, positive_int
+from .serializable import serialize, serialize_function
 
 
 class Dense(Layer):
@@ -36,6 +37,14 @@ class Dense(Layer):
         return bias_add_activation(y, self.bias, self.activation,
                                    activations.name_of(self.activation))
 
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": serialize_function(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": serialize(self.kernel_initializer),
+                "bias_initializer": serialize(self.bias_initializer),
+                "kernel_regularizer": serialize(self.kernel_regularizer),
+                "bias_regularizer": serialize(self.bias_regularizer)}
+
 
 class Activation(Layer):
     """An activation by name ("relu", ...) or a function, as a layer."""
@@ -47,9 +56,22 @@ class Activation(Layer):
     def call(self, inputs):
         return self.activation(inputs)
 
+    def get_config(self):
+        return {**super().get_config(), "activation": serialize_function(self.activation)}
+
 
 class Flatten(Layer):
-    """(batch, ...) -> (batch, product of the rest)."""
+    """(batch, ...) -> (batch, product of the rest); channels last only."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"Flatten: only data_format 'channels_last' is supported, got "
+                             f"{data_format!r}")
+        self.data_format = "channels_last"
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
 
     def call(self, inputs):
         return ops.reshape(inputs, (inputs.shape[0], math.prod(inputs.shape[1:])))
@@ -75,6 +97,10 @@ class Dropout(Layer):
             return inputs
         seed = None if self._seeds is None else int(self._seeds.integers(2**31))
         return nn.dropout(inputs, self.rate, self.noise_shape, seed)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
+                "noise_shape": self.noise_shape}
 
 
 class Embedding(Layer):
@@ -102,3 +128,9 @@ class Embedding(Layer):
                 raise ValueError(f"Embedding '{self.name}': indices must be in [0, "
                                  f"{self.input_dim}), got values {low}..{high}")
         return ops.gather(self.embeddings, indices)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "output_dim": self.output_dim,
+                "embeddings_initializer": serialize(self.embeddings_initializer),
+                "embeddings_regularizer": serialize(self.embeddings_regularizer)}

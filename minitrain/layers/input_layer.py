@@ -41,6 +41,19 @@ class InputLayer(Layer):
     def call(self):
         return None
 
+    def get_config(self):
+        """Keras 3's keys; ``ragged`` and ``optional`` are always False here."""
+        return {"batch_shape": self.batch_shape, "dtype": self.dtype.name,
+                "sparse": self.sparse, "ragged": False, "name": self.name, "optional": False}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("ragged", "optional"):
+            if config.pop(key, False):
+                raise ValueError(f"InputLayer: `{key}=True` is not supported by minitrain")
+        return super().from_config(config)
+
 
 def _shape(shape):
     return (shape,) if isinstance(shape, int) else tuple(shape)

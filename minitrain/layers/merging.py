@@ -8,7 +8,6 @@ import functools
 
 from .. import ops
 from .base import Layer
-from .serializable import Serializable
 
 
 def _broadcast_shapes(first, second):
@@ -24,7 +23,7 @@ def _broadcast_shapes(first, second):
     return tuple(shape)
 
 
-class _Merge(Serializable, Layer):
+class _Merge(Layer):
     """Folds ``_merge(x, y)`` over the inputs, after raising every input to the top rank."""
 
     _least = 1  # how many inputs the layer takes at least

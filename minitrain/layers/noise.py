@@ -9,14 +9,13 @@ from .. import nn, random
 from .base import Layer
 from .core import Dropout
 from .reshaping import data_format_of
-from .serializable import Serializable
 
 
 def _next_seed(seeds):
     return None if seeds is None else int(seeds.integers(2**31))
 
 
-class GaussianNoise(Serializable, Layer):
+class GaussianNoise(Layer):
     """inputs + normal(0, stddev) noise, in training only."""
 
     def __init__(self, stddev, seed=None, **kwargs):
@@ -41,7 +40,7 @@ class GaussianNoise(Serializable, Layer):
         return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
 
 
-class SpatialDropout2D(Serializable, Dropout):
+class SpatialDropout2D(Dropout):
     """Dropout of whole feature maps: one draw per example and channel, in training only."""
 
     def __init__(self, rate, data_format=None, seed=None, name=None, dtype=None):

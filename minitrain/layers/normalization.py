@@ -2,6 +2,7 @@
 from .. import initializers, nn, ops
 from ..ops.core import normalize_axes
 from .base import Layer
+from .serializable import serialize
 
 
 def _parameter_shape(input_shape, axes):
@@ -32,6 +33,12 @@ class _Normalization(Layer):
         gamma = None if self.gamma is None else ops.reshape(self.gamma, shape)
         beta = None if self.beta is None else ops.reshape(self.beta, shape)
         return nn.batch_normalization(x, mean, variance, beta, gamma, self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": serialize(self.beta_initializer),
+                "gamma_initializer": serialize(self.gamma_initializer)}
 
 
 class BatchNormalization(_Normalization):
@@ -72,6 +79,11 @@ class BatchNormalization(_Normalization):
         # the statistics are state, not part of the differentiated computation
         value = ops.stop_gradient(value)
         moving.assign(moving * self.momentum + value * (1 - self.momentum))
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum,
+                "moving_mean_initializer": serialize(self.moving_mean_initializer),
+                "moving_variance_initializer": serialize(self.moving_variance_initializer)}
 
 
 class LayerNormalization(_Normalization):

@@ -1,10 +1,11 @@
 """MaxPooling1D, AveragePooling1D and the global 1-D pooling layers (channels last: NWC)."""
 from .. import ops
 from ..ops import conv_more
-from .conv_more import _check_rank, _Configurable, _data_format, _padding, _tuple
+from .base import Layer
+from .conv_more import _check_rank, _data_format, _padding, _tuple
 
 
-class _Pooling1D(_Configurable):
+class _Pooling1D(Layer):
     """A window function along the steps; strides default to the pool size."""
 
     pool = None  # the ops.conv_more function a subclass pools with
@@ -47,7 +48,7 @@ class AveragePooling1D(_Pooling1D):
     pool = staticmethod(conv_more.avg_pool1d)
 
 
-class _GlobalPooling1D(_Configurable):
+class _GlobalPooling1D(Layer):
     """A reduction over the steps: (N, W, C) -> (N, C), or (N, 1, C) with keepdims."""
 
     reduce = None  # the reduction a subclass pools with

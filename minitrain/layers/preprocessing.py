@@ -4,7 +4,6 @@ import numpy as np
 from .. import ops
 from ..tensor import Tensor
 from .base import Layer
-from .serializable import Serializable
 
 EPSILON = 1e-7  # keras.backend.epsilon(): the least standard deviation Normalization divides by
 
@@ -14,7 +13,7 @@ def _plain(value):
     return np.asarray(value).tolist() if isinstance(value, (np.ndarray, Tensor, list)) else value
 
 
-class Rescaling(Serializable, Layer):
+class Rescaling(Layer):
     """inputs * scale + offset, in the layer's dtype (integer images become float32)."""
 
     def __init__(self, scale, offset=0.0, **kwargs):
@@ -46,7 +45,7 @@ def _batches(data):
     return [np.asarray(b) for b in batches]
 
 
-class Normalization(Serializable, Layer):
+class Normalization(Layer):
     """(inputs - mean) / max(sqrt(variance), 1e-7), mean and variance per index of ``axis``.
 
     The statistics are given (``mean``, ``variance``) or learnt by ``adapt(data)`` over every
@@ -137,7 +136,7 @@ class Normalization(Serializable, Layer):
                 "mean": _plain(self.input_mean), "variance": _plain(self.input_variance)}
 
 
-class CategoryEncoding(Serializable, Layer):
+class CategoryEncoding(Layer):
     """Integer categories in [0, num_tokens) as multi-hot, one-hot or count vectors."""
 
     def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):

@@ -10,7 +10,6 @@ import numpy as np
 
 from .. import ops
 from .base import Layer
-from .serializable import Serializable
 
 
 def data_format_of(value, caller):
@@ -50,7 +49,7 @@ def _reshaped(shape, target, caller):
     return tuple(target)
 
 
-class Reshape(Serializable, Layer):
+class Reshape(Layer):
     """(batch, ...) -> (batch, *target_shape); one entry of target_shape may be -1."""
 
     def __init__(self, target_shape, **kwargs):
@@ -69,7 +68,7 @@ class Reshape(Serializable, Layer):
         return {**super().get_config(), "target_shape": self.target_shape}
 
 
-class Permute(Serializable, Layer):
+class Permute(Layer):
     """Permutes the axes after the batch axis: ``dims`` counts from 1, as in Keras."""
 
     def __init__(self, dims, **kwargs):
@@ -89,7 +88,7 @@ class Permute(Serializable, Layer):
         return {**super().get_config(), "dims": self.dims}
 
 
-class RepeatVector(Serializable, Layer):
+class RepeatVector(Layer):
     """(batch, features) -> (batch, n, features): each example repeated n times."""
 
     def __init__(self, n, **kwargs):
@@ -113,7 +112,7 @@ class RepeatVector(Serializable, Layer):
         return {**super().get_config(), "n": self.n}
 
 
-class _Spatial2D(Serializable, Layer):
+class _Spatial2D(Layer):
     """A layer of 4-D images whose rows and columns are axes 1, 2 (or 2, 3 channels first)."""
 
     def __init__(self, data_format=None, **kwargs):
