@@ -7,47 +7,11 @@ import numpy as np
 
 from .. import losses as losses_module
 from .. import metrics as metrics_module
-from .. import optimizers
+from .. import nest, optimizers
 from ..backprop import GradientTape
 from . import fit_data
+from .fit_compile import CompiledLoss, CompiledMetrics, flat_outputs, output_names
 from .fit_loop import FitLoop, configure_callbacks, evaluate_loop, floats
-
-
-class _Accuracy(metrics_module.MeanMetricWrapper):
-    """'accuracy' in compile(): binary, sparse categorical or categorical accuracy, chosen by
-    the shapes of the first batch as Keras 3's ``compile_utils.get_metric`` chooses."""
-
-    def __init__(self, name):
-        super().__init__(self._accuracy, name=name)
-        self._chosen = None
-
-    def _accuracy(self, y_true, y_pred):
-        if self._chosen is None:
-            true, pred = tuple(y_true.shape), tuple(y_pred.shape)
-            sparse = len(true) < len(pred) or (true[-1:] == (1,) and pred[-1] > 1)
-            chosen = (metrics_module.BinaryAccuracy if pred[-1] == 1 else
-                      metrics_module.SparseCategoricalAccuracy if sparse else
-                      metrics_module.CategoricalAccuracy)
-            self._chosen = chosen()._fn
-        return self._chosen(y_true, y_pred)
-
-
-def _metric(identifier):
-    """A metric as Keras's compile() reads one: a string names the metric ('accuracy' is
-    chosen by the data's shapes; a loss's name, "mae", is the mean of that loss)."""
-    if identifier in ("accuracy", "acc"):
-        return _Accuracy(identifier)
-    if not isinstance(identifier, str):
-        return metrics_module.get(identifier)
-    try:
-        return type(metrics_module.get(identifier))(name=identifier)
-    except ValueError:
-        pass
-    # a loss's name ("mae") as a metric: the mean of its per-sample values, as Keras wraps it
-    fn = getattr(losses_module.get(identifier), "fn", None)
-    if fn is None:
-        raise ValueError(f"compile(): unknown metric '{identifier}'")
-    return metrics_module.MeanMetricWrapper(fn, name=identifier)
 
 
 class KerasTraining:
@@ -58,22 +22,33 @@ class KerasTraining:
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
-        if loss_weights is not None or weighted_metrics is not None:
-            raise NotImplementedError("loss_weights and weighted_metrics are for models with "
-                                      "several outputs, which minitrain's compile lacks")
-        object.__setattr__(self, "optimizer", optimizers.get(optimizer))
-        object.__setattr__(self, "loss", None if loss is None else losses_module.get(loss))
-        object.__setattr__(self, "_loss_tracker", metrics_module.Mean(name="loss"))
-        object.__setattr__(self, "_compile_metrics",
-                           [_metric(m) for m in metrics or ()])
+        """Keras 3's compile; ``loss``, ``loss_weights`` and ``metrics`` may name each output
+        of a model with several (see fit_compile.py)."""
+        if weighted_metrics is not None:
+            raise NotImplementedError("compile(): weighted_metrics are not supported by "
+                                      "minitrain yet; pass metrics=... (unweighted)")
+        names = output_names(self)
+        partial = isinstance(getattr(self, "_outputs_struct", None), dict)
+        nested = isinstance(loss, (list, tuple, dict))
+        for key, value in (
+                ("optimizer", optimizers.get(optimizer)),
+                ("loss", loss if nested or loss is None else losses_module.get(loss)),
+                ("_compile_loss", None if loss is None else
+                 CompiledLoss(loss, loss_weights, names, partial)),
+                ("_compile_metrics", CompiledMetrics(metrics, names)),
+                ("_output_names", (names, partial)),
+                ("_loss_tracker", metrics_module.Mean(name="loss"))):
+            object.__setattr__(self, key, value)
         self.compiled, self.stop_training = True, False
 
     @property
     def metrics(self):
-        """The loss tracker ('loss') then the compiled metrics, as Keras's ``model.metrics``."""
+        """The loss tracker ('loss'), the compiled metrics, then each output's loss tracker
+        ('<output>_loss', with several losses), in Keras 3's order."""
         if not self.compiled:
             return []
-        return [self._loss_tracker, *self._compile_metrics]
+        trackers = [] if self._compile_loss is None else self._compile_loss.trackers
+        return [self._loss_tracker, *self._compile_metrics.metrics, *trackers]
 
     @property
     def metrics_names(self):
@@ -85,8 +60,12 @@ class KerasTraining:
 
     # --- the steps a subclass may override ----------------------------------------------------
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss plus every loss the layers added (``model.losses``)."""
-        terms = [] if self.loss is None else [self.loss(y, y_pred)]
+        """The compiled loss (summed over the outputs, weighted) plus every loss the layers
+        added (``model.losses``)."""
+        terms = []
+        if self._compile_loss is not None:
+            y, y_pred = flat_outputs(y, y_pred, *self._output_names)
+            terms.append(self._compile_loss(y, y_pred, sample_weight))
         terms += list(getattr(self, "losses", None) or ())
         if not terms:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
@@ -100,19 +79,22 @@ class KerasTraining:
         return self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        for metric in self._compile_metrics:
-            metric.update_state(y, y_pred)
+        self._compile_metrics.update_state(*flat_outputs(y, y_pred, *self._output_names))
         return self.get_metrics_result()
 
     def get_metrics_result(self):
-        return floats({metric.name: metric.result() for metric in self.metrics})
+        """Each metric's result under its log key (``<output>_<name>`` with several outputs)."""
+        compiled = self._compile_metrics.metrics if self.compiled else []
+        logs = {m.name: m.result() for m in self.metrics if not any(m is c for c in compiled)}
+        logs.update(self._compile_metrics.results() if self.compiled else {})
+        return floats(logs)
 
     def train_step(self, data):
         x, y, sample_weight = fit_data.unpack(data)
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
-        self._loss_tracker.update_state(loss, sample_weight=len(x))
+        self._loss_tracker.update_state(loss, sample_weight=fit_data.batch_size(x))
         variables = self.trainable_variables
         self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return self.compute_metrics(x, y, y_pred, sample_weight)
@@ -121,7 +103,7 @@ class KerasTraining:
         x, y, sample_weight = fit_data.unpack(data)
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
-        self._loss_tracker.update_state(loss, sample_weight=len(x))
+        self._loss_tracker.update_state(loss, sample_weight=fit_data.batch_size(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
@@ -173,10 +155,11 @@ class KerasTraining:
         outputs = []
         for i, batch in enumerate(batches):
             callbacks.call("on_predict_batch_begin", i, {})
-            outputs.append(np.asarray(self.predict_step(batch).numpy()))
+            outputs.append(_numpy(self.predict_step(batch)))
             callbacks.call("on_predict_batch_end", i, {"outputs": outputs[-1]})
         callbacks.call("on_predict_end", {})
-        return np.concatenate(outputs)
+        joined = [np.concatenate(leaves) for leaves in zip(*map(nest.flatten, outputs))]
+        return nest.pack_sequence_as(outputs[0], joined)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
@@ -190,9 +173,14 @@ class KerasTraining:
         return logs if return_dict else self._flatten_in_order(logs)
 
     def predict_on_batch(self, x):
-        return np.asarray(self.predict_step(fit_data.as_batch(x)).numpy())
+        return _numpy(self.predict_step(fit_data.as_batch(x)))
 
     def _assert_compiled(self, what):
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before using the model; {what} "
                              f"was called on '{self.name}' before compile()")
+
+
+def _numpy(outputs):
+    """The model's outputs (one, or a list or dict of them) as numpy arrays."""
+    return nest.pack_sequence_as(outputs, [np.asarray(y.numpy()) for y in nest.flatten(outputs)])

@@ -1,17 +1,76 @@
 """What ``fit``, ``evaluate`` and ``predict`` accept, as batches the Trainer iterates: numpy
-arrays or tensors (in batches of ``batch_size``, 32 by default, as Keras), a batched
-``mt.data.Dataset`` pipeline yielding ``(x, y)``, or a DataLoader (iterated as given)."""
+arrays or tensors (in batches of ``batch_size``, 32 by default, as Keras), lists or dicts of
+them (a model's several inputs or outputs), a batched ``mt.data.Dataset`` pipeline yielding
+``(x, y)``, or a DataLoader (iterated as given)."""
 import math
 
 import numpy as np
 
+from .. import backend, nest
 from ..data.dataset import ArrayDataset
 from ..data.loader import DataLoader
 from ..data.pipeline import Dataset
+from ..tensor import Tensor
 
 
 def _array(value):
     return np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+
+
+def is_structure(value):
+    """A dict, or a list/tuple of arrays: one array per input or output (a list of numbers
+    is one array)."""
+    return isinstance(value, dict) or (isinstance(value, (list, tuple)) and len(value) > 0 and
+                                       all(hasattr(v, "shape") for v in value))
+
+
+def _arrays(value):
+    """``value`` with each leaf a numpy array (a structure keeps its shape)."""
+    if is_structure(value):
+        return nest.pack_sequence_as(value, [_array(v) for v in nest.flatten(value)])
+    return _array(value)
+
+
+def _take(value, index):
+    if is_structure(value):
+        return nest.pack_sequence_as(value, [v[index] for v in nest.flatten(value)])
+    return value[index]
+
+
+def _count(value):
+    """The number of samples: the first axis, the same in every array of a structure."""
+    sizes = {len(v) for v in (nest.flatten(value) if is_structure(value) else [value])}
+    if len(sizes) != 1:
+        raise ValueError(f"Data cardinality is ambiguous: the arrays have {sorted(sizes)} "
+                         "samples. Make sure all arrays contain the same number of samples.")
+    return sizes.pop()
+
+
+def batch_size(x):
+    """The samples in a batch: the first axis of its (first) input, as Keras counts them."""
+    return (nest.flatten(x)[0] if nest.is_nested(x) else x).shape[0]
+
+
+class _StructuredLoader(DataLoader):
+    """A DataLoader over arrays in lists or dicts (several inputs or outputs): the same seeded
+    order and resumable state; each batch is ``(x, y)`` in their structures, float arrays as
+    float32 and integers as int32, as the DataLoader casts."""
+
+    def __init__(self, x, y, batch_size, shuffle):
+        n = _count([*nest.flatten(x), *nest.flatten(y)])
+        super().__init__(ArrayDataset(np.arange(n), np.arange(n)), batch_size, shuffle=shuffle)
+        self.x, self.y = x, y
+
+    def _tensors(self, index):
+        return _tensors(_take(self.x, index)), _tensors(_take(self.y, index))
+
+
+def _tensors(value):
+    def cast(a):
+        a = a.astype(np.float32 if a.dtype.kind == "f" else
+                     np.int32 if a.dtype.kind in "iub" else a.dtype)
+        return Tensor(backend.to_device(a))
+    return nest.pack_sequence_as(value, [cast(v) for v in nest.flatten(value)])
 
 
 def is_batched(x):
@@ -32,6 +91,8 @@ def batches(x, y, batch_size, shuffle, what):
     if y is None:
         raise ValueError(f"{what} needs targets: pass `y`, or an `x` that yields (x, y) "
                          "batches (a batched mt.data.Dataset or a DataLoader)")
+    if is_structure(x) or is_structure(y):
+        return _StructuredLoader(_arrays(x), _arrays(y), batch_size or 32, shuffle)
     return DataLoader(ArrayDataset(_array(x), _array(y)), batch_size or 32, shuffle=shuffle)
 
 
@@ -41,14 +102,16 @@ def split(x, y, validation_split):
     if is_batched(x) or isinstance(x, ArrayDataset):
         raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays, "
                          f"found following types in the input: {type(x).__name__}")
-    x, y = _array(x), _array(y)
-    at = int(math.floor(len(x) * (1.0 - validation_split)))
-    if at == 0 or at == len(x):
-        raise ValueError(f"Training data contains {len(x)} samples, which is not sufficient "
+    x, y = _arrays(x), _arrays(y)
+    n = _count(x)
+    at = int(math.floor(n * (1.0 - validation_split)))
+    if at == 0 or at == n:
+        raise ValueError(f"Training data contains {n} samples, which is not sufficient "
                          f"to split it into a validation and training set as specified by "
                          f"`validation_split={validation_split}`. Either provide more data, or "
                          "a different value for the `validation_split` argument.")
-    return (x[:at], y[:at]), (x[at:], y[at:])
+    first, last = slice(None, at), slice(at, None)
+    return (_take(x, first), _take(y, first)), (_take(x, last), _take(y, last))
 
 
 def validation(data, batch_size):
@@ -70,9 +133,9 @@ def inputs(x, batch_size):
         for element in source:
             yield element[0] if isinstance(element, (tuple, list)) else element
         return
-    x, size = as_batch(_array(x)), batch_size or 32
-    for start in range(0, len(x), size):
-        yield x[start:start + size]
+    x, size = as_batch(_arrays(x)), batch_size or 32
+    for start in range(0, _count(x), size):
+        yield _take(x, slice(start, start + size))
 
 
 def unpack(data):
@@ -87,6 +150,8 @@ def as_batch(x):
     """One batch for the ``*_on_batch`` methods: float arrays as float32, as Keras casts."""
     if x is None or hasattr(x, "numpy"):
         return x
+    if is_structure(x):
+        return nest.pack_sequence_as(x, [as_batch(v) for v in nest.flatten(x)])
     x = np.asarray(x)
     return x.astype(np.float32) if x.dtype.kind == "f" else x
 

@@ -72,7 +72,7 @@ class FitLoop(Trainer):
         backup = next((c for c in callbacks.callbacks if isinstance(c, BackupAndRestore)), None)
         by_step = backup is not None and backup.save_freq != "epoch"
         super().__init__(model, model.optimizer, model.loss,
-                         metrics={m.name: m for m in model.metrics}, callbacks=[callbacks],
+                         metrics=_unique_names(model.metrics), callbacks=[callbacks],
                          checkpoint=None if backup is None else backup.path,
                          checkpoint_every=backup.save_freq if by_step else 1,
                          checkpoint_unit="step" if by_step else "epoch")
@@ -127,3 +127,15 @@ class FitLoop(Trainer):
 
 def _validates(epoch, freq):
     return (epoch + 1) % freq == 0 if isinstance(freq, int) else (epoch + 1) in freq
+
+
+def _unique_names(metrics):
+    """{name: metric}, a repeated name ('accuracy' of two outputs) taking a suffix: the
+    Trainer resets and checkpoints each metric under its key."""
+    named = {}
+    for metric in metrics:
+        key, n = metric.name, 1
+        while key in named:
+            key, n = f"{metric.name}_{n}", n + 1
+        named[key] = metric
+    return named
