@@ -1053,6 +1053,98 @@ def test_dtype_rules(fn):
     _assert_same_outcome(fn)
 
 
+# --- tensors and variables as Python objects --------------------------------------------------
+def _assert_same_result(fn):
+    """Like _assert_same_outcome, for results that may be plain Python values too."""
+    try:
+        want = fn(tf)
+    except Exception:  # noqa: BLE001 - compared by _assert_same_outcome
+        _assert_same_outcome(fn)
+        return
+    if hasattr(want, "numpy"):
+        _assert_same_outcome(fn)
+        return
+    assert fn(mt) == want
+
+
+_V = lambda L, *a, **k: L.Variable(*a, **k)  # noqa: E731
+OBJECTS = [
+    pytest.param(fn, id=name, marks=_bug(bug) if bug else []) for name, fn, bug in [
+        ("assign-returns-the-variable", lambda L: _V(L, [1.0, 2.0]).assign([3.0, 4.0]), None),
+        ("assign_add", lambda L: _V(L, [1.0, 2.0]).assign_add([1.0, 1.0]), None),
+        ("assign_sub-int", lambda L: _V(L, [1, 2]).assign_sub([1, 1]), None),
+        ("assign-wrong-shape", lambda L: _V(L, [1.0, 2.0]).assign([1.0, 2.0, 3.0]), None),
+        ("assign-python-floats-to-int", lambda L: _V(L, [1, 2]).assign([1.5, 2.5]), None),
+        ("assign-python-ints-to-float", lambda L: _V(L, [1.0, 2.0]).assign([1, 2]), None),
+        ("assign-float64-array-to-float32", lambda L: _V(L, [1.0, 2.0]).assign(
+            np.array([1.0, 2.0])), None),
+        ("assign-int32-tensor-to-float32", lambda L: _V(L, [1.0, 2.0]).assign(
+            L.constant([1, 2])),
+         "assigning an int32 tensor to a float32 variable raises TypeError; TF raises "
+         "ValueError ('Tensor conversion requested dtype float32 for Tensor with dtype int32')"),
+        ("variable-plus-int", lambda L: _V(L, [1.0, 2.0]) + 1, None),
+        ("variable-times-variable", lambda L: _V(L, [1.0, 2.0]) * _V(L, [3.0, 4.0]), None),
+        ("variable-matmul", lambda L: _V(L, [[1.0, 2.0]]) @ _V(L, [[3.0], [4.0]]), None),
+        ("variable-getitem", lambda L: _V(L, [[1.0, 2.0], [3.0, 4.0]])[1], None),
+        ("variable-dtype-argument", lambda L: _V(L, 1, dtype=L.float64), None),
+        ("variable-from-int64-tensor", lambda L: _V(L, L.constant([1, 2], dtype=L.int64)), None),
+        ("variable-name", lambda L: _V(L, 1.0, name="foo").name, None),
+        ("variable-trainable", lambda L: _V(L, 1.0, trainable=False).trainable, None),
+        ("variable-shape", lambda L: _V(L, [[1.0, 2.0]]).shape.as_list(), None),
+        ("variable-numpy-type", lambda L: type(_V(L, 1.0).numpy()).__name__, None),
+        ("tensor-numpy-type", lambda L: type(L.constant([1.0]).numpy()).__name__, None),
+        ("scalar-numpy-type", lambda L: type(L.constant(1.0).numpy()).__name__, None),
+        ("float()", lambda L: float(L.constant(2.5)), None),
+        ("int()", lambda L: int(L.constant(3)), None),
+        ("bool()", lambda L: bool(L.constant(True)), None),
+        ("bool()-of-a-vector-raises", lambda L: bool(L.constant([True, False])), None),
+        ("len", lambda L: len(L.constant([[1], [2], [3]])), None),
+        ("len-of-a-scalar-raises", lambda L: len(L.constant(1)), None),
+        ("iterate-rows", lambda L: [x.numpy().tolist() for x in L.constant([[1, 2], [3, 4]])],
+         None),
+        ("equal-tensors-elementwise", lambda L: L.constant([1, 2]) == L.constant([1, 3]), None),
+        ("equal-python-elementwise", lambda L: L.constant([1, 2]) == 1, None),
+        ("unhashable", lambda L: hash(L.constant(1)), None),
+        ("index-a-list-with-a-tensor", lambda L: [10, 20, 30][L.constant(1)], None),
+        ("range-of-a-tensor", lambda L: list(range(L.constant(3))), None),
+        ("np.asarray", lambda L: np.asarray(L.constant([1.0, 2.0])).dtype.name, None),
+        ("shape-rank", lambda L: L.constant([[1.0, 2.0]]).shape.rank, None),
+        ("shape-tuple", lambda L: tuple(L.constant([[1.0, 2.0]]).shape), None),
+        ("shape-str", lambda L: str(L.constant([[1.0, 2.0]]).shape), None),
+        ("shape-repr", lambda L: repr(L.constant([[1.0, 2.0]]).shape), None),
+        ("dtype-equals-its-name", lambda L: L.constant([1.0]).dtype == "float32", None),
+        ("dtype-str", lambda L: str(L.constant([1.0]).dtype),
+         "str(tensor.dtype), what print(x.dtype) writes, is 'float32' (numpy's dtype); TF "
+         "writes \"<dtype: 'float32'>\""),
+        ("dtype-repr", lambda L: repr(L.constant([1.0]).dtype),
+         "repr(tensor.dtype) is \"dtype('float32')\"; TF's is 'tf.float32'"),
+        ("dtype-is_floating", lambda L: L.constant([1.0]).dtype.is_floating,
+         "tensor.dtype has no is_floating (nor TF's other DType attributes: it is numpy's "
+         "dtype); TF gives True"),
+        ("ndim", lambda L: L.constant([[1.0]]).ndim, None),
+        ("negative-index", lambda L: L.constant([1, 2, 3])[-1], None),
+        ("abs()", lambda L: abs(L.constant([-1.5])), None),
+        ("rpow", lambda L: 2.0 ** L.constant([1.0, 3.0]), None),
+        ("rsub-int", lambda L: 1 - L.constant([1, 3]), None),
+        ("rtruediv-int", lambda L: 1 / L.constant([2, 4]), None),
+        ("rfloordiv-int", lambda L: 7 // L.constant([2, 4]), None),
+        ("mod-negative-float", lambda L: L.constant([-7.5]) % 2, None),
+        ("bool-and", lambda L: L.constant([True, True]) & L.constant([False, True]),
+         "& on bool tensors raises TypeError (no __and__); TF gives logical_and, [False, True]"),
+        ("bool-or", lambda L: L.constant([True, False]) | L.constant([False, False]),
+         "| on bool tensors raises TypeError (no __or__); TF gives logical_or, [True, False]"),
+        ("bool-invert", lambda L: ~L.constant([True, False]),
+         "~ on a bool tensor raises TypeError (no __invert__); TF gives logical_not, "
+         "[False, True]"),
+    ]
+]
+
+
+@pytest.mark.parametrize("fn", OBJECTS)
+def test_tensors_and_variables_as_python_objects(fn):
+    _assert_same_result(fn)
+
+
 # --- printing ----------------------------------------------------------------------------------
 _SCALAR_REPR_BUG = _bug(
     "repr() of a float32 scalar (tensor or variable) not exact in decimal prints numpy's "
