@@ -254,3 +254,58 @@ def test_evaluate_and_predict_print_a_bar_by_default(capsys):
     model.predict(x, batch_size=40)
     final = _plain(capsys.readouterr().out).splitlines()[-1].split("\r")[-1]
     assert re.fullmatch(r"1/1 ━{20} \d+s \d+(us|ms|s)/step *", final), final
+
+
+def test_sample_weight_weights_the_loss_as_keras():
+    """Keras's 'sum_over_batch_size': mean(loss_i * w_i) over the batch; metrics unweighted."""
+    x, y = _data(40)
+    weights = np.linspace(0.0, 2.0, 40).astype("float32")
+    model = _model()
+    logs = model.evaluate(x, y, sample_weight=weights, batch_size=40, verbose=0,
+                          return_dict=True)
+    per_sample = mt.losses.SparseCategoricalCrossentropy(
+        from_logits=True, reduction="none")(y, model.predict(x, verbose=0)).numpy()
+    assert logs["loss"] == pytest.approx(float(np.mean(per_sample * weights)), rel=1e-5)
+    assert logs["accuracy"] == model.evaluate(x, y, batch_size=40, verbose=0)[1]
+
+
+def test_fit_with_unit_sample_weights_is_fit_without_them():
+    x, y = _data()
+    runs = []
+    for weights in (None, np.ones(len(x))):
+        model = _model()
+        history = model.fit(x, y, sample_weight=weights, epochs=2, batch_size=16, verbose=0)
+        runs.append((history.history, model.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    for a, b in zip(runs[0][1], runs[1][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_validation_takes_the_sample_weights_too():
+    x, y = _data(40)
+    weights = np.arange(40, dtype="float32") % 3
+    model = _model()
+    history = model.fit(x, y, sample_weight=weights, validation_split=0.25, batch_size=10,
+                        verbose=0)
+    expected = model.evaluate(x[30:], y[30:], sample_weight=weights[30:], batch_size=10,
+                              verbose=0, return_dict=True)
+    assert history.history["val_loss"][0] == expected["loss"]
+    again = model.fit(x[:30], y[:30], validation_data=(x[30:], y[30:], weights[30:]),
+                      batch_size=10, verbose=0, epochs=1)
+    assert again.history["val_loss"][0] == model.evaluate(
+        x[30:], y[30:], sample_weight=weights[30:], batch_size=10, verbose=0)[0]
+
+
+def test_class_weight_says_it_is_not_supported():
+    x, y = _data(8)
+    with pytest.raises(NotImplementedError, match="class_weight"):
+        _model().fit(x, y, class_weight={0: 1.0, 1: 2.0, 2: 1.0}, verbose=0)
+
+
+def test_on_batch_methods_take_sample_weights():
+    x, y = _data(16)
+    model = _model()
+    weights = np.r_[np.zeros(8), np.ones(8)].astype("float32")
+    half = model.test_on_batch(x[8:], y[8:], return_dict=True)["loss"]
+    model.reset_metrics()  # Keras 3's *_on_batch accumulate the metrics, as fit's steps do
+    assert model.test_on_batch(x, y, sample_weight=weights)[0] == pytest.approx(half / 2)

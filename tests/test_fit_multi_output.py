@@ -181,3 +181,13 @@ def test_a_dict_model_may_leave_an_output_without_loss():
     logs = model.evaluate(x, y, verbose=0, return_dict=True)
     department = model.predict(x, verbose=0)["department"]
     assert logs == {"loss": pytest.approx(float(_CCE(y["department"], department)), rel=1e-5)}
+
+
+def test_a_model_with_one_named_output_takes_a_dict_or_a_list_of_one():
+    x, y = _ticket_data(16)
+    model = _ticket_model()
+    single = mt.keras.Model(model.inputs, model.outputs[1])
+    single.compile(loss={"department": _CCE}, metrics=["accuracy"])
+    logs = single.evaluate(x, {"department": y["department"]}, verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "accuracy"}
+    assert single.evaluate(x, [y["department"]], verbose=0, return_dict=True) == logs

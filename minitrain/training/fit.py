@@ -117,12 +117,13 @@ class KerasTraining:
             validation_batch_size=None, validation_freq=1):
         """Train for ``epochs`` epochs; returns the History (``.history``, ``.epoch``)."""
         self._assert_compiled("fit")
-        if class_weight is not None or sample_weight is not None:
-            raise NotImplementedError("fit(): class_weight and sample_weight are not supported "
-                                      "by minitrain yet")
+        if class_weight is not None:
+            raise NotImplementedError("fit(): class_weight is not supported by minitrain yet; "
+                                      "a sample_weight array can weight each sample instead")
         if validation_split and validation_data is None:
-            (x, y), validation_data = fit_data.split(x, y, validation_split)
-        train = fit_data.batches(x, y, batch_size, shuffle, "fit()")
+            (x, y, sample_weight), validation_data = fit_data.split(x, y, sample_weight,
+                                                                    validation_split)
+        train = fit_data.batches(x, y, batch_size, shuffle, "fit()", sample_weight)
         val = fit_data.validation(validation_data, validation_batch_size or batch_size)
         steps = steps_per_epoch or fit_data.length(train)
         callbacks = configure_callbacks(callbacks, self, verbose, epochs, steps)
@@ -135,7 +136,7 @@ class KerasTraining:
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """The loss (and metrics) over ``x``: a scalar, a list [loss, *metrics] or a dict."""
         self._assert_compiled("evaluate")
-        data = fit_data.batches(x, y, batch_size, False, "evaluate()")
+        data = fit_data.batches(x, y, batch_size, False, "evaluate()", sample_weight)
         logs = evaluate_loop(self, data, configure_callbacks(
             callbacks, self, verbose, 1, steps or fit_data.length(data), history=False), steps)
         return logs if return_dict else self._flatten_in_order(logs)
@@ -164,12 +165,15 @@ class KerasTraining:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         self._assert_compiled("train_on_batch")
-        logs = self.train_step((fit_data.as_batch(x), fit_data.as_batch(y)))
+        if class_weight is not None:
+            raise NotImplementedError("train_on_batch(): class_weight is not supported by "
+                                      "minitrain yet; pass sample_weight instead")
+        logs = self.train_step(tuple(map(fit_data.as_batch, (x, y, sample_weight))))
         return logs if return_dict else self._flatten_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
-        logs = self.test_step((fit_data.as_batch(x), fit_data.as_batch(y)))
+        logs = self.test_step(tuple(map(fit_data.as_batch, (x, y, sample_weight))))
         return logs if return_dict else self._flatten_in_order(logs)
 
     def predict_on_batch(self, x):

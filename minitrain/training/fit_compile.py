@@ -183,8 +183,9 @@ def flat_outputs(y_true, y_pred, names, partial=False):
     if isinstance(y_true, dict):
         y_true = _by_name(y_true, names, "y", partial)
     else:
-        several = len(y_pred) > 1 and isinstance(y_true, (list, tuple))
-        y_true = list(y_true) if several else [y_true]
+        listed = isinstance(y_true, (list, tuple)) and (
+            len(y_pred) > 1 or len(y_true) == 1 and hasattr(y_true[0], "shape"))
+        y_true = list(y_true) if listed else [y_true]  # else one output's labels
     if len(y_true) != len(y_pred):
         raise ValueError(f"y_true and y_pred have different structures: the model has "
                          f"{len(y_pred)} outputs ({names}), but y holds {len(y_true)} targets")

@@ -52,17 +52,18 @@ def batch_size(x):
 
 
 class _StructuredLoader(DataLoader):
-    """A DataLoader over arrays in lists or dicts (several inputs or outputs): the same seeded
-    order and resumable state; each batch is ``(x, y)`` in their structures, float arrays as
-    float32 and integers as int32, as the DataLoader casts."""
+    """A DataLoader over ``parts``, (x, y) or (x, y, sample_weight), each an array or arrays in
+    a list or dict (several inputs or outputs): the same seeded order and resumable state;
+    each batch is a tuple of the parts, float arrays as float32 and integers as int32, as the
+    DataLoader casts."""
 
-    def __init__(self, x, y, batch_size, shuffle):
-        n = _count([*nest.flatten(x), *nest.flatten(y)])
+    def __init__(self, parts, batch_size, shuffle):
+        n = _count([leaf for part in parts for leaf in nest.flatten(part)])
         super().__init__(ArrayDataset(np.arange(n), np.arange(n)), batch_size, shuffle=shuffle)
-        self.x, self.y = x, y
+        self.parts = parts
 
     def _tensors(self, index):
-        return _tensors(_take(self.x, index)), _tensors(_take(self.y, index))
+        return tuple(_tensors(_take(part, index)) for part in self.parts)
 
 
 def _tensors(value):
@@ -79,8 +80,16 @@ def is_batched(x):
                                          not isinstance(x, ArrayDataset))
 
 
-def batches(x, y, batch_size, shuffle, what):
-    """An iterable of (x, y) batches, re-iterable once per epoch."""
+def batches(x, y, batch_size, shuffle, what, sample_weight=None):
+    """An iterable of (x, y) batches, or (x, y, sample_weight) ones, re-iterable once per
+    epoch."""
+    if sample_weight is not None:
+        if is_batched(x) or isinstance(x, ArrayDataset) or is_structure(sample_weight):
+            raise NotImplementedError(f"{what}: minitrain takes `sample_weight` as one array "
+                                      "beside array inputs (not per output, nor with a "
+                                      "dataset, which yields (x, y, sample_weight) itself)")
+        parts = (_arrays(x), _arrays(y), _array(sample_weight))
+        return _StructuredLoader(parts, batch_size or 32, shuffle)
     if isinstance(x, ArrayDataset):
         return DataLoader(x, batch_size or 32, shuffle=shuffle)
     if is_batched(x):
@@ -92,26 +101,26 @@ def batches(x, y, batch_size, shuffle, what):
         raise ValueError(f"{what} needs targets: pass `y`, or an `x` that yields (x, y) "
                          "batches (a batched mt.data.Dataset or a DataLoader)")
     if is_structure(x) or is_structure(y):
-        return _StructuredLoader(_arrays(x), _arrays(y), batch_size or 32, shuffle)
+        return _StructuredLoader((_arrays(x), _arrays(y)), batch_size or 32, shuffle)
     return DataLoader(ArrayDataset(_array(x), _array(y)), batch_size or 32, shuffle=shuffle)
 
 
-def split(x, y, validation_split):
-    """((x, y) for training, (x, y) for validation): the last ``validation_split`` of the
-    samples, taken before any shuffling, as Keras takes them."""
+def split(x, y, sample_weight, validation_split):
+    """((x, y, sample_weight) for training, the same for validation): the last
+    ``validation_split`` of the samples, taken before any shuffling, as Keras takes them."""
     if is_batched(x) or isinstance(x, ArrayDataset):
         raise ValueError("`validation_split` is only supported for Tensors or NumPy arrays, "
                          f"found following types in the input: {type(x).__name__}")
-    x, y = _arrays(x), _arrays(y)
-    n = _count(x)
+    parts = (_arrays(x), _arrays(y), None if sample_weight is None else _array(sample_weight))
+    n = _count(parts[0])
     at = int(math.floor(n * (1.0 - validation_split)))
     if at == 0 or at == n:
         raise ValueError(f"Training data contains {n} samples, which is not sufficient "
                          f"to split it into a validation and training set as specified by "
                          f"`validation_split={validation_split}`. Either provide more data, or "
                          "a different value for the `validation_split` argument.")
-    first, last = slice(None, at), slice(at, None)
-    return (_take(x, first), _take(y, first)), (_take(x, last), _take(y, last))
+    return tuple(tuple(None if part is None else _take(part, cut) for part in parts)
+                 for cut in (slice(None, at), slice(at, None)))
 
 
 def validation(data, batch_size):
@@ -119,10 +128,8 @@ def validation(data, batch_size):
     if data is None:
         return None
     if isinstance(data, (tuple, list)):
-        if len(data) == 3 and data[2] is not None:
-            raise NotImplementedError("validation sample weights are not supported by "
-                                      "minitrain: pass validation_data=(x_val, y_val)")
-        return batches(data[0], data[1], batch_size, False, "validation_data")
+        weights = data[2] if len(data) == 3 else None
+        return batches(data[0], data[1], batch_size, False, "validation_data", weights)
     return batches(data, None, batch_size, False, "validation_data")
 
 

@@ -46,17 +46,19 @@ def evaluate_loop(model, data, callbacks, steps=None):
     return logs
 
 
-class _Take:
-    """The first ``steps`` batches of each pass over ``data`` (``steps_per_epoch``)."""
+class _Whole:
+    """Each batch of ``data`` ((x, y) or (x, y, sample_weight)) as the Trainer's (x, y) pair
+    ``(batch, None)``, for ``FitLoop.train_step`` to pass on whole; only the first ``steps``
+    of each pass when given (``steps_per_epoch``)."""
 
-    def __init__(self, data, steps):
-        self.data, self.steps = data, int(steps)
+    def __init__(self, data, steps=None):
+        self.data, self.steps = data, None if steps is None else int(steps)
 
     def __iter__(self):
-        return itertools.islice(iter(self.data), self.steps)
+        return ((batch, None) for batch in itertools.islice(iter(self.data), self.steps))
 
     def __len__(self):
-        return self.steps
+        return len(self.data) if self.steps is None else self.steps
 
     def get_state(self):
         return self.data.get_state() if hasattr(self.data, "get_state") else None
@@ -100,12 +102,10 @@ class FitLoop(Trainer):
             self.epoch = int(initial_epoch)
 
     def fit(self, train, epochs, validation=None):
-        if self.max_steps is not None:
-            train = _Take(train, self.max_steps)
-        return super().fit(train, epochs, validation)
+        return super().fit(_Whole(train, self.max_steps), epochs, validation)
 
-    def train_step(self, x, y):
-        self._logs = floats(self.model.train_step((x, y)))
+    def train_step(self, batch, _):
+        self._logs = floats(self.model.train_step(batch))
         return self._logs.get("loss", 0.0)
 
     def running_logs(self):
