@@ -191,3 +191,17 @@ def test_a_model_with_one_named_output_takes_a_dict_or_a_list_of_one():
     logs = single.evaluate(x, {"department": y["department"]}, verbose=0, return_dict=True)
     assert set(logs) == {"loss", "accuracy"}
     assert single.evaluate(x, [y["department"]], verbose=0, return_dict=True) == logs
+
+
+def test_history_holds_each_outputs_loss_of_the_step():
+    """One step on one batch: History's output losses are those of the predictions the
+    step began from, and its loss their weighted sum."""
+    x, y = _ticket_data(32)
+    model = _compile_dict(_ticket_model(as_dict=True))
+    before = model.predict(x, verbose=0)
+    history = model.fit(x, y, batch_size=32, verbose=0).history
+    priority = float(_BCE(y["priority"], before["priority"]))
+    department = float(_CCE(y["department"], before["department"]))
+    assert history["priority_loss"][0] == pytest.approx(priority, rel=1e-5)
+    assert history["department_loss"][0] == pytest.approx(department, rel=1e-5)
+    assert history["loss"][0] == pytest.approx(priority + 0.2 * department, rel=1e-5)
