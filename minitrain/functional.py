@@ -112,3 +112,115 @@ def connections(layer, nodes):
     cells = [f"{x._keras_history[0].name}[{x._keras_history[1]}][{x._keras_history[2]}]"
              for node in layer._inbound_nodes if node in nodes for x in node.input_tensors]
     return ", ".join(cells) or "-"
+
+
+# --- the graph as a config (Keras 3's Functional.get_config / functional_from_config) --------
+def _own_nodes(model):
+    """The nodes of the model's graph: those it runs, and those of its Inputs."""
+    return set(model._nodes) | {x._keras_history[0]._inbound_nodes[x._keras_history[1]]
+                                for x in model._inputs}
+
+
+def _tensor_ref(tensor, own):
+    """[layer name, node index, tensor index], counting only the nodes the config keeps."""
+    layer, node_index, tensor_index = tensor._keras_history
+    kept = sum(node in own for node in layer._inbound_nodes[:node_index])
+    return [layer.name, kept, tensor_index]
+
+
+def _map(fn, structure):
+    return nest.pack_sequence_as(structure, [fn(x) for x in nest.flatten(structure)])
+
+
+def _node_config(node, own):
+    def value(x):
+        if isinstance(x, KerasTensor):
+            return {"class_name": "__keras_tensor__", "config": {
+                "shape": list(x.shape), "dtype": x.dtype.name,
+                "keras_history": _tensor_ref(x, own)}}
+        return x
+    return {"args": [_map(value, node.inputs), *_map(value, list(node.args))],
+            "kwargs": _map(value, node.kwargs)}
+
+
+def graph_config(model, serialize):
+    """The layers, each with the calls (inbound nodes) the graph makes of it, and the
+    inputs' and outputs' [layer, node, tensor] references, in their structures."""
+    own = _own_nodes(model)
+    layers = []
+    for layer in model.layers:
+        entry = {**serialize(layer), "name": layer.name}
+        entry["inbound_nodes"] = [_node_config(node, own) for node in layer._inbound_nodes
+                                  if node in own and not node.is_input]
+        layers.append(entry)
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "input_layers": _map(lambda x: _tensor_ref(x, own), model._inputs_struct),
+            "output_layers": _map(lambda x: _tensor_ref(x, own), model._outputs_struct)}
+
+
+def _tensor(ref, created):
+    """The KerasTensor a [layer name, node index, tensor index] reference names; IndexError
+    while that node has not been made yet."""
+    if not (isinstance(ref, list) and len(ref) == 3 and isinstance(ref[0], str)
+            and all(isinstance(i, int) and i >= 0 for i in ref[1:])):
+        raise ValueError(f"Invalid Functional model configuration: {ref!r} is not a "
+                         "[layer name, node index, tensor index] reference")
+    name, node_index, tensor_index = ref
+    if name not in created:
+        raise ValueError(f"Invalid Functional model configuration: it refers to the layer "
+                         f"'{name}', which it does not define")
+    node = created[name]._inbound_nodes[node_index]  # IndexError: not made yet
+    if tensor_index >= len(node.output_tensors):
+        raise ValueError(f"Invalid Functional model configuration: layer '{name}' has no "
+                         f"output {tensor_index}")
+    return node.output_tensors[tensor_index]
+
+
+def _decode(value, created):
+    """A node's arguments, each serialized KerasTensor replaced by the tensor it names."""
+    if isinstance(value, list):
+        return [_decode(v, created) for v in value]
+    if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
+        return _tensor((value.get("config") or {}).get("keras_history"), created)
+    if isinstance(value, dict):
+        return {key: _decode(v, created) for key, v in value.items()}
+    return value
+
+
+def _refs(structure, created):
+    if isinstance(structure, list) and structure and isinstance(structure[0], str):
+        return _tensor(structure, created)
+    if isinstance(structure, dict):
+        return {key: _refs(v, created) for key, v in structure.items()}
+    return [_refs(v, created) for v in structure]
+
+
+def _make_calls(pending, created):
+    """Call each layer as its nodes say, a node once the nodes it reads exist (a layer
+    shared at several depths waits for them), until none is left."""
+    while any(pending.values()):
+        progressed = False
+        for name, nodes in pending.items():
+            while nodes:
+                try:
+                    args = _decode(nodes[0].get("args", []), created)
+                except IndexError:
+                    break
+                created[name](*args, **_decode(nodes.pop(0).get("kwargs", {}), created))
+                progressed = True
+        if not progressed:
+            raise ValueError("Invalid Functional model configuration. The graph of the "
+                             "Functional model either has loops or disconnected nodes. The "
+                             f"following nodes failed to be resolved: {pending}")
+
+
+def graph_from_config(config, deserialize):
+    """(inputs, outputs) of the graph a ``graph_config`` describes, its layers made by
+    ``deserialize(entry)`` and called again as the config's nodes say."""
+    created, pending = {}, {}
+    for entry in config["layers"]:
+        layer = deserialize(entry)
+        name = entry.get("name", layer.name)
+        created[name], pending[name] = layer, list(entry.get("inbound_nodes") or [])
+    _make_calls(pending, created)
+    return (_refs(config["input_layers"], created), _refs(config["output_layers"], created))

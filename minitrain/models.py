@@ -1,11 +1,12 @@
 """Model (a layer made of layers, Keras's subclassing style), Functional (``Model(inputs,
 outputs)`` over a graph of layers called on ``Input``s) and Sequential."""
-import math
+import inspect
 
-from . import functional, nest, ops, saving
+from . import functional, nest, ops, saving, serialization
 from .keras_tensor import KerasTensor
 from .layers.base import Layer, shapes_of
 from .layers.input_layer import InputLayer
+from .summary import summary_text
 from .training.fit import KerasTraining
 
 
@@ -79,8 +80,39 @@ class Model(KerasTraining, Layer):
         saving.save_weights(self, filepath)
 
     def load_weights(self, filepath):
-        """Read weights saved by ``save_weights``; names and shapes must match exactly."""
+        """Read weights saved by ``save_weights`` (or a .keras file's); names and shapes must
+        match exactly."""
         saving.load_weights(self, filepath)
+
+    def save(self, filepath, overwrite=True, zipped=None):
+        """Keras 3's: one .keras archive with the config, compile config and weights."""
+        if zipped is False:
+            raise ValueError("minitrain saves a model as one zipped .keras file only")
+        saving.save_model(self, filepath, overwrite)
+
+    def compile(self, *args, **kwargs):
+        """Keras's ``compile``; its arguments are kept, as Keras keeps them, for saving."""
+        super().compile(*args, **kwargs)
+        bound = inspect.signature(super().compile).bind(*args, **kwargs)
+        bound.apply_defaults()
+        object.__setattr__(self, "_compile_arguments", dict(bound.arguments))
+
+    def get_compile_config(self):
+        """compile()'s arguments as a config (None before compile), as Keras's."""
+        return serialization.compile_config(self)
+
+    def compile_from_config(self, config):
+        self.compile(**serialization.revive_compile_config(config))
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Keras 3's: a functional config revives a Functional model (for a class with
+        Functional's constructor); any other config is passed to ``cls(**config)``."""
+        if all(key in config for key in ("name", "layers", "input_layers", "output_layers")) \
+                and _functional_like(cls):
+            return _functional_from_config(Functional if cls is Model else cls, config,
+                                           custom_objects)
+        return serialization.construct_model(cls, config)
 
 
 class Functional(Model):
@@ -141,11 +173,37 @@ class Functional(Model):
     def output_shape(self):
         return _unpack_singleton(shapes_of(self._outputs_struct))
 
+    def get_config(self):
+        """Keras 3's: the layers with their inbound nodes, and the inputs' and outputs'
+        [layer, node, tensor] references."""
+        if not _functional_like(type(self)):
+            return Model.get_config(self)
+        return functional.graph_config(self, serialization.serialize)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        return _functional_from_config(cls, config, custom_objects)
+
     def call(self, inputs, training=None):
         values = functional.standardize_inputs(self._inputs_struct, self._inputs, inputs)
         outputs = functional.run_graph(self._nodes, self._inputs, values,
                                        self._outputs_struct, training)
         return _unpack_singleton(outputs)
+
+
+def _functional_like(cls):
+    """Keras's test: a class whose constructor is Functional's (or takes *args, **kwargs)."""
+    spec = inspect.getfullargspec(cls.__init__)
+    return cls in (Model, Functional) or spec.args == inspect.getfullargspec(
+        Functional.__init__).args or (spec.varargs is not None and spec.varkw is not None)
+
+
+def _functional_from_config(cls, config, custom_objects):
+    def deserialize(entry):
+        return serialization.deserialize(entry, custom_objects)
+    inputs, outputs = functional.graph_from_config(config, deserialize)
+    return cls(inputs=inputs, outputs=outputs, name=config.get("name"),
+               trainable=config.get("trainable", True))
 
 
 def _unpack_singleton(structure):
@@ -217,75 +275,32 @@ class Sequential(Model):
             return super().output_shape
         return self._symbolic_output.shape
 
+    def get_config(self):
+        """Keras 3's: the layers (an InputLayer first, if any) and the input shape."""
+        given = [] if self._input_layer is None else [self._input_layer]
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name,
+                  "layers": [serialization.serialize(layer) for layer in given + self._layers]}
+        shape = self._build_shapes if self._input_layer is None else self.input_shape
+        if shape is not None:
+            config["build_input_shape"] = shape
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "name" not in config or "layers" not in config:
+            raise ValueError("A Sequential model configuration must be a dictionary "
+                             f"containing the 'name' and 'layers' keys. Received: {config}")
+        model = cls(name=config["name"], trainable=config.get("trainable", True),
+                    dtype=config.get("dtype"))
+        for entry in config["layers"]:
+            model.add(serialization.deserialize(entry, custom_objects))
+        shape = config.get("build_input_shape")
+        if shape is not None and not model.built:
+            serialization.build(model, shape)
+        return model
+
     def call(self, inputs, training=False):
         x = inputs
         for layer in self._layers:
             x = layer(x, training=training)
         return x
-
-
-def _shape_text(shape):
-    """(None, ...): the batch size is not part of a layer's shape."""
-    if shape and isinstance(shape[0], (tuple, list)):  # several outputs
-        return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
-    return str((None,) + tuple(shape[1:])) if shape else "()"
-
-
-def _output_text(layer):
-    """Keras's: the output shapes of the layer's last symbolic call, else of its last call."""
-    if not layer._inbound_nodes:
-        return "?" if layer._output_shape is None else _shape_text(layer._output_shape)
-    shapes = [f"({', '.join(map(str, x.shape))})"
-              for x in layer._inbound_nodes[-1].output_tensors]
-    return shapes[0] if len(shapes) == 1 else "[" + ", ".join(shapes) + "]"
-
-
-def _sequential_like(model):
-    """Keras prints "Connected to" unless the graph is a chain: one input, and each node
-    reading one tensor, the one the node before it gave."""
-    if not isinstance(model, Functional):
-        return True
-    previous = model._inputs
-    for node in model._nodes:
-        if len(previous) != 1 or node.input_tensors != previous:
-            return False
-        previous = node.output_tensors
-    return len(model._inputs) == 1 and len(model._outputs) == 1
-
-
-def _row(cells, widths):
-    """Cells padded to their column's width; the last takes what it needs."""
-    return "".join(cell.ljust(width) for cell, width in zip(cells, widths + [0])).rstrip()
-
-
-def _table(model, connected, line_length):
-    """The header and one row per layer, each a list of cells, and the column widths."""
-    header = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] * connected)
-    rows = [[f"{layer.name} ({type(layer).__name__})", _output_text(layer),
-             f"{layer.count_params():,}"]
-            + ([functional.connections(layer, model._nodes)] if connected else [])
-            for layer in model.layers]
-    fractions = (0.3, 0.26, 0.18) if connected else (0.4, 0.3)
-    widths = [max([len(row[k]) + 2 for row in rows] + [int(line_length * f)])
-              for k, f in enumerate(fractions)]
-    return header, rows, widths
-
-
-def summary_text(model, line_length=None):
-    """The table ``Model.summary`` prints (Keras's layout; "Connected to" for a graph)."""
-    if not model.built:
-        raise ValueError(f"model '{model.name}' has not been built yet: call it on a batch, "
-                         "or call model.build(input_shape), before summary()")
-    connected = not _sequential_like(model)
-    line_length = line_length or (108 if connected else 80)
-    header, rows, widths = _table(model, connected, line_length)
-    line_length = max(line_length, sum(widths) + 10)
-    rules = ["_" * line_length] * (len(rows) - 1) + ["=" * line_length]
-    lines = [f'Model: "{model.name}"', "_" * line_length, _row(header, widths),
-             "=" * line_length]
-    lines += [text for row, rule in zip(rows, rules) for text in (_row(row, widths), rule)]
-    trainable = sum(math.prod(v.shape) for v in model.trainable_variables)
-    frozen = sum(math.prod(v.shape) for v in model.non_trainable_variables)
-    return "\n".join(lines + [f"Total params: {trainable + frozen:,}",
-                              f"Trainable params: {trainable:,}",
-                              f"Non-trainable params: {frozen:,}", "_" * line_length])

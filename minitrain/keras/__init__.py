@@ -8,9 +8,10 @@ from ..keras_tensor import KerasTensor
 from ..layers.input_layer import Input
 from ..models import Model, Sequential
 from ..training import keras_callbacks as callbacks
-from . import backend, utils
+from . import backend, models, saving, utils
 
 __all__ = ["Model", "Sequential", "activations", "backend", "initializers", "layers", "losses",
            "metrics", "optimizers", "utils"]
 __all__ += ["callbacks", "regularizers"]
 __all__ += ["Input", "KerasTensor"]
+__all__ += ["models", "saving"]
