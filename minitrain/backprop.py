@@ -157,9 +157,9 @@ class GradientTape:
             self._start()
 
     def watched_variables(self):
-        if self._tape is None:
-            return self._released_variables
-        return tuple(self._tape.variables)
+        """The variables watched, in the order they were created (as TensorFlow lists them)."""
+        variables = self._released_variables if self._tape is None else self._tape.variables
+        return tuple(sorted(variables, key=lambda v: v._id))
 
     def _live_tape(self):
         if self._tape is None:

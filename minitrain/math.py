@@ -53,8 +53,9 @@ from .ops import (
     tan,
     tanh,
 )
+from .ops import divide as truediv
 from .ops.indexing import segment_sum, unsorted_segment_sum
-from .ops.nn import softplus
+from .ops.nn import log_sigmoid, softplus
 from .ops.norms import l2_normalize, reduce_euclidean_norm
 from .ops.scan import cumprod, cumsum, reduce_prod, top_k
 

@@ -19,11 +19,13 @@ from .ops.nn import (
     log_softmax,
     relu,
     relu6,
+    selu,
     sigmoid_cross_entropy_with_logits,
     silu,
     softmax,
     softmax_cross_entropy_with_logits,
     softplus,
+    softsign,
     sparse_softmax_cross_entropy_with_logits,
     swish,
 )

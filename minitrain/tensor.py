@@ -134,8 +134,12 @@ class Tensor:
 
     def _value_text(self, is_repr):
         value = self._host_value()
-        # a scalar prints as its number (numpy 2's repr would say np.float32(...))
-        text = str(value) if not is_repr or np.ndim(value) == 0 else repr(value)
+        if not is_repr:
+            text = str(value)
+        elif np.ndim(value) == 0:  # as TensorFlow writes it: the Python number's repr, so a
+            text = repr(value.item())  # float32 0.1 reads 0.10000000149011612
+        else:
+            text = repr(value)
         return "\n" + text if "\n" in text else text
 
     def __str__(self):
@@ -224,6 +228,29 @@ class Tensor:
 
     def __ge__(self, other):
         return _ops.greater_equal(self, other)
+
+    def __and__(self, other):
+        return _ops.logical_and(self._boolean("&"), other)
+
+    def __rand__(self, other):
+        return _ops.logical_and(other, self._boolean("&"))
+
+    def __or__(self, other):
+        return _ops.logical_or(self._boolean("|"), other)
+
+    def __ror__(self, other):
+        return _ops.logical_or(other, self._boolean("|"))
+
+    def __invert__(self):
+        return _ops.logical_not(self._boolean("~"))
+
+    def _boolean(self, operator):
+        """self, which must be a bool tensor: &, | and ~ are TensorFlow's logical ops on bools
+        (on integers TensorFlow's are bitwise, which minitrain does not have)."""
+        if self.dtype != bool_:
+            raise TypeError(f"{operator}: needs bool tensors, got {self.dtype.name}; compare "
+                            f"first (x > 0) or use mt.logical_and / logical_or / logical_not")
+        return self
 
     def __eq__(self, other):
         return False if other is None else _ops.equal(self, other)  # TF 2: `x == None` is False
@@ -350,6 +377,29 @@ class Reference:
 
     def __hash__(self):
         return hash(self._variable._id)
+
+    def __and__(self, other):
+        return _ops.logical_and(self._boolean("&"), other)
+
+    def __rand__(self, other):
+        return _ops.logical_and(other, self._boolean("&"))
+
+    def __or__(self, other):
+        return _ops.logical_or(self._boolean("|"), other)
+
+    def __ror__(self, other):
+        return _ops.logical_or(other, self._boolean("|"))
+
+    def __invert__(self):
+        return _ops.logical_not(self._boolean("~"))
+
+    def _boolean(self, operator):
+        """self, which must be a bool tensor: &, | and ~ are TensorFlow's logical ops on bools
+        (on integers TensorFlow's are bitwise, which minitrain does not have)."""
+        if self.dtype != bool_:
+            raise TypeError(f"{operator}: needs bool tensors, got {self.dtype.name}; compare "
+                            f"first (x > 0) or use mt.logical_and / logical_or / logical_not")
+        return self
 
     def __eq__(self, other):
         return isinstance(other, Reference) and other._variable is self._variable

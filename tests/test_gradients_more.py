@@ -181,8 +181,21 @@ SECOND_CASES = [
     case("pad REFLECT", _cubed(lambda x: mt.pad(x, [[1, 1], [2, 2]], "REFLECT")), u(2, 3)),
 ]
 
-FIRST_ORDER = SCAN_CASES + CONTRACT_CASES + INDEX_CASES + NORM_CASES + GRID_CASES
-SECOND_ORDER = SECOND_CASES
+# compositions of existing ops (no gradient of their own), checked all the same; drawn last so
+# that the rows above keep their inputs
+COMPOSED_CASES = [
+    case("nn.selu", mt.nn.selu, rng.signed(2, 3)),
+    case("nn.softsign", mt.nn.softsign, rng.signed(2, 3)),
+    case("math.log_sigmoid", mt.math.log_sigmoid, rng.uniform(2, 3)),
+    case("split equal", lambda x: mt.split(x, 2, axis=1)[1] * 2, rng.uniform(3, 4)),
+    case("split sizes", lambda x: mt.concat(mt.split(x, [1, -1], 0)[::-1], 0) ** 2,
+         rng.uniform(3, 2)),
+    case("reverse", lambda x: mt.reverse(x, [0, 1]) * mt.range(4.0, dtype="float64"),
+         rng.uniform(3, 4)),
+]
+
+FIRST_ORDER = SCAN_CASES + CONTRACT_CASES + INDEX_CASES + NORM_CASES + GRID_CASES + COMPOSED_CASES
+SECOND_ORDER = SECOND_CASES + COMPOSED_CASES
 
 
 test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)

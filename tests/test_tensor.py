@@ -240,6 +240,9 @@ def test_tensors_print_as_tensorflow_prints_them():
         "tf.Tensor(\n[[1. 2.]\n [3. 4.]], shape=(2, 2), dtype=float32)")
     v = mt.Variable(2.0, name="v")
     assert repr(v) == str(v) == "<tf.Variable 'v:0' shape=() dtype=float32, numpy=2.0>"
+    # a float32 scalar's repr is its Python number's, as TensorFlow writes it
+    assert repr(mt.constant(0.1)) == (
+        "<tf.Tensor: shape=(), dtype=float32, numpy=0.10000000149011612>")
 
 
 def test_scalar_tensors_format_like_their_numbers():

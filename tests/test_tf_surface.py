@@ -55,3 +55,46 @@ def test_a_misspelt_name_is_an_attribute_error_with_a_suggestion():
         mt.GradientTap  # noqa: B018
     assert not hasattr(mt, "no_such_name")
     assert "saved_model" not in dir(sys.modules["minitrain"])  # nothing pretends to exist
+
+
+def test_bool_operators_are_tensorflows_logical_ops():
+    a, b = mt.constant([True, False]), mt.constant([False, False])
+    assert (a & b).numpy().tolist() == [False, False] and (a | b).numpy().tolist() == [True, False]
+    assert (~a).numpy().tolist() == [False, True] and (True & a).numpy().tolist() == [True, False]
+    with pytest.raises(TypeError, match="&: needs bool tensors, got int32"):
+        mt.constant([1, 2]) & mt.constant([1, 0])
+
+
+def test_softmax_needs_a_floating_tensor():
+    with pytest.raises(TypeError, match="softmax: needs a floating tensor, got int32"):
+        mt.nn.softmax(mt.constant([1, 2]))
+
+
+def test_watched_variables_come_in_creation_order_as_in_tensorflow():
+    a, b = mt.Variable(1.0), mt.Variable(2.0)
+    with mt.GradientTape() as tape:
+        y = b * a
+    assert [v is w for v, w in zip(tape.watched_variables(), (a, b))] == [True, True]
+    tape.gradient(y, [a, b])
+    assert [v is w for v, w in zip(tape.watched_variables(), (a, b))] == [True, True]
+
+
+def test_split_and_reverse_as_tensorflow():
+    m = mt.constant([[0.0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
+    left, right = mt.split(m, 2, axis=1)
+    assert left.numpy().tolist() == [[0, 1], [4, 5], [8, 9]] and right.shape == (3, 2)
+    assert [p.shape for p in mt.split(m, [1, -1], 0)] == [(1, 4), (2, 4)]
+    assert mt.reverse(m, [0, 1]).numpy()[0].tolist() == [11, 10, 9, 8]
+    with pytest.raises(ValueError, match="split: 3 equal pieces"):
+        mt.split(m, 3, axis=1)
+    with pytest.raises(ValueError, match="do not add up"):
+        mt.split(m, [1, 1], axis=0)
+
+
+def test_a_second_derivative_through_relu_is_zero_not_unconnected():
+    x = mt.Variable([1.0, -2.0])
+    with mt.GradientTape() as outer:
+        with mt.GradientTape() as inner:
+            y = mt.nn.relu(x)
+        g = inner.gradient(y, x)
+    assert outer.gradient(g, x).numpy().tolist() == [0.0, 0.0]  # TensorFlow's zeros

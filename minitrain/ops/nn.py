@@ -6,10 +6,10 @@ from ..kernels.bias_act import bias_relu as bias_relu_kernel
 from ..kernels.softmax_xent import sparse_softmax_xent
 from ..tensor import Tensor
 from .core import as_pair, as_tensor, register_gradient, run, run1, run2, run_outputs, xp_of
-from .elementwise import erf, exp, expm1, sigmoid, tanh
+from .elementwise import erf, exp, expm1, floating, sigmoid, tanh
 from .reduce import reduce_sum
 from .selection import greater, minimum, where
-from .shape import expand_dims
+from .shape import expand_dims, zeros_like
 
 
 def relu(features, name=None):
@@ -30,8 +30,10 @@ def relu_grad(dy, y):
 
 @register_gradient("relu_grad")
 def _relu_grad_grad(op, grad):
-    """linear in dy with the same mask; flat in y almost everywhere"""
-    return relu_grad(grad, op.inputs[1]), None
+    """linear in dy with the same mask; flat in y almost everywhere: zeros, as TensorFlow's
+    ReluGradGrad gives, so a second derivative through relu is 0, not unconnected"""
+    y = op.inputs[1]
+    return relu_grad(grad, y), (zeros_like(y) if op.needs_grad[1] else None)
 
 
 def bias_relu(x, bias, name=None):
@@ -104,6 +106,25 @@ def silu(features, name=None):
 
 swish = silu
 
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(features, name=None):
+    """scale * (x if x > 0 else alpha * (exp(x) - 1)), Klambauer et al.'s constants."""
+    x = as_tensor(features)
+    return _SELU_SCALE * where(greater(x, 0), x, _SELU_ALPHA * expm1(minimum(x, 0)))
+
+
+def softsign(features, name=None):
+    """x / (|x| + 1)"""
+    x = as_tensor(features)
+    return x / (abs(x) + 1)
+
+
+def log_sigmoid(x, name=None):
+    """log(sigmoid(x)) = -softplus(-x), which cannot overflow."""
+    return -softplus(-as_tensor(x))
+
 
 def _log_softmax_array(a, axis):
     xp = backend.array_module(a)
@@ -112,7 +133,7 @@ def _log_softmax_array(a, axis):
 
 
 def softmax(logits, axis=-1, name=None):
-    x = as_tensor(logits)
+    x = floating(logits, "softmax")
     xp = xp_of(x)
     return run("softmax", lambda a: xp.exp(_log_softmax_array(a, axis)), (x,), {"axis": axis})
 
@@ -129,7 +150,7 @@ def _softmax_grad(op, grad):
 
 
 def log_softmax(logits, axis=-1, name=None):
-    x = as_tensor(logits)
+    x = floating(logits, "log_softmax")
     return run("log_softmax", lambda a: _log_softmax_array(a, axis), (x,), {"axis": axis})
 
 

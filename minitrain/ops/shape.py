@@ -140,6 +140,37 @@ def unstack(value, num=None, axis=0, name=None):
     return [getitem(x, (slice(None),) * axis + (i,)) for i in range(x.shape[axis])]
 
 
+def split(value, num_or_size_splits, axis=0, num=None, name=None):
+    """Pieces along ``axis``: ``num_or_size_splits`` equal ones, or pieces of the sizes listed
+    (one size may be -1: what is left). Slices of the value, so gradients flow to it."""
+    x = as_tensor(value)
+    axis = normalize_axis(axis, x.ndim, "split")
+    length = x.shape[axis]
+    if isinstance(num_or_size_splits, int):
+        if num_or_size_splits <= 0 or length % num_or_size_splits:
+            raise ValueError(f"split: {num_or_size_splits} equal pieces of a dimension of size "
+                             f"{length} (axis {axis}) are not possible")
+        sizes = [length // num_or_size_splits] * num_or_size_splits
+    else:
+        sizes = [int(n) for n in num_or_size_splits]
+        if sizes.count(-1) == 1:
+            sizes[sizes.index(-1)] = length - (sum(sizes) + 1)
+        if sum(sizes) != length or min(sizes, default=0) < 0:
+            raise ValueError(f"split: sizes {list(num_or_size_splits)} do not add up to the "
+                             f"dimension's size {length} (axis {axis})")
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    lead = (slice(None),) * axis
+    return [getitem(x, lead + (slice(start, start + n),)) for start, n in zip(starts, sizes)]
+
+
+def reverse(tensor, axis, name=None):
+    """The elements in reverse order along each axis of ``axis`` (a list, as TensorFlow's)."""
+    x = as_tensor(tensor)
+    axes = normalize_axes(axis, x.ndim, "reverse")
+    return getitem(x, tuple(slice(None, None, -1) if i in axes else slice(None)
+                            for i in range(x.ndim)))
+
+
 # --- indexing --------------------------------------------------------------------------------
 def _index_array(part):
     """One component of an index, as numpy understands it (tensors become arrays)."""
