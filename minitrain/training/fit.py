@@ -18,6 +18,7 @@ class KerasTraining:
     """The mixin that gives ``Model`` Keras's training methods (see the module docstring)."""
 
     compiled, stop_training, history = False, False, None
+    _compile_loss, _output_names = None, (None, False)  # until compile() sets them
 
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
