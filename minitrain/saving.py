@@ -14,6 +14,7 @@ the caller passes), never imported; arrays are read with ``allow_pickle=False``.
 import io
 import json
 import os
+import warnings
 import zipfile
 from importlib import metadata
 
@@ -23,7 +24,7 @@ from . import backend
 from .serialization import compile_config, deserialize, revive_compile_config, serialize
 from .storage import atomic_write
 
-CONFIG, WEIGHTS = "config.json", "model.weights.npz"
+CONFIG, WEIGHTS, OPTIMIZER = "config.json", "model.weights.npz", "optimizer.weights.npz"
 # a member that declares far more bytes than it stores is a decompression bomb (Keras's test)
 _BOMB_FLOOR, _BOMB_RATIO = 1 << 28, 100
 
@@ -168,15 +169,40 @@ def save_model(model, filepath, overwrite=True):
     filepath = _check_model_path(filepath)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"{filepath} exists, and overwrite=False")
-    text = json.dumps(model_config(model))
-    weights = io.BytesIO()
-    np.savez(weights, **_arrays(model, required=False))
+    members = {CONFIG: json.dumps(model_config(model)),
+               WEIGHTS: _npz(_arrays(model, required=False))}
+    optimizer = getattr(model, "optimizer", None) if model.compiled else None
+    if optimizer is not None and optimizer.built:  # its state, to train on where it stopped
+        members[OPTIMIZER] = _npz({str(i): backend.to_numpy(v._data)
+                                   for i, v in enumerate(optimizer.variables)})
 
     def write(file):
         with zipfile.ZipFile(file, "w") as archive:
-            archive.writestr(CONFIG, text)
-            archive.writestr(WEIGHTS, weights.getvalue())
+            for name, data in members.items():
+                archive.writestr(name, data)
     atomic_write(filepath, write)
+
+
+def _npz(arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _restore_optimizer(model, data, filepath):
+    """The optimizer's state (step count, rate, slots), in the order it was saved, after
+    building it for the model's trainable variables; a mismatch warns, as Keras's does."""
+    arrays = _read_npz(data, filepath)
+    model.optimizer.build(model.trainable_variables)
+    variables = model.optimizer.variables
+    if len(arrays) != len(variables) or any(
+            arrays.get(str(i), np.empty(0)).shape != v.shape for i, v in enumerate(variables)):
+        warnings.warn(f"{filepath}: skipping the optimizer's state: the file holds "
+                      f"{len(arrays)} variables, the optimizer built for the model has "
+                      f"{len(variables)} (or their shapes differ)", stacklevel=3)
+        return
+    for i, variable in enumerate(variables):
+        variable.assign(arrays[str(i)])
 
 
 def _open_archive(filepath):
@@ -227,6 +253,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
         entry = _read_config(archive, filepath)
         model = deserialize(entry, custom_objects)
         _assign(model, _read_member(archive, WEIGHTS, filepath), filepath, required=False)
+        state = _read_member(archive, OPTIMIZER, filepath) if OPTIMIZER in \
+            archive.namelist() else None
     if compile and entry.get("compile_config"):
         model.compile(**revive_compile_config(entry["compile_config"], custom_objects))
+        if state is not None:
+            _restore_optimizer(model, state, filepath)
     return model

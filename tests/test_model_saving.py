@@ -56,7 +56,7 @@ def test_the_archive_holds_keras_s_config_and_the_weights(tmp_path):
     model.compile("sgd", "mse")
     model.save(tmp_path / "m.keras")
     with zipfile.ZipFile(tmp_path / "m.keras") as archive:
-        assert sorted(archive.namelist()) == ["config.json", "model.weights.npz"]
+        assert sorted(archive.namelist()) == ["config.json", "model.weights.npz"]  # no step yet
         config = json.loads(archive.read("config.json"))
         weights = np.load(io.BytesIO(archive.read("model.weights.npz")), allow_pickle=False)
         assert sorted(weights.files) == sorted(p for p, _ in model._named_weights())
@@ -285,3 +285,45 @@ def test_each_layer_comes_back_from_its_config(layer):
     config = json.loads(json.dumps(layer.get_config()))
     again = json.loads(json.dumps(type(layer).from_config(config).get_config()))
     assert again == config and {"name", "dtype"} <= set(config)
+
+
+def test_training_resumes_where_it_stopped_optimizer_state_included(tmp_path):
+    y = np.array([0, 1, 2, 0, 1])
+    model = mt.Sequential([mt.Input((6,)), layers.Dense(5, activation="relu"),
+                           layers.BatchNormalization(), layers.Dense(3)])  # no random draws
+    model.compile(mt.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    model.fit(X, y, epochs=2, shuffle=False, verbose=0)
+    loaded = round_trip(model, tmp_path)
+    assert int(loaded.optimizer.iterations) == int(model.optimizer.iterations)
+    for m in (model, loaded):
+        m.fit(X, y, epochs=1, shuffle=False, verbose=0)
+    assert same(model.get_weights(), loaded.get_weights())
+
+
+def test_a_compile_config_with_a_loss_and_metrics_per_output(tmp_path):
+    x = mt.Input((6,), name="x")
+    h = layers.Dense(4)(x)
+    model = mt.Model(x, {"c": layers.Dense(3, name="c")(h), "r": layers.Dense(1, name="r")(h)})
+    model.compile(mt.optimizers.SGD(0.1, momentum=0.9),
+                  loss={"c": mt.losses.SparseCategoricalCrossentropy(from_logits=True),
+                        "r": "mse"}, loss_weights={"c": 1.0, "r": 0.5},
+                  metrics={"c": [mt.metrics.SparseCategoricalAccuracy()], "r": ["mse"]})
+    y = {"c": np.arange(5) % 3, "r": np.ones((5, 1))}
+    model.fit(X, y, epochs=1, shuffle=False, verbose=0)
+    config = model.get_compile_config()
+    assert config["loss"]["c"]["config"]["from_logits"] is True
+    assert config["optimizer"]["config"]["momentum"] == 0.9
+    loaded = round_trip(model, tmp_path)
+    assert model.evaluate(X, y, verbose=0, return_dict=True) == \
+        loaded.evaluate(X, y, verbose=0, return_dict=True)
+
+
+def test_a_learning_rate_schedule_is_saved_with_its_config(tmp_path):
+    model = mt.Sequential([mt.Input((6,)), layers.Dense(2)])
+    schedule = mt.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    model.compile(mt.optimizers.Adam(schedule), "mse")
+    model.fit(X, np.zeros((5, 2)), verbose=0)
+    loaded = round_trip(model, tmp_path)
+    assert loaded.optimizer._learning_rate.get_config() == schedule.get_config()
+    assert float(np.asarray(loaded.optimizer.learning_rate)) == \
+        float(np.asarray(model.optimizer.learning_rate))

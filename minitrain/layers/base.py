@@ -312,7 +312,10 @@ class Layer(Module):
 
     @classmethod
     def from_config(cls, config):
-        """The layer ``cls(**config)`` makes (Keras's error names the class and config)."""
+        """The layer ``cls(**config)`` makes (Keras's error names the class and config); a
+        dtype given as Keras's policy ({"class_name": "DTypePolicy", ...}) is read as its name."""
+        if isinstance(config.get("dtype"), dict):
+            config = {**config, "dtype": (config["dtype"].get("config") or {}).get("name")}
         try:
             return cls(**config)
         except Exception as err:
