@@ -102,6 +102,7 @@ class Model(KerasTraining, Layer):
         return serialization.compile_config(self)
 
     def compile_from_config(self, config):
+        """Compile as a compile config (``get_compile_config``'s) says."""
         self.compile(**serialization.revive_compile_config(config))
 
     @classmethod

@@ -140,14 +140,14 @@ def _version():
 def model_config(model):
     """config.json's content: the serialized model, its compile config, minitrain's version."""
     entry = serialize(model)
-    compiled = compile_config(model)
-    if compiled is not None:
-        entry["compile_config"] = compiled
     owner = _lambda_owner(entry)
     if owner is not None:
         raise ValueError(f"cannot save model '{model.name}': its layer '{owner}' holds a Python "
                          "lambda, and minitrain never stores code. Use a named function (and "
                          "pass it to load_model's custom_objects) or a Layer subclass")
+    compiled = compile_config(model)
+    if compiled is not None:
+        entry["compile_config"] = compiled
     return {**entry, "minitrain_version": _version()}
 
 

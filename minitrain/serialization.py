@@ -166,6 +166,8 @@ def _value(value):
     if isinstance(value, type):
         raise TypeError(f"cannot write down the class {value.__name__}")
     if inspect.isfunction(value) or inspect.isbuiltin(value):
+        if value.__name__ == "<lambda>":
+            raise TypeError(f"{value!r} is a Python lambda, and minitrain never stores code")
         return serializable.serialize_function(value)
     get_config = getattr(value, "get_config", None)
     config = get_config() if get_config is not None else _constructor_config(value)

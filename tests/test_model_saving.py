@@ -61,6 +61,8 @@ def test_the_archive_holds_keras_s_config_and_the_weights(tmp_path):
         weights = np.load(io.BytesIO(archive.read("model.weights.npz")), allow_pickle=False)
         assert sorted(weights.files) == sorted(p for p, _ in model._named_weights())
     assert config["class_name"] == "Sequential" and config["minitrain_version"]
+    assert set(config["config"]) == {"name", "trainable", "dtype", "layers",
+                                     "build_input_shape"}
     assert [entry["class_name"] for entry in config["config"]["layers"]] == [
         "InputLayer", "Dense", "Dropout", "BatchNormalization", "Dense"]
     assert config["compile_config"]["optimizer"] == "sgd"  # as given, as Keras keeps it
@@ -327,3 +329,18 @@ def test_a_learning_rate_schedule_is_saved_with_its_config(tmp_path):
     assert loaded.optimizer._learning_rate.get_config() == schedule.get_config()
     assert float(np.asarray(loaded.optimizer.learning_rate)) == \
         float(np.asarray(model.optimizer.learning_rate))
+
+
+def test_a_lambda_loss_leaves_the_compile_config_out_with_a_warning(tmp_path):
+    model = mt.Sequential([mt.Input((6,)), layers.Dense(2)])
+    model.compile("adam", lambda y, p: mt.reduce_mean((y - p) ** 2))
+    with pytest.warns(UserWarning, match="without its compile config.*lambda"):
+        loaded = round_trip(model, tmp_path)
+    assert not loaded.compiled and same(model(X), loaded(X))
+
+
+def test_an_adapted_normalization_layer_keeps_its_statistics(tmp_path):
+    norm = layers.Normalization()
+    norm.adapt(X)
+    model = mt.Sequential([mt.Input((6,)), norm, layers.Dense(2)])
+    assert same(model(X), round_trip(model, tmp_path)(X))
