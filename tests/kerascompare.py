@@ -48,7 +48,9 @@ def train(keras, case, data, weights=None):
     if not isinstance(evaluated, (list, tuple)):
         evaluated = [evaluated]
     try:  # a failure here is reported by the predict comparison alone
-        predicted = np.asarray(model.predict(data["x_val"], batch_size=batch_size, verbose=0))
+        predicted = model.predict(data["x_val"], batch_size=batch_size, verbose=0)
+        predicted = ({k: np.asarray(v) for k, v in predicted.items()}
+                     if isinstance(predicted, dict) else np.asarray(predicted))
     except Exception as error:  # noqa: BLE001
         predicted = error
     return {
