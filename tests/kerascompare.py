@@ -8,8 +8,9 @@ an uncompiled model, ``optimizer(keras)`` and ``loss(keras)`` what ``compile`` t
 is built in tf.keras first; its initial weights (``get_weights``) are copied into the mt.keras
 model (``set_weights``), so both start from the same numbers. Each is then compiled and fitted
 the same way (``shuffle=False``, so the batches are the same; ``case.fit``, a dict, may
-change fit's other arguments) and the History, ``evaluate``,
-``predict`` and the weights after fit are returned as numpy for the caller to compare.
+change fit's other arguments, ``case.compile`` compile's, e.g. loss_weights) and the History,
+``evaluate``, ``predict`` and the weights after fit are returned as numpy for the caller to
+compare.
 """
 import numpy as np
 
@@ -34,8 +35,9 @@ def train(keras, case, data, weights=None):
     if weights is not None:
         model.set_weights([w.copy() for w in weights])
     initial = _numpy_weights(model)
-    model.compile(optimizer=case.optimizer(keras), loss=case.loss(keras),
-                  metrics=list(case.metrics))
+    metrics = case.metrics if isinstance(case.metrics, dict) else list(case.metrics)
+    model.compile(optimizer=case.optimizer(keras), loss=case.loss(keras), metrics=metrics,
+                  **(getattr(case, "compile", None) or {}))
     x, y = data["x"], data["y"]
     options = {"batch_size": BATCH_SIZE, "epochs": EPOCHS, "verbose": 0, "shuffle": False,
                "validation_data": (data["x_val"], data["y_val"])}
