@@ -296,10 +296,11 @@ def test_validation_takes_the_sample_weights_too():
         x[30:], y[30:], sample_weight=weights[30:], batch_size=10, verbose=0)[0]
 
 
-def test_class_weight_says_it_is_not_supported():
+def test_class_weight_beside_a_dataset_says_it_is_not_supported():
     x, y = _data(8)
+    dataset = mt.data.Dataset.from_tensor_slices((x, y)).batch(4)
     with pytest.raises(NotImplementedError, match="class_weight"):
-        _model().fit(x, y, class_weight={0: 1.0, 1: 2.0, 2: 1.0}, verbose=0)
+        _model().fit(dataset, class_weight={0: 1.0, 1: 2.0, 2: 1.0}, verbose=0)
 
 
 def test_on_batch_methods_take_sample_weights():
@@ -309,3 +310,42 @@ def test_on_batch_methods_take_sample_weights():
     half = model.test_on_batch(x[8:], y[8:], return_dict=True)["loss"]
     model.reset_metrics()  # Keras 3's *_on_batch accumulate the metrics, as fit's steps do
     assert model.test_on_batch(x, y, sample_weight=weights)[0] == pytest.approx(half / 2)
+
+
+def test_class_weight_weights_each_sample_by_its_class_as_keras():
+    """fit(class_weight) equals fit(sample_weight) with each sample's class weight."""
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(64, 4)).astype("float32"), rng.integers(0, 2, 64)
+
+    def trained(**weights):
+        mt.random.set_seed(0)
+        model = mt.Sequential([mt.layers.Dense(2)])
+        model.compile(optimizer=mt.optimizers.SGD(0.1),
+                      loss=mt.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0,
+                         **weights).history["loss"]
+
+    by_class = trained(class_weight={0: 1.0, 1: 3.0})
+    by_sample = trained(sample_weight=np.where(y == 1, 3.0, 1.0).astype("float32"))
+    assert by_class == by_sample and by_class != trained()
+    with pytest.raises(ValueError, match=r"no weight for the classes \[1\]"):
+        trained(class_weight={0: 1.0})
+
+
+def test_train_on_batch_reports_its_own_batch_as_keras():
+    x = np.random.default_rng(1).normal(size=(8, 3)).astype("float32")
+    model = mt.Sequential([mt.layers.Dense(1)])
+    model.compile(optimizer=mt.optimizers.SGD(0.0), loss="mse")
+    first = model.train_on_batch(x, np.zeros((8, 1), "float32"))
+    second = model.train_on_batch(x, np.ones((8, 1), "float32"))
+    alone = model.test_on_batch(x, np.ones((8, 1), "float32"))
+    assert second == pytest.approx(alone) and second != pytest.approx((first + alone) / 2)
+
+
+def test_predict_on_a_model_of_two_inputs():
+    a, b = mt.keras.Input((2,)), mt.keras.Input((3,))
+    out = mt.keras.layers.Dense(1)(mt.keras.layers.Concatenate()([a, b]))
+    model = mt.keras.Model([a, b], out)
+    x1, x2 = np.ones((5, 2), "float32"), np.ones((5, 3), "float32")
+    assert model.predict([x1, x2], verbose=0).shape == (5, 1)
+    assert model.predict_on_batch([x1, x2]).shape == (5, 1)

@@ -428,19 +428,11 @@ STEPS_PER_EPOCH = (
     "equal one full epoch, weights 0.0 apart), minitrain starts every epoch at batch 0. "
     "steps_per_epoch=4, SGD(0.1): loss epoch 1 1.7726275 both, epoch 2 minitrain 1.5985599 vs "
     "Keras 1.5221728")
-AUC = ("minitrain gap: compile(metrics=['auc']) raises ValueError (\"unknown loss 'auc'\"): "
+AUC = ("minitrain gap: compile(metrics=['auc']) raises ValueError (\"unknown metric 'auc'\"): "
        "minitrain has no AUC metric (nor Precision, Recall, top-k accuracy) where Keras does")
-CLASS_WEIGHT = ("minitrain gap: fit(class_weight=...) raises NotImplementedError where Keras "
-                "weights each sample's loss by its class")
 DILATION = ("minitrain gap: Conv2D(dilation_rate=2) raises TypeError('Conv2D: unexpected keyword "
             "arguments ['dilation_rate']') where Keras builds a dilated convolution")
 
-PREDICT_TWO_INPUTS = (
-    "minitrain bug: predict([x1, x2]) on a two-input model raises ValueError('the model takes "
-    "2 inputs (...), but 1 were given') where Keras predicts: fit_data.inputs yields each "
-    "batch as the bare list [x1, x2] and predict_step's unpack reads a 2- or 3-element list as "
-    "(x, y[, sample_weight]), so the model gets x1 alone (Keras hands predict_step (x,)); fit "
-    "and evaluate on the same lists agree with Keras to 1e-5")
 
 # ---------------------------------------------------------------------------------------------
 # the table: one row per model / optimizer / loss
@@ -551,8 +543,7 @@ CASES = (
         case("mlp-adam-binary-auc", mlp(out=1, activation="sigmoid"), adam, binary, "binary",
              ["auc"], xfail=dict.fromkeys(ALL, AUC)),
         case("mlp-adam-class-weight", mlp(), adam, sparse_logits, "classes", ["accuracy"],
-             fit={"class_weight": {0: 1.0, 1: 2.0, 2: 0.5, 3: 1.0, 4: 1.5}},
-             xfail=dict.fromkeys(ALL, CLASS_WEIGHT)),
+             fit={"class_weight": {0: 1.0, 1: 2.0, 2: 0.5, 3: 1.0, 4: 1.5}}),
         # more optimizer arguments
         case("mlp-sgd-weight-decay", mlp(), sgd_weight_decay, sparse_logits, "classes",
              ["accuracy"]),
@@ -577,7 +568,7 @@ CASES = (
              fit={"sample_weight": np.linspace(0.25, 2.0, 256, dtype=np.float32)}),
         # two inputs (fit on a list of arrays)
         case("functional-two-inputs-adam", functional_two_inputs, adam, sparse_logits,
-             "two_inputs", ["accuracy"], xfail={"predict": PREDICT_TWO_INPUTS}),
+             "two_inputs", ["accuracy"]),
         # fit's other arguments: a partial last batch (256 = 5 * 48 + 16), validation_split
         case("mlp-adam-batch-48", mlp(), adam, sparse_logits, "classes", ["accuracy"],
              fit={"batch_size": 48}),
@@ -744,11 +735,6 @@ def test_embedding_gradient_is_dense_in_minitrain_sliced_in_keras():
     np.testing.assert_allclose(train(mt, False), dense, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "minitrain differs: train_on_batch and test_on_batch keep accumulating the loss and metrics "
-    "over calls, where Keras (reset_metrics=True by default) returns each batch's own: the "
-    "second train_on_batch on the same weights gives loss 1.6934919 (the mean of 1.8158419 and "
-    "1.5711420), accuracy 0.140625, in minitrain, 1.5711420 and 0.21875 in Keras"))
 def test_train_on_batch_and_test_on_batch():
     """train_on_batch three times on one batch, then test_on_batch: each call's [loss, acc]."""
     d = DATA["classes"]

@@ -119,8 +119,7 @@ class KerasTraining:
         """Train for ``epochs`` epochs; returns the History (``.history``, ``.epoch``)."""
         self._assert_compiled("fit")
         if class_weight is not None:
-            raise NotImplementedError("fit(): class_weight is not supported by minitrain yet; "
-                                      "a sample_weight array can weight each sample instead")
+            sample_weight = fit_data.class_weights(y, class_weight, sample_weight, "fit()")
         if validation_split and validation_data is None:
             (x, y, sample_weight), validation_data = fit_data.split(x, y, sample_weight,
                                                                     validation_split)
@@ -157,7 +156,7 @@ class KerasTraining:
         outputs = []
         for i, batch in enumerate(batches):
             callbacks.call("on_predict_batch_begin", i, {})
-            outputs.append(_numpy(self.predict_step(batch)))
+            outputs.append(_numpy(self.predict_step((batch,))))  # (x,), as Keras hands it
             callbacks.call("on_predict_batch_end", i, {"outputs": outputs[-1]})
         callbacks.call("on_predict_end", {})
         joined = [np.concatenate(leaves) for leaves in zip(*map(nest.flatten, outputs))]
@@ -167,18 +166,20 @@ class KerasTraining:
                        return_dict=False):
         self._assert_compiled("train_on_batch")
         if class_weight is not None:
-            raise NotImplementedError("train_on_batch(): class_weight is not supported by "
-                                      "minitrain yet; pass sample_weight instead")
+            sample_weight = fit_data.class_weights(y, class_weight, sample_weight,
+                                                   "train_on_batch()")
+        self.reset_metrics()  # each call's results are its own batch's, as in Keras
         logs = self.train_step(tuple(map(fit_data.as_batch, (x, y, sample_weight))))
         return logs if return_dict else self._flatten_in_order(logs)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._assert_compiled("test_on_batch")
+        self.reset_metrics()
         logs = self.test_step(tuple(map(fit_data.as_batch, (x, y, sample_weight))))
         return logs if return_dict else self._flatten_in_order(logs)
 
     def predict_on_batch(self, x):
-        return _numpy(self.predict_step(fit_data.as_batch(x)))
+        return _numpy(self.predict_step((fit_data.as_batch(x),)))
 
     def _assert_compiled(self, what):
         if not self.compiled:

@@ -51,9 +51,13 @@ def get_metric(identifier):
     except ValueError:
         pass
     # a loss's name ("mae") as a metric: the mean of its per-sample values, as Keras wraps it
-    fn = getattr(losses_module.get(identifier), "fn", None)
+    try:
+        fn = getattr(losses_module.get(identifier), "fn", None)
+    except ValueError:
+        fn = None
     if fn is None:
-        raise ValueError(f"compile(): unknown metric '{identifier}'")
+        raise ValueError(f"compile(): unknown metric '{identifier}'; metrics are the names in "
+                         f"mt.metrics (accuracy, mse, ...) or a loss's name")
     return metrics_module.MeanMetricWrapper(fn, name=identifier)
 
 

@@ -105,6 +105,23 @@ def batches(x, y, batch_size, shuffle, what, sample_weight=None):
     return DataLoader(ArrayDataset(_array(x), _array(y)), batch_size or 32, shuffle=shuffle)
 
 
+def class_weights(y, class_weight, sample_weight, what):
+    """Each sample's weight from its class (integer labels, or one-hot rows: their argmax), as
+    Keras's class_weight, times ``sample_weight`` where one is given too."""
+    if is_batched(y) or is_structure(y) or y is None:
+        raise NotImplementedError(f"{what}: minitrain takes `class_weight` beside one array of "
+                                  "targets (not per output, nor with a dataset)")
+    labels = np.asarray(_array(y))
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(axis=-1)
+    labels = labels.reshape(len(labels), -1)[:, 0].astype("int64")
+    missing = sorted(set(labels.tolist()) - set(class_weight))
+    if missing:
+        raise ValueError(f"{what}: `class_weight` has no weight for the classes {missing}")
+    weights = np.array([class_weight[c] for c in labels.tolist()], dtype="float32")
+    return weights if sample_weight is None else weights * np.asarray(_array(sample_weight))
+
+
 def split(x, y, sample_weight, validation_split):
     """((x, y, sample_weight) for training, the same for validation): the last
     ``validation_split`` of the samples, taken before any shuffling, as Keras takes them."""
