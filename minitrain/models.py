@@ -21,7 +21,7 @@ class Model(KerasTraining, Layer):
 
     def __new__(cls, *args, **kwargs):
         functional_call = len(args) >= 2 or "inputs" in kwargs or "outputs" in kwargs
-        target = Functional if cls is Model and functional_call else cls
+        target = _functional_class(cls) if functional_call else cls
         return super().__new__(target, *args, **kwargs)  # the arguments: Keras's auto-config
 
     def _maybe_build(self, inputs):
@@ -114,6 +114,24 @@ class Model(KerasTraining, Layer):
             return _functional_from_config(Functional if cls is Model else cls, config,
                                            custom_objects)
         return serialization.construct_model(cls, config)
+
+
+_functional_subclasses = {}
+
+
+def _functional_class(cls):
+    """The class a model built from (inputs, outputs) takes: Functional for Model itself, and
+    for a subclass (Keras's "customizing fit": ``CustomModel(inputs, outputs)`` with its own
+    train_step) the subclass with Functional behind it, as Keras injects it."""
+    if issubclass(cls, Functional):
+        return cls
+    if cls is Model:
+        return Functional
+    if cls not in _functional_subclasses:
+        _functional_subclasses[cls] = type(cls.__name__, (cls, Functional),
+                                           {"__qualname__": cls.__qualname__,
+                                            "__module__": cls.__module__})
+    return _functional_subclasses[cls]
 
 
 class Functional(Model):

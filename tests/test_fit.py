@@ -349,3 +349,33 @@ def test_predict_on_a_model_of_two_inputs():
     x1, x2 = np.ones((5, 2), "float32"), np.ones((5, 3), "float32")
     assert model.predict([x1, x2], verbose=0).shape == (5, 1)
     assert model.predict_on_batch([x1, x2]).shape == (5, 1)
+
+
+def test_the_customizing_fit_guides_model_of_inputs_and_outputs():
+    """Keras's guide "Customizing what happens in fit()": a Model subclass with its own
+    train_step, built from (inputs, outputs), is functional and trains with compile/fit."""
+
+    class CustomModel(mt.keras.Model):
+        def train_step(self, data):
+            x, y = data
+            with mt.GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=y_pred)
+            gradients = tape.gradient(loss, self.trainable_variables)
+            self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred)
+            return {m.name: m.result() for m in self.metrics}
+
+    inputs = mt.keras.Input(shape=(32,))
+    model = CustomModel(inputs, mt.keras.layers.Dense(1)(inputs))
+    assert isinstance(model, CustomModel) and type(model).__name__ == "CustomModel"
+    assert type(CustomModel(inputs, mt.keras.layers.Dense(1)(inputs))) is type(model)
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    rng = np.random.default_rng(0)
+    history = model.fit(rng.random((256, 32)), rng.random((256, 1)), epochs=3, verbose=0)
+    assert sorted(history.history) == ["loss", "mae"]
+    assert history.history["loss"][-1] < history.history["loss"][0]
