@@ -379,3 +379,19 @@ def test_the_customizing_fit_guides_model_of_inputs_and_outputs():
     history = model.fit(rng.random((256, 32)), rng.random((256, 1)), epochs=3, verbose=0)
     assert sorted(history.history) == ["loss", "mae"]
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_steps_per_epoch_goes_on_where_the_last_epoch_stopped_as_keras():
+    """4 steps in each of 2 epochs over 8 batches train on all 8 once, as one 8-step epoch."""
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(64, 3)).astype("float32"), rng.normal(size=(64, 1)).astype("float32")
+
+    def weights(**kw):
+        mt.random.set_seed(0)
+        model = mt.Sequential([mt.layers.Dense(1)])
+        model.compile(optimizer=mt.optimizers.SGD(0.1), loss="mse")
+        model.fit(x, y, batch_size=8, shuffle=False, verbose=0, **kw)
+        return model.get_weights()
+
+    for split, whole in zip(weights(epochs=2, steps_per_epoch=4), weights(epochs=1)):
+        np.testing.assert_array_equal(split, whole)

@@ -422,12 +422,6 @@ EMBEDDING_SPARSE = (
     "1.6135662 vs 1.6129361 (3.9e-4) growing to 1.0e-3. minitrain equals Keras given the "
     "dense gradient, and with SGD (embedding-sgd passes): see "
     "test_embedding_gradient_is_dense_in_minitrain_sliced_in_keras")
-STEPS_PER_EPOCH = (
-    "minitrain differs: with steps_per_epoch on arrays Keras carries on through the data from "
-    "where the last epoch stopped (epoch 2 trains on batches 4..7, so 4 steps x 2 epochs "
-    "equal one full epoch, weights 0.0 apart), minitrain starts every epoch at batch 0. "
-    "steps_per_epoch=4, SGD(0.1): loss epoch 1 1.7726275 both, epoch 2 minitrain 1.5985599 vs "
-    "Keras 1.5221728")
 AUC = ("minitrain gap: compile(metrics=['auc']) raises ValueError (\"unknown metric 'auc'\"): "
        "minitrain has no AUC metric (nor Precision, Recall, top-k accuracy) where Keras does")
 DILATION = ("minitrain gap: Conv2D(dilation_rate=2) raises TypeError('Conv2D: unexpected keyword "
@@ -539,7 +533,7 @@ CASES = (
         case("mlp-sgd-initial-epoch", mlp(), sgd, sparse_logits, "classes", ["accuracy"],
              fit={"initial_epoch": 1, "epochs": 4}),
         case("mlp-sgd-steps-per-epoch", mlp(), sgd_plain, sparse_logits, "classes",
-             fit={"steps_per_epoch": 4, "epochs": 2}, xfail=dict.fromkeys(ALL, STEPS_PER_EPOCH)),
+             fit={"steps_per_epoch": 4, "epochs": 2}),
         case("mlp-adam-binary-auc", mlp(out=1, activation="sigmoid"), adam, binary, "binary",
              ["auc"], xfail=dict.fromkeys(ALL, AUC)),
         case("mlp-adam-class-weight", mlp(), adam, sparse_logits, "classes", ["accuracy"],

@@ -48,14 +48,28 @@ def evaluate_loop(model, data, callbacks, steps=None):
 
 class _Whole:
     """Each batch of ``data`` ((x, y) or (x, y, sample_weight)) as the Trainer's (x, y) pair
-    ``(batch, None)``, for ``FitLoop.train_step`` to pass on whole; only the first ``steps``
-    of each pass when given (``steps_per_epoch``)."""
+    ``(batch, None)``, for ``FitLoop.train_step`` to pass on whole. With ``steps``
+    (``steps_per_epoch``) an epoch is that many batches, each epoch going on where the last
+    one stopped and a new pass over the data beginning when one ends, as in Keras."""
 
     def __init__(self, data, steps=None):
         self.data, self.steps = data, None if steps is None else int(steps)
+        self._batches = None
 
     def __iter__(self):
-        return ((batch, None) for batch in itertools.islice(iter(self.data), self.steps))
+        if self.steps is None:
+            return ((batch, None) for batch in self.data)
+        return ((self._next(), None) for _ in range(self.steps))
+
+    def _next(self):
+        for _attempt in range(2):  # the current pass, else a fresh one
+            if self._batches is None:
+                self._batches = iter(self.data)
+            try:
+                return next(self._batches)
+            except StopIteration:
+                self._batches = None
+        raise ValueError("fit(): steps_per_epoch is set but the data yields no batch")
 
     def __len__(self):
         return len(self.data) if self.steps is None else self.steps
