@@ -378,29 +378,6 @@ class Reference:
     def __hash__(self):
         return hash(self._variable._id)
 
-    def __and__(self, other):
-        return _ops.logical_and(self._boolean("&"), other)
-
-    def __rand__(self, other):
-        return _ops.logical_and(other, self._boolean("&"))
-
-    def __or__(self, other):
-        return _ops.logical_or(self._boolean("|"), other)
-
-    def __ror__(self, other):
-        return _ops.logical_or(other, self._boolean("|"))
-
-    def __invert__(self):
-        return _ops.logical_not(self._boolean("~"))
-
-    def _boolean(self, operator):
-        """self, which must be a bool tensor: &, | and ~ are TensorFlow's logical ops on bools
-        (on integers TensorFlow's are bitwise, which minitrain does not have)."""
-        if self.dtype != bool_:
-            raise TypeError(f"{operator}: needs bool tensors, got {self.dtype.name}; compare "
-                            f"first (x > 0) or use mt.logical_and / logical_or / logical_not")
-        return self
-
     def __eq__(self, other):
         return isinstance(other, Reference) and other._variable is self._variable
 
