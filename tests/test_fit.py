@@ -143,32 +143,36 @@ def test_fit_takes_a_batched_pipeline_and_a_loader():
         _model().fit(pipeline, validation_split=0.2, verbose=0)
 
 
+class _GuideTrainStep:
+    """The train_step of Keras's guide "Customizing what happens in fit()"."""
+
+    def train_step(self, data):
+        x, y = data
+        with mt.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply(gradients, trainable_vars)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
 def test_the_customizing_fit_guide_first_example():
     """keras.io/guides/customizing_what_happens_in_fit: train_step with compute_loss,
     optimizer.apply and self.metrics ('loss' updated by hand)."""
 
-    class CustomModel(mt.Model):
+    class CustomModel(_GuideTrainStep, mt.Model):
         def __init__(self):
             super().__init__()
             self.dense = mt.layers.Dense(1)
 
         def call(self, x):
             return self.dense(x)
-
-        def train_step(self, data):
-            x, y = data
-            with mt.GradientTape() as tape:
-                y_pred = self(x, training=True)
-                loss = self.compute_loss(y=y, y_pred=y_pred)
-            trainable_vars = self.trainable_variables
-            gradients = tape.gradient(loss, trainable_vars)
-            self.optimizer.apply(gradients, trainable_vars)
-            for metric in self.metrics:
-                if metric.name == "loss":
-                    metric.update_state(loss)
-                else:
-                    metric.update_state(y, y_pred)
-            return {m.name: m.result() for m in self.metrics}
 
     model = CustomModel()
     model.compile(optimizer="adam", loss="mse", metrics=["mae"])
@@ -355,20 +359,8 @@ def test_the_customizing_fit_guides_model_of_inputs_and_outputs():
     """Keras's guide "Customizing what happens in fit()": a Model subclass with its own
     train_step, built from (inputs, outputs), is functional and trains with compile/fit."""
 
-    class CustomModel(mt.keras.Model):
-        def train_step(self, data):
-            x, y = data
-            with mt.GradientTape() as tape:
-                y_pred = self(x, training=True)
-                loss = self.compute_loss(y=y, y_pred=y_pred)
-            gradients = tape.gradient(loss, self.trainable_variables)
-            self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-            for metric in self.metrics:
-                if metric.name == "loss":
-                    metric.update_state(loss)
-                else:
-                    metric.update_state(y, y_pred)
-            return {m.name: m.result() for m in self.metrics}
+    class CustomModel(_GuideTrainStep, mt.keras.Model):
+        pass
 
     inputs = mt.keras.Input(shape=(32,))
     model = CustomModel(inputs, mt.keras.layers.Dense(1)(inputs))
