@@ -78,3 +78,12 @@ def table_tests(first_order, second_order):
         check_second(f, inputs, tolerances)
 
     return test_gradient, test_second_derivative
+
+
+def tape_gradient(f, x):
+    """d sum(f(x)) / dx from a tape, x given as an array."""
+    x = mt.constant(x)
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        y = f(x)
+    return tape.gradient(y, x)

@@ -2,6 +2,7 @@
 TensorFlow's names, shapes, dtypes and errors, with numpy's values."""
 import numpy as np
 import pytest
+from gradcases import tape_gradient
 
 import minitrain as mt
 
@@ -9,12 +10,6 @@ rng = np.random.default_rng(11)
 P = rng.uniform(-1, 1, size=(3, 4, 2))
 
 
-def _gradient(f, x):
-    x = mt.constant(x)
-    with mt.GradientTape() as tape:
-        tape.watch(x)
-        y = f(x)
-    return tape.gradient(y, x)
 
 
 @pytest.mark.parametrize("indices", [[[0, 1], [2, 3]], [[1], [0], [1]], [[0, 1, 1]],
@@ -132,7 +127,7 @@ def test_unsorted_segment_sum_drops_negative_ids():
     assert dropped.numpy().tolist() == [0, 6, 0]
     grid = mt.math.unsorted_segment_sum(np.ones((2, 2, 3)), [[0, 1], [1, -1]], 2)
     assert grid.shape == (2, 3) and grid.numpy()[:, 0].tolist() == [1, 2]
-    grad = _gradient(lambda t: mt.math.unsorted_segment_sum(t, [-1, 1, 1], 3) * [1, 2, 3],
+    grad = tape_gradient(lambda t: mt.math.unsorted_segment_sum(t, [-1, 1, 1], 3) * [1, 2, 3],
                      [1.0, 2.0, 4.0])
     assert grad.numpy().tolist() == [0, 2, 2]
     with pytest.raises(IndexError, match=r"segment_ids\[1\] = 3 is out of range \[0, 3\)"):
@@ -190,7 +185,7 @@ def test_norm_needs_floats_and_keeps_float32():
 ])
 def test_norm_gradients_at_zero_are_finite(f, want):
     """sqrt's gradient at 0 is infinite: TensorFlow's norm gives NaN there, minitrain's 0."""
-    assert _gradient(f, np.zeros((2, 2))).numpy().tolist() == [[want, want], [want, want]]
+    assert tape_gradient(f, np.zeros((2, 2))).numpy().tolist() == [[want, want], [want, want]]
 
 
 def test_reduce_euclidean_norm_follows_tensorflows_example():
