@@ -7,9 +7,18 @@ import argparse
 import sys
 import time
 
-import minitrain as mt
-from minitrain.config import ConfigError, build, load_config, resume_config
-from minitrain.training import CheckpointError, RunDirectory, TrainingError, run_experiment
+try:
+    import minitrain as mt
+    from minitrain.config import ConfigError, build, load_config, resume_config
+    from minitrain.training import (
+        CheckpointError,
+        RunDirectory,
+        RunDirectoryError,
+        TrainingError,
+        run_experiment,
+    )
+except KeyboardInterrupt:  # Ctrl-C before anything ran: nothing to report, nothing to keep
+    sys.exit(130)
 
 
 def parse_args(argv):
@@ -25,6 +34,8 @@ def parse_args(argv):
                         "(default: the latest run of this config) from its last checkpoint")
     parser.add_argument("--output", metavar="DIR", help="the run directory (default: "
                         "<output.dir>/<config name>-<date>-<time>)")
+    parser.add_argument("--overwrite", action="store_true", help="start afresh in an --output "
+                        "that holds a run, deleting its files (without it, that is refused)")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress bar: one line per epoch")
     return parser.parse_args(argv)
@@ -35,25 +46,21 @@ def resolve(args):
     if args.config is None and not (args.resume and args.output):
         raise ConfigError("give --config FILE (or --resume with --output DIR of a run)",
                           source="train.py")
-    config = load_config(args.config, args.set, device=args.device) if args.config else None
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume continues a run and --overwrite replaces it: give one",
+                          source="train.py")
+    config = None if args.config is None else load_config(args.config, args.set,
+                                                          device=args.device)
     if not args.resume:
         output = args.output or RunDirectory.new_path(config["output"]["dir"], config["name"])
-        return config, _run_directory(output, "--output" if args.output else "output.dir")
+        return config, RunDirectory(output, "--output" if args.output else "output.dir")
     output = args.output or RunDirectory.latest(config["output"]["dir"], config["name"])
     if output is None:
         raise ConfigError(f"no run of '{config['name']}' to resume in {config['output']['dir']}",
                           source="--resume")
     saved = resume_config(output, lambda path, sets: load_config(path, sets, device=args.device),
                           config, args.set)
-    return saved, _run_directory(output, "--resume")
-
-
-def _run_directory(path, source):
-    try:
-        return RunDirectory(path)
-    except OSError as err:
-        raise ConfigError(f"cannot use {path} as the run directory ({err.strerror})",
-                          source=source) from None
+    return saved, RunDirectory(output, "--resume")
 
 
 def main(argv=None):
@@ -62,9 +69,12 @@ def main(argv=None):
     try:
         config, run_dir = resolve(args)
         with mt.device(config["device"]):
-            summary = run_experiment(build(config), run_dir, resume=args.resume,
+            # built before the run directory is touched: a config error leaves nothing behind
+            experiment = build(config)
+            summary = run_experiment(experiment, run_dir, resume=args.resume,
+                                     overwrite=args.overwrite,
                                      progress_bar=not args.quiet and sys.stdout.isatty())
-    except (ConfigError, CheckpointError, mt.DeviceError) as err:
+    except (ConfigError, CheckpointError, RunDirectoryError, mt.DeviceError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except TrainingError as err:
@@ -73,14 +83,22 @@ def main(argv=None):
         return 1
     except OSError as err:  # a run file that cannot be written: a full disk, no permission
         name = err.filename2 or err.filename  # os.replace(temporary, name) names both
-        print(f"error: cannot write {name or 'the run directory'}: {err.strerror}",
-              file=sys.stderr)
+        print(f"error: cannot write {name or 'the run directory'}: {err.strerror or err}"
+              f"{_what_is_kept(run_dir)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\ninterrupted{_how_to_continue(run_dir)}", file=sys.stderr)
         return 130
     _report(summary, run_dir, time.perf_counter() - start)
     return 0
+
+
+def _what_is_kept(run_dir):
+    """What a failed write left intact, and how to go on from it."""
+    if run_dir is None or not run_dir.checkpoint.is_file():
+        return ""
+    return (f". The checkpoint {run_dir.checkpoint} is intact: once the cause is fixed (free "
+            f"some space), continue with: python train.py --resume --output {run_dir.path}")
 
 
 def _how_to_continue(run_dir):

@@ -35,10 +35,32 @@ def atomic_write(path, write):
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
+    except OSError as err:
+        _remove(temporary)
+        if err.filename is None and err.errno is not None:  # ENOSPC in write() names no file
+            err.filename = str(path)
+        raise
     except BaseException:
         _remove(temporary)
         raise
     _fsync_directory(path.parent)
+
+
+def append_line(path, line):
+    """Append ``line`` to the file at ``path`` in one write, never through a symbolic link
+    (a link planted in a run directory would otherwise redirect the run's writes)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as err:
+        if Path(path).is_symlink():
+            raise OSError(err.errno, "it is a symbolic link; minitrain writes run files "
+                          "only in place", str(path)) from None
+        raise
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
 
 
 def _create(temporary, path):
@@ -81,3 +103,57 @@ def remove_stale_temporaries(directory):
     for entry in Path(directory).iterdir():
         if _TEMPORARY.fullmatch(entry.name) and entry.is_file():
             _remove(entry)
+
+
+class DirectoryLock:
+    """An exclusive lock on ``directory`` for as long as it is held, through a ``.lock`` file
+    that records the holder's pid.
+
+    The lock is the operating system's (``flock``): it dies with the process, so a run killed
+    with SIGKILL leaves no stale lock behind, only a ``.lock`` file that the next run takes.
+    """
+
+    NAME = ".lock"
+
+    def __init__(self, directory):
+        self.path = Path(directory) / self.NAME
+        self._fd = None
+
+    def acquire(self):
+        """Take the lock, or raise BlockingIOError with the holder's pid as ``holder``."""
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(self.path, flags, 0o666)
+        try:
+            _lock(fd)
+        except BlockingIOError as err:
+            err.holder = _read_pid(fd)
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self):
+        if self._fd is not None:
+            os.close(self._fd)  # closing the file releases the lock
+            self._fd = None
+
+
+def _lock(fd):
+    try:
+        import fcntl
+    except ImportError:  # Windows: msvcrt locks a byte range instead
+        import msvcrt
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError as err:
+            raise BlockingIOError(err.errno, "locked") from None
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _read_pid(fd):
+    text = os.pread(fd, 32, 0).decode("ascii", "replace").strip() if hasattr(
+        os, "pread") else ""
+    return int(text) if text.isdecimal() else None

@@ -53,7 +53,7 @@ def tiny(tmp_path):
 def test_a_run_file_that_cannot_be_written_exits_2_naming_it(tmp_path, tiny, blocked):
     out = tmp_path / "run"
     (out / blocked).mkdir(parents=True)  # where the file should go, a directory sits
-    result = train("--config", tiny, "--output", out, "--quiet")
+    result = train("--config", tiny, "--output", out, "--quiet", "--overwrite")
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert f"cannot write {out / blocked}" in result.stderr
@@ -112,7 +112,7 @@ def test_a_closed_stdout_does_not_stop_the_run(tmp_path, monkeypatch):
         def write(self, text):
             raise BrokenPipeError(32, "Broken pipe")
     monkeypatch.setattr(sys, "stdout", Closed())
-    run_dir = RunDirectory(tmp_path / "run")
+    run_dir = RunDirectory(tmp_path / "run").open()
     run_dir.log("epoch 1")  # `train.py ... | head -1`: the reader has gone
     run_dir.log("epoch 2")
     assert run_dir.log_file.read_text() == "epoch 1\nepoch 2\n"

@@ -18,9 +18,10 @@ from .checkpoint import CheckpointError
 from .fit import KerasTraining
 from .progress import EpochLog, ProgressBar
 from .run import Experiment, run_experiment
-from .rundir import RunDirectory
+from .rundir import RunDirectory, RunDirectoryError
 from .trainer import Trainer, TrainingError
 
 __all__ = ["Callback", "CheckpointError", "EarlyStopping", "EpochLog", "Experiment",
-           "KerasTraining", "ProgressBar", "RunDirectory", "Trainer", "TrainingError",
+           "KerasTraining", "ProgressBar", "RunDirectory", "RunDirectoryError", "Trainer",
+           "TrainingError",
            "keras_callbacks", "run_experiment"]

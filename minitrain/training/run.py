@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 
 from .callbacks import Callback, EarlyStopping
 from .progress import EpochLog, ProgressBar
+from .rundir import RunDirectory
 from .trainer import Trainer
 
 
@@ -42,11 +43,18 @@ def make_trainer(experiment, run_dir, progress_bar=False):
                    checkpoint_unit=experiment.checkpoint_unit)
 
 
-def run_experiment(experiment, run_dir, resume=False, progress_bar=False):
-    """Train ``experiment`` into ``run_dir`` (a RunDirectory); returns the summary that
-    metrics.json holds. With ``resume``, continue from the run's checkpoint if it has one."""
+def run_experiment(experiment, run_dir, resume=False, overwrite=False, progress_bar=False):
+    """Train ``experiment`` into ``run_dir`` (a RunDirectory or a path); returns the summary
+    that metrics.json holds. With ``resume``, continue from the run's checkpoint if it has one.
+    The directory is locked for the run; a fresh run refuses one that holds a run, unless
+    ``overwrite`` (a RunDirectoryError either way)."""
+    run_dir = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(run_dir)
+    with run_dir.open(resume=resume, overwrite=overwrite):
+        return _run(experiment, run_dir, resume, progress_bar)
+
+
+def _run(experiment, run_dir, resume, progress_bar):
     trainer = make_trainer(experiment, run_dir, progress_bar)
-    run_dir.remove_stale_temporaries()
     if resume and run_dir.checkpoint.is_file():
         trainer.restore(run_dir.checkpoint, experiment.train)
         run_dir.log(f"resumed from {run_dir.checkpoint} at epoch {trainer.epoch}, "

@@ -6,6 +6,10 @@
     metrics.json    the final test metrics, wall time, epochs and steps
     weights.npz     the final weights (``model.load_weights`` reads them)
     checkpoint.npz  the latest checkpoint, from which ``--resume`` continues
+
+A run holds the directory for its whole life (``open`` ... ``close``, or ``with``): an
+operating-system lock keeps a second run out, a fresh run refuses a directory that holds a run
+unless told to overwrite it, and no run file is written through a symbolic link.
 """
 import csv
 import glob
@@ -19,13 +23,21 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
-from ..storage import atomic_write, remove_stale_temporaries
+from ..storage import DirectoryLock, append_line, atomic_write, remove_stale_temporaries
+from . import checkpoint
+from .checkpoint import CheckpointError
+
+
+class RunDirectoryError(ValueError):
+    """A run directory that this run may not use (the CLI exits with 2)."""
 
 
 class RunDirectory:
-    def __init__(self, path):
-        self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
+    """The files of one run under ``path``; nothing is created until ``open``. ``source``
+    (e.g. the option or config key that chose ``path``) prefixes the errors about it."""
+
+    def __init__(self, path, source=None):
+        self.path, self.source = Path(path), source
         self.config = self.path / "config.yaml"
         self.log_file = self.path / "train.log"
         self.metrics_csv = self.path / "metrics.csv"
@@ -33,9 +45,81 @@ class RunDirectory:
         self.weights = self.path / "weights.npz"
         self.checkpoint = self.path / "checkpoint.npz"
         self.console = True
+        self._lock = DirectoryLock(self.path)
+        self._csv = None  # (columns, rows) that metrics.csv holds, once this run wrote it
+
+    @property
+    def files(self):
+        return (self.config, self.log_file, self.metrics_csv, self.metrics_json, self.weights,
+                self.checkpoint)
+
+    def open(self, resume=False, overwrite=False):
+        """Take the directory for this run: create it, lock it against other runs, refuse
+        symbolic links among its files and, unless ``resume`` or ``overwrite``, a directory
+        that already holds a run (``overwrite`` deletes that run's files). Then remove what
+        writers killed mid-write left behind; no other run can be writing here any more."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise self._error(f"cannot use {self.path} as the run directory "
+                              f"({err.strerror})") from None
+        self._take_lock()
+        try:
+            self._refuse_links()
+            if not resume and self.holds_run():
+                if not overwrite:
+                    raise self._error(
+                        f"{self.path} holds a run{self._progress()}; continue it with --resume, "
+                        "or choose another --output, or pass --overwrite to replace it")
+                for file in self.files:
+                    file.unlink(missing_ok=True)
+            remove_stale_temporaries(self.path)
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self):
+        self._lock.release()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def holds_run(self):
+        return any(file.exists() or file.is_symlink() for file in self.files)
+
+    def _take_lock(self):
+        try:
+            self._lock.acquire()
+        except BlockingIOError as err:
+            holder = f" (pid {err.holder})" if getattr(err, "holder", None) else ""
+            raise self._error(f"{self.path} is in use by another run{holder}; wait for it to "
+                              "end, or choose another --output") from None
+        except OSError as err:
+            raise self._error(f"cannot lock the run directory {self.path} "
+                              f"({err.strerror})") from None
+
+    def _refuse_links(self):
+        for file in self.files:
+            if file.is_symlink():
+                raise self._error(f"{file} is a symbolic link; a run writes its files only "
+                                  "in place: remove the link")
+
+    def _error(self, message):
+        return RunDirectoryError(f"{self.source}: {message}" if self.source else message)
+
+    def _progress(self):
+        """' (step N)' from the run's checkpoint, or '' when it has none that reads."""
+        try:
+            return f" (step {int(checkpoint.load(self.checkpoint)['loop']['step'])})"
+        except (CheckpointError, KeyError, TypeError, ValueError):
+            return ""
 
     def remove_stale_temporaries(self):
-        """Delete what writers killed mid-write left here (call before the run writes)."""
+        """Delete what writers killed mid-write left here (``open`` calls it)."""
         remove_stale_temporaries(self.path)
 
     @staticmethod
@@ -61,16 +145,20 @@ class RunDirectory:
         write_text(self.config, yaml.safe_dump(dict(config), sort_keys=False))
 
     def write_history(self, history):
-        """metrics.csv from the whole history (so a resumed run's file is complete)."""
+        """metrics.csv from the whole history: written whole (atomically) the first time and
+        whenever its columns change, else only the new rows are appended, so that an epoch's
+        cost does not grow with the run. A resumed run rewrites it from its checkpoint."""
         if not history:
             return
         columns = ["epoch", "step"] + [k for k in history[0] if k not in ("epoch", "step")]
-        out = io.StringIO()
-        writer = csv.DictWriter(out, columns, lineterminator="\n")
-        writer.writeheader()
-        for row in history:
-            writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
-        write_text(self.metrics_csv, out.getvalue())
+        done = self._csv[1] if self._csv and self._csv[0] == columns else None
+        new = history[done:] if done is not None and done <= len(history) else None
+        if new is not None and all(set(row) == set(columns) for row in new):
+            if new:
+                append_line(self.metrics_csv, _csv_rows(columns, new))
+        else:
+            write_text(self.metrics_csv, _csv_rows(columns, history, header=True))
+        self._csv = (columns, len(history))
 
     def write_summary(self, summary):
         write_text(self.metrics_json, json.dumps(summary, indent=2) + "\n")
@@ -82,8 +170,17 @@ class RunDirectory:
                 tqdm.write(line, file=sys.stdout)
             except BrokenPipeError:  # `train.py ... | head`: the reader left, the run goes on
                 self.console = False
-        with open(self.log_file, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        append_line(self.log_file, line + "\n")
+
+
+def _csv_rows(columns, rows, header=False):
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, lineterminator="\n")
+    if header:
+        writer.writeheader()
+    for row in rows:
+        writer.writerow({k: repr(v) if isinstance(v, float) else v for k, v in row.items()})
+    return out.getvalue()
 
 
 def write_text(path, text):

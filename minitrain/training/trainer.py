@@ -15,7 +15,7 @@ from .. import random
 from ..backprop import GradientTape
 from ..data.pipeline import INFINITE_CARDINALITY, Dataset
 from . import checkpoint as ckpt
-from .state import capture, restore
+from .state import capture, columns, restore, rows
 
 
 class TrainingError(RuntimeError):
@@ -189,7 +189,7 @@ class Trainer:
             "data": train.get_state() if hasattr(train, "get_state") else None,
             "loop": {"step": self.step, "epoch": self.epoch, "batch": self.batch,
                      "in_epoch": self._in_epoch, "loss_total": self._loss_total,
-                     "loss_count": self._loss_count, "history": self.history,
+                     "loss_count": self._loss_count, "history": columns(self.history),
                      "elapsed": self.wall_time(), "stop_training": self.stop_training},
         }
 
@@ -202,11 +202,14 @@ class Trainer:
         self.last_checkpoint = (path, self.step)
 
     def restore(self, path, train=None):
-        """Continue from the checkpoint at ``path``; ``train`` is the loader to reposition."""
+        """Continue from the checkpoint at ``path``; ``train`` is the loader to reposition.
+        A checkpoint of another run (other sizes, optimizer, metrics or data) is refused with
+        a CheckpointError naming the first thing that differs, before anything changes."""
         state = ckpt.load(path)
-        self.model.set_weights(list(state["weights"]))
         if hasattr(self.optimizer, "build"):
             self.optimizer.build(self.model.trainable_variables)
+        self._check_fits(state, path, train)
+        self.model.set_weights(list(state["weights"]))
         restore(self.optimizer, state["optimizer"])
         for name, metric in self.metrics.items():
             restore(metric, state["metrics"][name])
@@ -222,8 +225,31 @@ class Trainer:
     def _set_loop(self, loop):
         self.step, self.epoch, self.batch = loop["step"], loop["epoch"], loop["batch"]
         self._in_epoch, self._loss_total = loop["in_epoch"], loop["loss_total"]
-        self._loss_count, self.history = loop["loss_count"], list(loop["history"])
+        self._loss_count, self.history = loop["loss_count"], rows(loop["history"])
         self._elapsed, self.stop_training = loop["elapsed"], loop["stop_training"]
+
+    def _check_fits(self, state, path, train):
+        """Raise a CheckpointError unless ``state`` has the structure of this run's own."""
+        ours, found = self.state(train), dict(state) if isinstance(state, dict) else state
+        if isinstance(found, dict) and isinstance(found.get("loop"), dict):
+            # a history has any length; callbacks (a run may add one) restore what they know
+            found["loop"] = {k: v for k, v in found["loop"].items() if k != "history"}
+            found["callbacks"] = ours["callbacks"] = None
+            del ours["loop"]["history"]
+        problem = ckpt.mismatch(ours, found)
+        if problem is None and min(found["loop"][k] for k in ("step", "epoch", "batch")) < 0:
+            problem = "loop: a negative step, epoch or batch count"
+        if problem is None:
+            try:
+                rows(state["loop"]["history"])
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+                problem = "loop.history: not a training history"
+        if problem is not None:
+            names = [getattr(w, "path", None) or w.name for w in self.model.weights]
+            raise ckpt.CheckpointError(
+                f"{path} does not fit this run: {ckpt.name_weight(problem, names)}. It was "
+                "written by a run of another model, optimizer, metrics or data: resume with the "
+                "config that wrote it, or start afresh in another directory")
 
 
 def _check_finite(data, what):
