@@ -9,7 +9,7 @@ A ``.keras`` file is Keras 3's: one zip archive holding ``config.json`` (the mod
 with its compile config) and the weights, here ``model.weights.npz`` (Keras writes
 ``model.weights.h5``). Every file is written atomically. Loading runs no code: the config is
 JSON whose class names are looked up among minitrain's own layers (or the ``custom_objects``
-the caller passes), never imported; arrays are read with ``allow_pickle=False``.
+the caller passes), never imported; arrays are read by minitrain.npzfile, never unpickled.
 """
 import io
 import json
@@ -21,12 +21,11 @@ from importlib import metadata
 import numpy as np
 
 from . import backend
+from .npzfile import BOMB_FLOOR, BOMB_RATIO, read_npz
 from .serialization import compile_config, deserialize, revive_compile_config, serialize
 from .storage import atomic_write
 
 CONFIG, WEIGHTS, OPTIMIZER = "config.json", "model.weights.npz", "optimizer.weights.npz"
-# a member that declares far more bytes than it stores is a decompression bomb (Keras's test)
-_BOMB_FLOOR, _BOMB_RATIO = 1 << 28, 100
 
 
 # --- weights files -----------------------------------------------------------------------------
@@ -79,17 +78,13 @@ def load_weights(layer, filepath):
 
 
 def _read_npz(data, filepath):
-    """{key: array} from the bytes of an .npz file; an object (pickled) array is refused."""
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as saved:
-            arrays = {key: saved[key] for key in saved.files}
-    except ValueError as err:
-        raise ValueError(f"{filepath}: refusing to load the weights: {err} (minitrain never "
-                         "unpickles: a weights file holds numeric arrays only)") from None
+    """{key: array} from the bytes of an .npz file, read by minitrain.npzfile (headers checked
+    before anything is allocated, nothing unpickled); only numeric arrays are weights."""
+    arrays = read_npz(io.BytesIO(data), name=filepath)
     for key, array in arrays.items():
         if array.dtype.kind not in "biuf":
             raise ValueError(f"{filepath}: weight '{key}' has dtype {array.dtype}, not a "
-                             "numeric one: refused")
+                             "numeric one: refused (a weights file holds numeric arrays only)")
     return arrays
 
 
@@ -226,7 +221,7 @@ def _read_member(archive, name, filepath):
         raise ValueError(f"{filepath}: the archive has no '{name}' (it holds: "
                          f"{', '.join(archive.namelist())})")
     info = archive.getinfo(name)
-    if info.file_size > max(_BOMB_FLOOR, _BOMB_RATIO * info.compress_size):
+    if info.file_size > max(BOMB_FLOOR, BOMB_RATIO * info.compress_size):
         raise ValueError(f"{filepath}: its member '{name}' declares {info.file_size} bytes "
                          f"but stores {info.compress_size}: refusing a decompression bomb")
     return archive.read(name)

@@ -14,15 +14,18 @@ class ArrayDataset(Dataset):
     It is a tf.data-style Dataset whose elements are those ``(features[i], labels[i])`` pairs,
     in their own dtypes: ``load_source("digits").shuffle(2000).batch(64)`` is a pipeline.
     ``mt.data.Dataset(features, labels, num_classes)`` builds one (see pipeline.py).
+
+    ``origin`` says where the arrays came from, for error messages: a string (the file), or a
+    tuple of two strings naming the features' and the labels' array; subsets keep it.
     """
 
-    def __init__(self, features, labels, num_classes=None):
+    def __init__(self, features, labels, num_classes=None, origin=None):
         features, labels = np.asarray(features), np.asarray(labels)
         if features.ndim == 0 or len(features) != len(labels):
             raise ValueError(
                 f"features and labels must hold the same number of samples, got shapes "
                 f"{features.shape} and {labels.shape}")
-        self.features, self.labels = features, labels
+        self.features, self.labels, self.origin = features, labels, origin
         self.num_classes = _num_classes(labels, num_classes) if self.is_classification else None
 
     @property
@@ -49,7 +52,8 @@ class ArrayDataset(Dataset):
 
     def subset(self, indices):
         """An ArrayDataset of the samples at ``indices``, keeping ``num_classes``."""
-        return ArrayDataset(self.features[indices], self.labels[indices], self.num_classes)
+        return ArrayDataset(self.features[indices], self.labels[indices], self.num_classes,
+                            self.origin)
 
     def split(self, fractions, seed=0, stratify=False):
         """Disjoint random subsets with the given fractions (summing to 1), as a tuple.
@@ -91,6 +95,38 @@ def split_sizes(n, fractions):
     remainder = n - sizes.sum()
     sizes[np.argsort(-(exact - sizes), kind="stable")[:remainder]] += 1
     return sizes
+
+
+def check_values(dataset, origin):
+    """Refuse features or labels no model can learn from: complex, non-numeric, nan or inf.
+
+    Checked once, when a source is loaded, so a bad value is blamed on its file (``origin``,
+    as ArrayDataset's) and not on the optimizer mid-training, nor missed in a validation split.
+    """
+    if not isinstance(origin, tuple):  # one file (a str or Path) for both arrays
+        origin = (f"{origin}: the feature array", f"{origin}: the label array")
+    _check_array(dataset.features, origin[0], "feature")
+    _check_array(dataset.labels, origin[1], "column")
+
+
+def _check_array(array, what, column):
+    if array.dtype.kind == "c":
+        raise ValueError(f"{what} holds complex numbers ({array.dtype}); a model takes real "
+                         "ones: store the real part, or real and imaginary parts as two features")
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{what} has dtype {array.dtype}, not numbers; store numeric arrays")
+    if array.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(array)
+    if bad.any():
+        sample, *rest = np.unravel_index(int(bad.argmax()), array.shape)  # the first bad value
+        value = array[(sample, *rest)]
+        where = f"sample {sample}" + (f", {column} {_position(rest)}" if rest else "")
+        raise ValueError(f"{what} has {value} at {where}; clean the data or drop those samples")
+
+
+def _position(index):
+    return str(int(index[0])) if len(index) == 1 else str(tuple(int(i) for i in index))
 
 
 def _stratified_order(labels, rng):

@@ -7,11 +7,25 @@ as in TF. Inside a pipeline the leaves are arrays (numpy or CuPy); they become T
 where user code sees them: when iterated, and as the arguments of ``map`` and ``filter``.
 """
 import itertools
+import operator
 
 import numpy as np
 
 from .. import backend
 from ..tensor import Tensor, int64, to_array
+
+
+def whole_number(value):
+    """``value`` as an int if it is one (an int, a numpy or Tensor integer), else None.
+
+    A float is refused, even 2.0, and so is a bool: int(2.7) truncating to 2, or True meaning 1,
+    would hide a mistake in a size."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
 
 
 # --- structure ---------------------------------------------------------------------------------

@@ -1,15 +1,16 @@
 """File sources: arrays in an ``.npz`` archive, or a table in a ``.csv`` file.
 
-Nothing is unpickled: ``.npz`` files are opened with ``allow_pickle=False``, and a CSV is read
-as text and parsed as numbers.
+Nothing is unpickled: ``.npz`` files are read by minitrain.npzfile (headers checked, never
+``allow_pickle``), and a CSV is read as UTF-8 text and parsed as numbers.
 """
 import csv
 import difflib
-import zipfile
+import io
 from pathlib import Path
 
 import numpy as np
 
+from ..npzfile import read_npz
 from .dataset import ArrayDataset
 from .registry import register_source
 
@@ -18,14 +19,9 @@ from .registry import register_source
 def npz_file(path, features="x", labels="y", num_classes=None):
     """Features and labels from the arrays named ``features`` and ``labels`` of an .npz."""
     path = existing_file(path, "npz")
-    with open_npz(path) as archive:
-        missing = [key for key in (features, labels) if key not in archive.files]
-        if missing:
-            raise ValueError(f"{path}: no array named {', '.join(map(repr, missing))}; it holds "
-                             f"{', '.join(map(repr, archive.files)) or 'none'}: pass "
-                             "features=... and labels=... with the names to use")
-        x, y = read_array(archive, features, path), read_array(archive, labels, path)
-    return ArrayDataset(x, y, num_classes)
+    arrays = read_npz(path, keys=(features, labels))
+    return ArrayDataset(arrays[features], arrays[labels], num_classes,
+                        origin=(f"{path}: array '{features}'", f"{path}: array '{labels}'"))
 
 
 @register_source("csv")
@@ -38,17 +34,36 @@ def csv_file(path, label=-1, header=None, delimiter=",", task=None):
     ``task="regression"`` for whole-number targets.
     """
     path = existing_file(path, "csv")
-    with open(path, newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter)
-        rows = [(reader.line_num, row) for row in reader if row]  # blank lines skipped
+    rows = _rows(path, delimiter)
     if not rows:
         raise ValueError(f"{path}: the file is empty")
     if header is None:
         header = not all(_is_number(cell) for cell in rows[0][1])
     names = [cell.strip() for cell in rows.pop(0)[1]] if header else None
+    if not rows:
+        raise ValueError(f"{path}: a header row ({', '.join(names)}) but no data rows; add "
+                         "the samples below it, one per line")
     table = _numbers(rows, path, len(names) if names else len(rows[0][1]))
     column = _label_column(label, names, table.shape[1], path)
     return _table_dataset(np.delete(table, column, axis=1), table[:, column], task, path)
+
+
+def _rows(path, delimiter):
+    """(line number, fields) of every non-blank line; a file that is not text is refused."""
+    try:
+        # utf-8-sig: a spreadsheet's byte-order mark is not part of the first column's name
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            text = f.read()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a text CSV file (byte {err.start} is not UTF-8 text: "
+                         f"{err.reason}); give a CSV saved as UTF-8 text, not a binary file") \
+            from None
+    if "\0" in text:  # valid UTF-8, yet no text file holds a NUL byte
+        raise ValueError(f"{path}: not a text CSV file (it holds NUL bytes, at character "
+                         f"{text.index(chr(0))}); give a CSV saved as UTF-8 text, not a binary "
+                         "file")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    return [(reader.line_num, row) for row in reader if row]  # blank lines skipped
 
 
 def existing_file(path, kind):
@@ -56,26 +71,6 @@ def existing_file(path, kind):
     if not path.is_file():
         raise FileNotFoundError(f"{kind} file not found: {path} (looked in {path.resolve()})")
     return path
-
-
-def open_npz(path):
-    """The archive at ``path``, opened without pickle support, or a ValueError naming it."""
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile) as err:
-        raise ValueError(f"{path}: not a readable .npz archive ({err})") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path}: holds a single array, not an .npz archive of named arrays; "
-                         "save it with np.savez(path, x=features, y=labels)")
-    return archive
-
-
-def read_array(archive, key, path):
-    try:
-        return archive[key]
-    except ValueError as err:  # an object array, which only pickle could rebuild
-        raise ValueError(f"{path}: array '{key}' cannot be loaded without pickle ({err}); "
-                         "store plain numeric arrays") from None
 
 
 def _is_number(text):
@@ -125,5 +120,5 @@ def _table_dataset(x, y, task, path):
         raise ValueError(f"{path}: task='classification' needs labels that are whole numbers "
                          "0, 1, 2, ...; the label column holds others")
     if task == "classification" or (task is None and whole):
-        return ArrayDataset(x.astype(np.float32), y.astype(np.int64))
-    return ArrayDataset(x.astype(np.float32), y[:, None].astype(np.float32))
+        return ArrayDataset(x.astype(np.float32), y.astype(np.int64), origin=path)
+    return ArrayDataset(x.astype(np.float32), y[:, None].astype(np.float32), origin=path)

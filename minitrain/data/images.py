@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..npzfile import read_npz
 from .dataset import ArrayDataset
-from .files import open_npz, read_array
 from .idx import read_idx
 from .registry import register_source
 
@@ -29,9 +29,8 @@ def digits(flatten=True, path=None):
         raise FileNotFoundError(
             f"the digits dataset is missing: {path}. It ships in the repository's datasets/ "
             "directory (rebuild it with datasets/make_digits.py), or pass path= to a copy")
-    with open_npz(path) as archive:
-        images, labels = read_array(archive, "images", path), read_array(archive, "labels", path)
-    return _image_dataset(images, labels, flatten)
+    arrays = read_npz(path, keys=("images", "labels"))
+    return _image_dataset(arrays["images"], arrays["labels"], flatten, origin=path)
 
 
 @register_source("mnist")
@@ -46,9 +45,9 @@ def fashion_mnist(path="data/fashion_mnist", split="train", flatten=True):
     return _idx_dataset("Fashion-MNIST", path, split, flatten)
 
 
-def _image_dataset(images, labels, flatten):
+def _image_dataset(images, labels, flatten, origin=None):
     features = images.reshape(len(images), -1) if flatten else images[..., None]
-    return ArrayDataset(features, labels, num_classes=10)
+    return ArrayDataset(features, labels, num_classes=10, origin=origin)
 
 
 def _idx_dataset(title, path, split, flatten):

@@ -6,6 +6,7 @@ import numpy as np
 from .. import backend, random
 from ..tensor import Tensor
 from .dataset import ArrayDataset
+from .elements import whole_number
 from .pipeline import Dataset
 
 
@@ -26,9 +27,7 @@ class DataLoader:
         if not isinstance(dataset, ArrayDataset):
             raise TypeError(f"DataLoader needs a minitrain.data.Dataset, got "
                             f"{type(dataset).__name__}; wrap arrays as Dataset(features, labels)")
-        if int(batch_size) < 1:
-            raise ValueError(f"batch_size must be 1 or more, got {batch_size}")
-        self.dataset, self.batch_size = dataset, int(batch_size)
+        self.dataset, self.batch_size = dataset, _batch_size(batch_size)
         self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
         self.seed = int(seed) if seed is not None else _seed_from_global()
         self.epoch = 0  # epochs begun
@@ -80,6 +79,16 @@ class DataLoader:
     def __repr__(self):
         return (f"<DataLoader: {len(self)} batches of {self.batch_size}, shuffle={self.shuffle}, "
                 f"drop_last={self.drop_last}, epoch={self.epoch}>")
+
+
+def _batch_size(value):
+    size = whole_number(value)
+    if size is None:
+        raise TypeError(f"batch_size must be a whole number (an int), got {value!r} "
+                        f"({type(value).__name__}); pass e.g. batch_size=32")
+    if size < 1:
+        raise ValueError(f"batch_size must be 1 or more, got {value!r}")
+    return size
 
 
 def _seed_from_global():

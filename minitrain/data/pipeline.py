@@ -140,7 +140,10 @@ class Dataset:
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None,
               deterministic=None, name=None):
         """Consecutive elements stacked on a new first axis; the last batch may be smaller."""
-        size = int(batch_size)
+        size = elements.whole_number(batch_size)
+        if size is None:  # TF converts batch_size to an int64 tensor, which refuses a float
+            raise TypeError(f"Cannot convert {batch_size!r} to EagerTensor of dtype int64: "
+                            "batch_size must be a whole number (an int)")
         if size <= 0:
             raise ValueError(f"Batch size must be greater than zero. Got {batch_size}.")
         n = self._cardinality()

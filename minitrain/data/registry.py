@@ -7,6 +7,7 @@ misspelt option fails with the list of valid ones instead of a bare TypeError.
 import inspect
 
 from ..naming import did_you_mean
+from .dataset import ArrayDataset, check_values
 
 _SOURCES = {}
 
@@ -26,13 +27,22 @@ def available_sources():
 
 
 def load_source(name, **options):
-    """The ArrayDataset of source ``name``, built with ``options``."""
+    """The ArrayDataset of source ``name``, built with ``options``; its values checked (no
+    nan, inf or complex numbers), so every source's bad data fails here, naming its origin."""
     if name not in _SOURCES:
         raise ValueError(f"unknown data source '{name}'{did_you_mean(name, _SOURCES)} "
                          f"(available: {', '.join(available_sources())})")
     fn = _SOURCES[name]
     _check_options(name, fn, options)
-    return fn(**options)
+    dataset = fn(**options)
+    if isinstance(dataset, ArrayDataset):
+        check_values(dataset, dataset.origin or _describe(name, options))
+    return dataset
+
+
+def _describe(name, options):
+    given = ", ".join(f"{key}={value!r}" for key, value in options.items())
+    return f"data source '{name}'" + (f" ({given})" if given else "")
 
 
 def _check_options(name, fn, options):

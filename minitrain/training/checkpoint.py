@@ -6,10 +6,10 @@ holds data only, and a file from elsewhere cannot run code. Python's JSON keeps 
 (shortest round-trip repr) and integers of any size (the generator's 128-bit state).
 """
 import json
-import zipfile
 
 import numpy as np
 
+from ..npzfile import NpzError, read_npz
 from ..storage import atomic_write
 
 FORMAT = "minitrain-checkpoint-1"
@@ -34,10 +34,9 @@ def _write_npz(file, arrays):
 def load(path):
     """The nested state saved by ``save``; a CheckpointError if the file is not one."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({err})") from None
+        arrays = read_npz(path)
+    except NpzError as err:  # it names the file
+        raise CheckpointError(f"not a readable checkpoint: {err}") from None
     try:
         document = json.loads(_text(arrays.pop("__state__")))
         if document.get("format") != FORMAT:
