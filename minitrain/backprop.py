@@ -100,6 +100,7 @@ class GradientTape:
         self._recording = self._entered = False
         self._started = False  # recording began once (a with block, or a first watch)
         self._released_variables = ()
+        self._warned = set()  # ids of the integer tensors watch() warned about already
 
     def __enter__(self):
         if self._entered:
@@ -139,6 +140,7 @@ class GradientTape:
                 warnings.warn(f"watch(): the watched tensor has dtype {x.dtype.name}; only "
                               "floating tensors carry gradients, so its gradient will be None",
                               stacklevel=2)
+                self._warned.add(x._id)  # gradient() need not warn about it again
                 continue
             self._live_tape().watch(x)
 
@@ -187,14 +189,26 @@ class GradientTape:
                  unconnected_gradients=UnconnectedGradients.NONE):
         """d(sum of target) / d(each source); the result mirrors ``sources``."""
         mode = _unconnected_mode(unconnected_gradients)
+        flat_targets, flat_sources = _checked_targets(target), nest.flatten(sources)
+        self._warn_integer_sources(flat_sources)
         with self._differentiating() as recorded:
-            targets = [t if isinstance(t, Tensor) else ops.as_tensor(t)
-                       for t in nest.flatten(target)]
+            targets = [t if isinstance(t, Tensor) else ops.as_tensor(t) for t in flat_targets]
             seeds = self._seeds(targets, output_gradients)
-            flat_sources = nest.flatten(sources)
             grads = self._gradients_by_id(recorded, targets, seeds, flat_sources)
             results = [self._finish(grads, s, targets, recorded, mode) for s in flat_sources]
         return nest.pack_sequence_as(sources, results)
+
+    def _warn_integer_sources(self, sources):
+        """TensorFlow's warning for a source that can have no gradient (an integer Variable,
+        most often: ``mt.Variable(3)``), unless watch() gave one for it already."""
+        for s in sources:
+            if isinstance(s, Tensor) and s.dtype.kind not in "fc" and s._id not in self._warned:
+                self._warned.add(s._id)
+                warnings.warn(
+                    f"The dtype of the source tensor must be floating (e.g. tf.float32) when "
+                    f"calling GradientTape.gradient, got {s.dtype.name}: its gradient is None. "
+                    f"Make it floating, e.g. mt.Variable(3.0) or mt.cast(x, mt.float32)",
+                    stacklevel=3)
 
     def _seeds(self, targets, output_gradients):
         if output_gradients is None:  # a scalar loss's seed is a shared constant 1
@@ -229,6 +243,7 @@ class GradientTape:
                  parallel_iterations=None, experimental_use_pfor=True):
         """d target[i...] / d source[j...], shaped target.shape + source.shape per source."""
         mode = _unconnected_mode(unconnected_gradients)
+        _checked_targets(target)
         with self._differentiating() as recorded:
             y = target
             flat_sources = nest.flatten(sources)
@@ -242,6 +257,7 @@ class GradientTape:
                        parallel_iterations=None, experimental_use_pfor=True):
         """Per example b: d target[b, i...] / d source[b, j...] (examples must not interact)."""
         mode = _unconnected_mode(unconnected_gradients)
+        _checked_targets(target)
         with self._differentiating() as recorded:
             y, batch = target, target.shape[0]
             if source.shape[0] != batch:
@@ -268,6 +284,21 @@ class GradientTape:
             return _zeros(shape, source)  # rows of zeros, as for a connected source
         found = [ops.zeros_like(source) if g is None else g for g in found]
         return ops.reshape(ops.stack(found), shape)
+
+
+def _checked_targets(target):
+    """The flat targets; None (a function that forgot its ``return``?) raises TensorFlow's
+    TypeError before anything is released, so the tape can still be used."""
+    message = ("Argument `target` should be a list or nested structure of Tensors, Variables "
+               "or CompositeTensors to be differentiated, but received None")
+    if target is None:
+        raise TypeError(f"{message}.")
+    flat = nest.flatten(target)
+    for i, t in enumerate(flat):
+        if t is None:
+            raise TypeError(f"{message} as entry {i} of the {len(flat)} in its flattened "
+                            f"structure; drop it, or give the tensor it stands for")
+    return flat
 
 
 def _reachable(recorded, source, targets):

@@ -271,6 +271,9 @@ class Variable(Tensor):
     def __init__(self, initial_value, trainable=True, name=None, dtype=None, device=None):
         if callable(initial_value):
             initial_value = initial_value()
+        if initial_value is None:  # numpy would make an object array of it: TF's error instead
+            raise ValueError("The `initial_value` arg to `tf.Variable` must be specified except "
+                             "when you are not providing a `variable_def`. You provided neither.")
         super().__init__(_fresh_copy(initial_value, dtype, device))
         self.trainable = bool(trainable)
         self._name = name or "Variable"  # as TensorFlow names every unnamed variable, eagerly
@@ -304,19 +307,25 @@ class Variable(Tensor):
         return self._set(_fresh_copy(value, self.dtype, self.device))
 
     def assign_add(self, delta):
-        return self._update("add", self._operand(delta, "assign_add"))
+        return self._update("add", self._operand(delta, "assign_add"), "assign_add")
 
     def assign_sub(self, delta):
-        return self._update("subtract", self._operand(delta, "assign_sub"))
+        return self._update("subtract", self._operand(delta, "assign_sub"), "assign_sub")
 
-    def _update(self, ufunc, operand):
+    def _update(self, ufunc, operand, name=None):
         """``self = ufunc(self, operand)``: in place when no one else can see the old value (a
         fresh array costs page faults, about as much as the arithmetic); else a new array."""
         compute = getattr(backend.array_module(self._data), ufunc)
         if operand.shape == self.shape and self._unshared():
             compute(self._data, operand, out=self._data)
             return self
-        return self._set(compute(self._data, operand))
+        try:
+            return self._set(compute(self._data, operand))
+        except ValueError:  # numpy's broadcast error names neither the variable nor the op
+            name = name or ("assign_add" if ufunc == "add" else "assign_sub")
+            raise ValueError(f"{name}: cannot update variable '{self.name}' of shape "
+                             f"{self.shape} using a value of shape {tuple(operand.shape)} "
+                             "(TensorFlow: shapes must be equal)") from None
 
     def _unshared(self):
         """Whether no one else can observe this variable's array change."""
@@ -392,9 +401,22 @@ def constant(value, dtype=None, shape=None, name=None, device=None):
     """An immutable Tensor holding a copy of ``value`` (TensorFlow's dtypes for Python values)."""
     data = _fresh_copy(value, dtype, device)
     if shape is not None:
+        _check_constant_shape(value, data, shape)
         xp = backend.array_module(data)
         data = xp.broadcast_to(data, shape).copy() if data.size == 1 else data.reshape(shape)
     return Tensor(data)
+
+
+def _check_constant_shape(value, data, shape):
+    """TensorFlow's TypeError where ``shape`` neither holds the value's elements nor is filled
+    by a single one (numpy's reshape error names neither)."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    wanted = int(np.prod(shape))
+    if data.size != 1 and data.size != wanted:
+        raise TypeError(f"Eager execution of tf.constant with unsupported shape. Tensor "
+                        f"{np.asarray(backend.to_numpy(data))} (converted from {value!r:.60}) "
+                        f"has {data.size} elements, but got `shape` {shape} with {wanted} "
+                        f"elements).")
 
 
 # The one back-reference of the layering (see DESIGN.md): Tensor's operators are ops, and the

@@ -154,6 +154,11 @@ REASONS = {
 }
 
 
+# the integer source also warns (tests/test_api_misuse.py checks that): here, the reason
+INTEGER_WARNS = pytest.mark.filterwarnings("ignore:The dtype of the source tensor")
+
+
+@INTEGER_WARNS
 @pytest.mark.parametrize("setup, words", REASONS.values(), ids=REASONS.keys())
 def test_raise_mode_says_why_the_source_is_unconnected(setup, words):
     tape, y, source = setup()
@@ -164,12 +169,14 @@ def test_raise_mode_says_why_the_source_is_unconnected(setup, words):
     assert not missing, f"{missing} not in: {error.value}"
 
 
+@INTEGER_WARNS
 @pytest.mark.parametrize("setup", [s for s, _ in REASONS.values()], ids=REASONS.keys())
 def test_every_reason_gives_none_by_default(setup):
     tape, y, source = setup()
     assert tape.gradient(y, source) is None
 
 
+@INTEGER_WARNS
 def test_reasons_are_distinct():
     messages = set()
     for setup, _ in REASONS.values():

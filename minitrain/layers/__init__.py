@@ -19,6 +19,7 @@ from .conv_more import (
 )
 from .core import Activation, Dense, Dropout, Embedding, Flatten
 from .input_layer import Input, InputLayer
+from .input_spec import InputSpec
 from .merging import (
     Add,
     Average,
@@ -62,4 +63,4 @@ __all__ += ["Add", "Average", "CategoryEncoding", "Concatenate", "Cropping2D", "
             "Normalization", "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling", "Reshape",
             "Softmax", "SpatialDropout2D", "Subtract", "UpSampling2D", "ZeroPadding2D", "add",
             "average", "concatenate", "maximum", "minimum", "multiply", "subtract"]
-__all__ += ["Input", "InputLayer"]
+__all__ += ["Input", "InputLayer", "InputSpec"]

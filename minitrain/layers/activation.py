@@ -1,6 +1,7 @@
 """Activation layers: LeakyReLU, ReLU, PReLU, ELU and Softmax, with Keras 3's arguments."""
 from .. import initializers, nn, ops
 from .base import Layer
+from .input_spec import InputSpec
 from .serializable import serialize
 
 
@@ -77,6 +78,10 @@ class PReLU(_Elementwise):
         for axis in self.shared_axes or ():
             shape[axis - 1] = 1  # axes count from the batch axis, as in Keras
         self.alpha = self.add_weight("alpha", shape, self.alpha_initializer)
+        # Keras's: alpha fixes the rank and the size of every axis it is not shared along
+        shared = self.shared_axes or ()
+        self.input_spec = InputSpec(ndim=len(input_shape), axes={
+            i: input_shape[i] for i in range(1, len(input_shape)) if i not in shared})
 
     def call(self, inputs):
         return nn.relu(inputs) - self.alpha * nn.relu(-inputs)

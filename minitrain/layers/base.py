@@ -30,6 +30,7 @@ from ..module import Module
 from ..naming import snake_case
 from ..tensor import Tensor, Variable, as_dtype, float32
 from . import serializable
+from .input_spec import assert_input_compatibility
 
 # per base name, how many layers have taken it: default names are unique, as in Keras
 # ("dense", "dense_1", ...); saved weights are keyed by structure, never by these names
@@ -103,7 +104,8 @@ class Layer(Module):
     _call_takes_training = False
     # bookkeeping the Module walk skips: _walk_attributes gives the own weights in order itself
     _TF_MODULE_IGNORED_PROPERTIES = frozenset({"_own", "_tracked", "_losses", "_regularized",
-                                                "_auto_config", "_build_shapes"})
+                                                "_auto_config", "_build_shapes",
+                                                "_input_spec"})
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -124,6 +126,7 @@ class Layer(Module):
         object.__setattr__(layer, "_nested", False)  # called from an outer layer's call
         object.__setattr__(layer, "_auto_config", serializable.auto_config(cls, args, kwargs))
         object.__setattr__(layer, "_build_shapes", None)  # the input shapes it was built for
+        object.__setattr__(layer, "_input_spec", None)  # what a call may pass (InputSpec)
         return layer
 
     def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None,
@@ -169,6 +172,8 @@ class Layer(Module):
         if is_symbolic(inputs):
             return self._call_symbolic(inputs, args, kwargs)
         inputs = self._convert_inputs(inputs)
+        if self._input_spec is not None:  # the whole cost on the hot path: a few compares
+            self._check_input_spec(inputs)
         if not self.built:
             object.__setattr__(self, "_build_shapes", shapes_of(inputs))
             self._maybe_build(inputs)
@@ -185,6 +190,8 @@ class Layer(Module):
         """Build from the KerasTensors' shapes, find the output's by running ``call`` on zeros
         (in inference: ``training`` is left out, so no statistic moves) and record a Node."""
         self._learn_dtype(nest.flatten(inputs))
+        if self._input_spec is not None:
+            self._check_input_spec(inputs)
         if not self.built:
             object.__setattr__(self, "_build_shapes", shapes_of(inputs))
             self._maybe_build(inputs)
@@ -221,6 +228,30 @@ class Layer(Module):
     def _maybe_build(self, inputs):
         self.build(shapes_of(inputs))
         self.built = True
+        if self._input_spec is not None:  # build may have set the sizes it was built for
+            self._check_input_spec(inputs)
+
+    def _check_input_spec(self, inputs):
+        """Keras's check of ``input_spec``, with what to do: a built layer keeps its sizes."""
+        try:
+            assert_input_compatibility(self._input_spec, inputs, self.name)
+        except ValueError as error:
+            if self._build_shapes is None:
+                raise
+            raise ValueError(f"{error}. The layer was built for inputs of shape "
+                             f"{self._build_shapes}: pass inputs of that shape, or use a new "
+                             f"layer for these") from None
+
+    @property
+    def input_spec(self):
+        """Keras's: an InputSpec (or a structure of them) each call's first argument must meet,
+        or None; layers set it in ``__init__`` and ``build``."""
+        return self._input_spec
+
+    @input_spec.setter
+    def input_spec(self, value):
+        # past __setattr__: a list of specs holds no layers, so it is not tracked
+        object.__setattr__(self, "_input_spec", value)
 
     def _call_clearing_losses(self, inputs, *args, **kwargs):
         """``call``; a top-level call first clears the losses of the call before, in every

@@ -3,6 +3,7 @@ from .. import activations, initializers, nn, ops, regularizers
 from ..ops.conv import padding_mode, spatial_pair
 from ..ops.nn import bias_add_activation
 from .base import Layer, positive_int
+from .input_spec import InputSpec
 from .serializable import serialize, serialize_function
 
 
@@ -28,11 +29,13 @@ class Conv2D(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.input_spec = InputSpec(min_ndim=4)  # Keras's; build adds the channels
 
     def build(self, input_shape):
         if len(input_shape) != 4:
             raise ValueError(f"Conv2D '{self.name}' expects NHWC inputs (rank 4), got shape "
                              f"{input_shape}")
+        self.input_spec = InputSpec(min_ndim=4, axes={-1: input_shape[-1]})
         shape = self.kernel_size + (input_shape[-1], self.filters)
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
                                       regularizer=self.kernel_regularizer)
@@ -69,6 +72,7 @@ class _Pooling2D(Layer):
         self.strides = spatial_pair(self.pool_size if strides is None else strides,
                                     f"{name}: strides")
         self.padding = _padding(padding, name)
+        self.input_spec = InputSpec(ndim=4)  # Keras's
 
     def call(self, inputs):
         return self.pool(inputs, self.pool_size, self.strides, self.padding)
@@ -103,6 +107,7 @@ class _GlobalPooling2D(Layer):
     def __init__(self, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         self.keepdims = keepdims
+        self.input_spec = InputSpec(ndim=4)  # Keras's
 
     def call(self, inputs):
         return self.reduce(inputs, axis=(1, 2), keepdims=self.keepdims)

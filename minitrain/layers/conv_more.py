@@ -10,6 +10,7 @@ from ..ops import conv_more
 from ..ops.conv import padding_mode
 from ..ops.nn import bias_add_activation
 from .base import Layer, positive_int
+from .input_spec import InputSpec
 from .serializable import serialize, serialize_function
 
 
@@ -67,6 +68,12 @@ class _Conv(Layer):
         self.use_bias = use_bias
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.input_spec = InputSpec(min_ndim=rank + 2)  # Keras's; build adds the channels
+
+    def _expect(self, input_shape, rank):
+        """Check the rank ``build`` supports; later calls must bring the same channels."""
+        _check_rank(self, input_shape, rank)
+        self.input_spec = InputSpec(min_ndim=self.rank + 2, axes={-1: input_shape[-1]})
 
     def _spatial_shape(self, sizes):
         """The output's spatial sizes (None stays None); causal keeps ceil(n / s), as same."""
@@ -120,7 +127,7 @@ class Conv2DTranspose(_Conv):
                              f"output_padding={self.output_padding}, strides={self.strides}")
 
     def build(self, input_shape):
-        _check_rank(self, input_shape, 4)
+        self._expect(input_shape, 4)
         shape = self.kernel_size + (self.filters, input_shape[-1])
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
                                       regularizer=self.kernel_regularizer)
@@ -162,7 +169,7 @@ class DepthwiseConv2D(_Conv):
         self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
 
     def build(self, input_shape):
-        _check_rank(self, input_shape, 4)
+        self._expect(input_shape, 4)
         shape = self.kernel_size + (input_shape[-1], self.depth_multiplier)
         self.kernel = self.add_weight("kernel", shape, self.depthwise_initializer,
                                       regularizer=self.depthwise_regularizer)
@@ -201,7 +208,7 @@ class SeparableConv2D(_Conv):
         self.pointwise_initializer = initializers.get(pointwise_initializer)
 
     def build(self, input_shape):
-        _check_rank(self, input_shape, 4)
+        self._expect(input_shape, 4)
         c, m = input_shape[-1], self.depth_multiplier
         self.depthwise_kernel = self.add_weight("depthwise_kernel", self.kernel_size + (c, m),
                                                 self.depthwise_initializer,
@@ -246,7 +253,7 @@ class Conv1D(_Conv):
         self.kernel_initializer = initializers.get(kernel_initializer)
 
     def build(self, input_shape):
-        _check_rank(self, input_shape, 3)
+        self._expect(input_shape, 3)
         shape = self.kernel_size + (input_shape[-1], self.filters)
         self.kernel = self.add_weight("kernel", shape, self.kernel_initializer,
                                       regularizer=self.kernel_regularizer)

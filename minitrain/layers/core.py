@@ -6,6 +6,7 @@ import numpy as np
 from .. import activations, initializers, nn, ops, regularizers
 from ..ops.nn import bias_add_activation
 from .base import Layer, positive_int
+from .input_spec import InputSpec
 from .serializable import serialize, serialize_function
 
 
@@ -23,8 +24,10 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.input_spec = InputSpec(min_ndim=2)  # Keras's, here and in build
 
     def build(self, input_shape):
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_shape[-1]})
         self.kernel = self.add_weight("kernel", (input_shape[-1], self.units),
                                       self.kernel_initializer,
                                       regularizer=self.kernel_regularizer)
@@ -69,6 +72,7 @@ class Flatten(Layer):
             raise ValueError(f"Flatten: only data_format 'channels_last' is supported, got "
                              f"{data_format!r}")
         self.data_format = "channels_last"
+        self.input_spec = InputSpec(min_ndim=1)  # Keras's
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}

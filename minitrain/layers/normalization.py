@@ -2,6 +2,7 @@
 from .. import initializers, nn, ops
 from ..ops.core import normalize_axes
 from .base import Layer
+from .input_spec import InputSpec
 from .serializable import serialize
 
 
@@ -27,6 +28,9 @@ class _Normalization(Layer):
             if self.scale else None
         self.beta = self.add_weight("beta", shape, self.beta_initializer) \
             if self.center else None
+        # the sizes along the normalized axes, named as the user gave the axes (-1, as Keras)
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        self.input_spec = InputSpec(axes={int(a): input_shape[a] for a in axes})
 
     def _normalize(self, x, mean, variance):
         shape = _parameter_shape(x.shape, self.axes)
@@ -57,6 +61,8 @@ class BatchNormalization(_Normalization):
 
     def build(self, input_shape):
         super().build(input_shape)
+        # Keras's: the rank too (the statistics are kept for these axes)
+        self.input_spec = InputSpec(ndim=len(input_shape), axes=self.input_spec.axes)
         shape = tuple(input_shape[a] for a in self.axes)
         self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
                                            trainable=False)

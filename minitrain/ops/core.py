@@ -60,10 +60,36 @@ def as_tensor(x, dtype=None):
     return Tensor(backend.to_device(to_array(x, dtype)))
 
 
-def _like(value, tensor):
+def _like(value, tensor, name):
     """A non-tensor operand as a tensor on ``tensor``'s device, in its dtype (as TF converts)."""
     data = tensor._data
+    if data.dtype.kind in _STRINGS:  # tf.string has no width: no cast, which would truncate
+        return _string_operand(value, tensor, name)
     return Tensor(backend.to_device(to_array(value, data.dtype), backend.device_of(data)))
+
+
+# numpy's unicode and bytes kinds: minitrain's tf.string, whatever the width
+_STRINGS = "US"
+
+
+def _string_operand(value, tensor, name):
+    """A non-tensor beside a string tensor: a string of any length, never a number."""
+    converted = as_tensor(value)
+    if converted._data.dtype.kind != tensor._data.dtype.kind:
+        raise _string_error(name, value, tensor)
+    return converted
+
+
+def _string_error(name, value, tensor):
+    """TensorFlow's TypeError for a number beside a string tensor, naming both dtypes."""
+    if isinstance(value, Tensor):
+        what = f"operands have dtypes string and {value.dtype.name}"
+    else:
+        what = (f"cannot convert the {type(value).__name__} {value!r:.40} to the string dtype "
+                f"of the other operand (TensorFlow: 'Cannot convert {value!r:.40} to "
+                f"EagerTensor of dtype string')")
+    return TypeError(f"{name}: {what}; a string tensor only adds (concatenates) to strings: "
+                     "format the number as a string first, or parse the string to a number")
 
 
 _PYTHON_SCALARS = (float, int, bool)
@@ -79,6 +105,8 @@ def _scalar_like(value, tensor):
     key = (type(value), value, dtype)
     cached = _scalars.get(key)
     if cached is None:
+        if dtype.kind in _STRINGS:  # numpy would write the number as text: TF refuses it
+            raise TypeError(f"cannot convert {value!r} to a string tensor")
         if len(_scalars) > 4096:  # bound the cache; NaN keys, for one, never hit
             _scalars.clear()
         cached = Tensor(to_array(value, dtype)[()])
@@ -93,6 +121,8 @@ def _python_operand(value, tensor, name):
     try:
         return _scalar_like(value, tensor)
     except TypeError:
+        if tensor._data.dtype.kind in _STRINGS:
+            raise _string_error(name, value, tensor) from None
         raise TypeError(f"{name}: cannot convert the Python {type(value).__name__} {value!r} "
                         f"(float32 in TensorFlow's rules) to the {tensor.dtype.name} of the "
                         f"other operand (TensorFlow: 'Cannot convert {value!r} to EagerTensor "
@@ -123,18 +153,29 @@ def as_pair(a, b, name):
         return as_pair(_read(a), _read(b), name)
     if not isinstance(b, Tensor):
         a = as_tensor(a)
-        b = _like(b, a)
+        b = _like(b, a, name)
     elif not isinstance(a, Tensor):
         b = as_tensor(b)
-        a = _like(a, b)
+        a = _like(a, b, name)
     else:
         a, b = as_tensor(a), as_tensor(b)
-    if a._data.dtype != b._data.dtype:
+    if a._data.dtype != b._data.dtype and not _one_string_dtype(a, b, name):
         raise TypeError(
             f"{name}: operands have different dtypes, {a.dtype.name} and {b.dtype.name}; "
             f"convert one with mt.cast(x, mt.{b.dtype.name}) first")
     backend.check_same_device(name, a._data, b._data)
     return a, b
+
+
+def _one_string_dtype(a, b, name):
+    """Whether two string tensors of different widths (one tf.string); a string beside a
+    number raises."""
+    ka, kb = a._data.dtype.kind, b._data.dtype.kind
+    if ka in _STRINGS or kb in _STRINGS:
+        if ka != kb:
+            raise _string_error(name, b, a) if ka in _STRINGS else _string_error(name, a, b)
+        return True
+    return False
 
 
 def xp_of(x):
@@ -221,9 +262,20 @@ def run2(name, forward, a, b, attrs=None):
         y = Tensor(forward(a._data, b._data))
     except ValueError as error:
         raise _shape_error(name, (a, b), error) from None
+    except TypeError as error:  # numpy has no loop for these dtypes (strings, say)
+        raise _dtype_error(name, (a, b), error) from None
     if active():
         record(name, (a, b), (y,), attrs)
     return y
+
+
+def _dtype_error(name, inputs, error):
+    dtypes = " and ".join(x.dtype.name for x in inputs)
+    if not any(x._data.dtype.kind in _STRINGS for x in inputs):
+        return error
+    return TypeError(f"{name}: not defined for string tensors (got {dtypes}; TensorFlow: 'Value "
+                     f"passed to parameter 'x' has DataType string not in list of allowed "
+                     f"values'); of the arithmetic ops, only add (concatenation) takes strings")
 
 
 def _shape_error(name, inputs, error):
