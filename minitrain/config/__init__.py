@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import spec, validate
 from .build import build
-from .errors import ConfigError
+from .errors import ConfigError, set_option
 from .loader import apply_override, parse_override, read_yaml
 from .resume import resume_config
 
@@ -41,8 +41,8 @@ def load_config(path=None, overrides=(), data=None, device=None):
     applied = []
     for text in overrides:
         key, value = parse_override(text)
-        apply_override(data, key, value, f"--set {text}")
-        applied.append((key, f"--set {text}"))
+        apply_override(data, key, value, set_option(text))
+        applied.append((key, set_option(text)))
     if device is not None:
         data["device"] = device
         applied.append((("device",), f"--device {device}"))

@@ -5,6 +5,7 @@ does not fit the data or a loss that does not fit the model is a config error (e
 a crash in the middle of training.
 """
 import contextlib
+import re
 
 import numpy as np
 
@@ -18,15 +19,26 @@ EVAL_BATCH = 256  # evaluation keeps no tape, so bigger batches cost nothing but
 
 
 @contextlib.contextmanager
-def building(path, what=""):
-    """Report a failure to build the part at ``path`` as a ConfigError naming it."""
+def building(path, what="", args=()):
+    """Report a failure to build the part at ``path`` as a ConfigError naming it, and
+    located at the argument (one of ``args``) that the message names, if any."""
     try:
         yield
     except ConfigError:
         raise
     except (ValueError, TypeError, KeyError, FileNotFoundError, IndexError) as err:
         message = str(err).strip("'\"") if isinstance(err, KeyError) else str(err)
-        raise ConfigError(f"{format_path(path)}: {what}{message}", path) from None
+        key = _named_argument(message, args)
+        raise ConfigError(f"{format_path(path)}: {what}{message}",
+                          path if key is None else (*path, key)) from None
+    except MemoryError as err:  # sizes within their bounds can still multiply past memory
+        raise ConfigError(f"{format_path(path)}: {what}too large for this machine's memory "
+                          f"({err}); make it smaller", path) from None
+
+
+def _named_argument(message, args):
+    """The first of ``args`` that ``message`` names as a word: the line to point at."""
+    return next((key for key in args if re.search(rf"\b{re.escape(key)}\b", message)), None)
 
 
 def build(config):
@@ -85,15 +97,16 @@ def build_model(spec):
     layers = []
     for i, item in enumerate(spec):
         (name, args), = item.items()
-        with building(("model", i, name)):
+        with building(("model", i, name), args=args):
             layers.append(names.LAYERS.lookup(name, ("model", i, name))(**args))
     return models.Sequential(layers)
 
 
 def build_named(registry, spec, path):
     cls = registry.lookup(spec["name"], (*path, "name"))
-    with building(path):
-        return cls(**{k: v for k, v in spec.items() if k != "name"})
+    args = {k: v for k, v in spec.items() if k != "name"}
+    with building(path, args=args):
+        return cls(**args)
 
 
 def build_optimizer(spec):

@@ -1,8 +1,12 @@
 """ConfigError: a mistake in a config file or a --set override, told in one line."""
+import re
+
 from ..naming import did_you_mean
 
 # did_you_mean lives in minitrain.naming; the config's modules take it from here
-__all__ = ["ConfigError", "did_you_mean", "format_path"]
+__all__ = ["ConfigError", "control_character", "did_you_mean", "format_path", "set_option"]
+
+_SHOWN_OPTION = 80  # characters of a --set option quoted in a message
 
 
 class ConfigError(ValueError):
@@ -22,7 +26,29 @@ class ConfigError(ValueError):
         where = self.source or "config"
         if self.line is not None:
             where += f", line {self.line}"
-        return f"{where}: {self.message}"
+        # a key or value quoted from the input may hold a newline: the message stays one line
+        return _CONTROL.sub(_escape, f"{where}: {self.message}")
+
+
+# Unicode's control characters (Cc) and the lone surrogates (Cs) a file name cannot encode
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _escape(match):
+    return repr(match.group())[1:-1]
+
+
+def control_character(text):
+    """The first control character (or lone surrogate) in ``text``, as an escape, or None:
+    such a character in a name or a path is a mistake (a NUL ends a C string)."""
+    found = _CONTROL.search(text)
+    return None if found is None else _escape(found)
+
+
+def set_option(text):
+    """How a message names the override ``text``: '--set key=value', shortened if long."""
+    shown = text if len(text) <= _SHOWN_OPTION else text[:_SHOWN_OPTION - 3] + "..."
+    return f"--set {shown}"
 
 
 def format_path(path):

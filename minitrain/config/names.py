@@ -4,14 +4,17 @@ Names are looked up in the kit's own modules, so a new layer or loss is usable f
 soon as it exists. A name matches regardless of case and underscores ("SparseCategorical...",
 "sparse_categorical_crossentropy"); arguments are checked against the ``__init__`` signature,
 so a misspelt one is reported with the closest valid one before anything is built.
+Every number an argument holds is held to a bound (``RULES``), so a value that would
+allocate petabytes or train into NaN is a config error, told before anything runs.
 """
 import inspect
+import math
 
 from .. import layers, losses, metrics, optimizers
 from ..naming import canonical, did_you_mean, snake_case
 from ..optimizers import schedules
-from .errors import ConfigError, format_path
-from .schema import REQUIRED, boolean, expected
+from .errors import ConfigError, control_character, format_path
+from .schema import REQUIRED, boolean, expected, shown
 
 
 class Registry:
@@ -77,6 +80,98 @@ def _check_type(value, default, path):
             raise expected(path, "a number", value)
 
 
+class Rule:
+    """The numbers an argument may hold: whole ones or any, from ``low`` to ``high`` (either
+    end left open by ``above`` / ``below``, either left out by None)."""
+
+    def __init__(self, low=None, high=None, whole=False, above=False, below=False, text=None):
+        self.low, self.high, self.whole, self.above, self.below = low, high, whole, above, below
+        self.text = text
+
+    def allows(self, x):
+        if self.whole and (isinstance(x, bool) or not isinstance(x, int)):
+            return False
+        low = self.low is None or (x > self.low if self.above else x >= self.low)
+        return low and (self.high is None or (x < self.high if self.below else x <= self.high))
+
+    def __str__(self):
+        if self.text:
+            return self.text
+        kind = "a whole number" if self.whole else "a number"
+        if self.low is not None and self.high is not None:
+            return (f"{kind} in {'(' if self.above else '['}{self.low:,}, {self.high:,}"
+                    f"{')' if self.below else ']'}")
+        if self.low is not None:
+            return f"{kind} {'above' if self.above else 'at least'} {self.low:,}"
+        return kind
+
+
+MAX_SIZE = 2**20  # units, filters, ...: each allocates; a million is past any config's model
+MAX_WHOLE = 2**31 - 1
+_SIZE = Rule(1, MAX_SIZE, whole=True)
+_WIDTH = Rule(0, MAX_SIZE, whole=True)
+_FRACTION = Rule(0, 1, below=True)  # a share that must leave something: [0, 1)
+_UNIT = Rule(0, 1)
+_POSITIVE = Rule(0, above=True)
+_NON_NEGATIVE = Rule(0)
+RULES = {
+    **dict.fromkeys(("units", "filters", "output_dim", "input_dim", "kernel_size", "pool_size",
+                     "strides", "dilation_rate", "depth_multiplier", "n", "num_tokens", "size",
+                     "groups", "batch_size", "shape", "batch_shape", "dims"), _SIZE),
+    **dict.fromkeys(("padding", "cropping", "output_padding"), _WIDTH),
+    "target_shape": Rule(-1, MAX_SIZE, whole=True),  # -1: the size that fits
+    **dict.fromkeys(("axis", "shared_axes"), Rule(-MAX_WHOLE, MAX_WHOLE, whole=True)),
+    "seed": Rule(0, 2**32 - 1, whole=True),
+    # rates and decays: dropout's rate, Adam's betas, RMSprop's rho; 1 would keep nothing
+    **dict.fromkeys(("rate", "beta_1", "beta_2", "rho"), _FRACTION),
+    **dict.fromkeys(("momentum", "label_smoothing"), _UNIT),
+    # 0 or less is meaningless: clipnorm: -1 would silently not clip, a negative decay_rate
+    # makes the rate complex
+    **dict.fromkeys(("learning_rate", "initial_learning_rate", "clipnorm", "clipvalue",
+                     "global_clipnorm", "epsilon", "decay_rate", "delta"), _POSITIVE),
+    **dict.fromkeys(("weight_decay", "warmup_steps", "warmup_target", "stddev", "max_value",
+                     "initial_accumulator_value"), _NON_NEGATIVE),
+    "decay_steps": Rule(1),
+}
+_WHOLE = Rule(0, MAX_WHOLE, whole=True)  # an argument whose default is a whole number
+# anything else: finite, and within an int64, so no conversion overflows
+_FINITE = Rule(-2.0**63, 2.0**63, text="a finite number, at most 2**63 in size")
+
+
+def _rule(name, default):
+    if name in RULES:
+        return RULES[name]
+    defaults = default if isinstance(default, (tuple, list)) else (default,)
+    whole = bool(defaults) and all(isinstance(d, int) and not isinstance(d, bool)
+                                   for d in defaults)
+    return _WHOLE if whole else _FINITE
+
+
+def _check_values(value, path, rule):
+    """Every number in ``value`` (a scalar, or lists of them) within ``rule``, every string
+    free of control characters."""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_values(item, (*path, i), rule)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_values(item, (*path, key), rule)
+    elif isinstance(value, str) and control_character(value):
+        raise ConfigError(f"{format_path(path)} holds the control character "
+                          f"'{control_character(value)}'; remove it", path)
+    elif _is_number(value, rule) and not (_finite(value) and rule.allows(value)):
+        raise ConfigError(f"{format_path(path)} must be {rule}, got {shown(value)}", path)
+
+
+def _is_number(value, rule):
+    # a boolean is no number, but in a size (units: true) it is a mistake all the same
+    return isinstance(value, (int, float)) and (rule.whole or not isinstance(value, bool))
+
+
+def _finite(value):
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def check_arguments(cls, args, path, what, reserved=()):
     """Raise a ConfigError for an argument ``cls`` does not take, or a required one missing."""
     signature = _signature(cls)
@@ -89,6 +184,7 @@ def check_arguments(cls, args, path, what, reserved=()):
                               f"({what} takes: {', '.join(names) or 'no arguments'})",
                               (*path, key))
         _check_type(args[key], signature[key], (*path, key))
+        _check_values(args[key], (*path, key), _rule(key, signature[key]))
     missing = [n for n in required if n not in args and n not in reserved]
     if missing:
         raise ConfigError(f"missing required key '{missing[0]}' in {where} ({what} needs "

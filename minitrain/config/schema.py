@@ -7,7 +7,7 @@ checked against the signature of what they build in ``names``.
 """
 import math
 
-from .errors import ConfigError, did_you_mean, format_path
+from .errors import ConfigError, control_character, did_you_mean, format_path
 
 REQUIRED = object()
 
@@ -19,23 +19,32 @@ def _kind(value):
     return _TYPE_NAMES.get(type(value), type(value).__name__)
 
 
-def _shown(value):
+def shown(value):
+    """repr(value), cut to 40 characters (Python prints no int of more than 4300 digits)."""
+    if isinstance(value, int) and value.bit_length() > 4000:
+        return f"a number of {value.bit_length():,} bits"
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
 def expected(path, what, value):
-    return ConfigError(f"{format_path(path)} must be {what}, got {_shown(value)} "
+    return ConfigError(f"{format_path(path)} must be {what}, got {shown(value)} "
                        f"({_kind(value)})", path)
 
 
-def integer(minimum=None):
+def integer(minimum, maximum):
+    """A whole number in [minimum, maximum]: every count has a bound, so a typo such as
+    10000000000000 is an error here, not a 4 PiB allocation later."""
     def check(value, path):
         # bool is an int in Python, but `epochs: true` is a mistake
         if isinstance(value, bool) or not isinstance(value, int):
             raise expected(path, "a whole number", value)
-        if minimum is not None and value < minimum:
-            raise ConfigError(f"{format_path(path)} must be {minimum} or more, got {value}", path)
+        if value < minimum:
+            raise ConfigError(f"{format_path(path)} must be {minimum} or more, got {shown(value)}",
+                              path)
+        if value > maximum:
+            raise ConfigError(f"{format_path(path)} must be at most {maximum:,}, got "
+                              f"{shown(value)}", path)
         return value
     return check
 
@@ -44,7 +53,8 @@ def number(minimum=None, below=None, positive=False):
     def check(value, path):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise expected(path, "a number", value)
-        value = float(value)
+        # float(10**400) overflows: so large a whole number counts as infinite
+        value = (math.inf if value > 0 else -math.inf) if abs(value) > 1e300 else float(value)
         bounds = ((minimum is not None and value < minimum) or (below is not None and
                   value >= below) or (positive and value <= 0) or not math.isfinite(value))
         if bounds:
@@ -52,6 +62,7 @@ def number(minimum=None, below=None, positive=False):
                     " and ".join(part for part in (
                         f"at least {minimum}" if minimum is not None else "",
                         f"below {below}" if below is not None else "") if part) or "finite")
+            rule = rule if math.isfinite(value) else f"a finite number ({rule})"
             raise ConfigError(f"{format_path(path)} must be {rule}, got {value}", path)
         return value
     return check
@@ -68,6 +79,11 @@ def string(choices=None):
         if not isinstance(value, str) or not value:
             raise expected(path, "a string" if choices is None else
                            f"one of {', '.join(choices)}", value)
+        # the config's strings are names and paths, where a NUL or a newline is never meant
+        char = control_character(value)
+        if char is not None:
+            raise ConfigError(f"{format_path(path)} holds the control character '{char}', got "
+                              f"{shown(value)}; remove it", path)
         if choices is not None and value not in choices:
             raise ConfigError(f"{format_path(path)} must be one of {', '.join(choices)}, got "
                               f"'{value}'{did_you_mean(value, choices)}", path)

@@ -13,6 +13,9 @@ from .schema import (
     string,
 )
 
+MAX_EPOCHS = 1_000_000  # beyond this, a run never ends: a typo, not a plan
+MAX_NAME = 100  # characters in a run's name: the directory's name adds a date to it
+
 
 def named(kind):
     """``adam`` or ``{name: adam, <its arguments>}``, both read as ``{"name": "adam", ...}``."""
@@ -56,11 +59,14 @@ def layer(value, path):
 
 def run_name(value, path):
     """A run's name becomes a directory's: one path component, never a path."""
-    value = string()(value, path)
+    value = string()(value, path)  # refuses control characters (a NUL) too
     if "/" in value or "\\" in value or value in (".", ".."):
         raise ConfigError(f"{format_path(path)} names the run directories, so it cannot hold "
                           f"'/' or be '.' or '..', got {value!r}; output.dir says where they go",
                           path)
+    if len(value) > MAX_NAME:
+        raise ConfigError(f"{format_path(path)} names the run directories: at most {MAX_NAME} "
+                          f"characters, got {len(value)}; shorten it", path)
     return value
 
 
@@ -87,7 +93,7 @@ DATA = Section({
     "options": Field(mapping, {}),
     "splits": Field(SPLITS, {}),
     "normalize": Field(NORMALIZE, {}),
-    "batch_size": Field(integer(minimum=1), 32),
+    "batch_size": Field(integer(1, 2**20), 32),
     "shuffle": Field(boolean, True),
     "drop_last": Field(boolean, False),
 })
@@ -95,18 +101,18 @@ DATA = Section({
 EARLY_STOPPING = Section({
     "monitor": Field(string(), "val_loss"),
     "mode": Field(string(("auto", "min", "max")), "auto"),
-    "patience": Field(integer(minimum=0), 5),
+    "patience": Field(integer(0, MAX_EPOCHS), 5),
     "min_delta": Field(number(minimum=0.0), 0.0),
     "restore_best": Field(boolean, True),
 })
 
 CHECKPOINT = Section({
-    "every": Field(integer(minimum=0), 1),
+    "every": Field(integer(0, 2**31 - 1), 1),
     "unit": Field(string(("epoch", "step")), "epoch"),
 })
 
 TRAINING = Section({
-    "epochs": Field(integer(minimum=1)),
+    "epochs": Field(integer(1, MAX_EPOCHS)),
     "early_stopping": Field(optional(EARLY_STOPPING), None),
     "checkpoint": Field(CHECKPOINT, {}),
 })
@@ -117,7 +123,7 @@ OUTPUT = Section({
 
 CONFIG = Section({
     "name": Field(optional(run_name), None),
-    "seed": Field(integer(minimum=0), 0),
+    "seed": Field(integer(0, 2**32 - 1), 0),
     "device": Field(string(), "cpu"),
     "data": Field(DATA),
     "model": Field(layers),

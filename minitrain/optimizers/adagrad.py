@@ -1,7 +1,7 @@
 """Adagrad, in Keras's form."""
 from .. import backend
 from ..tensor import to_array
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_range
 
 
 class Adagrad(Optimizer):
@@ -14,9 +14,8 @@ class Adagrad(Optimizer):
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  name="adagrad", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
-        if initial_accumulator_value < 0:
-            raise ValueError(f"`initial_accumulator_value` must be >= 0, got "
-                             f"{initial_accumulator_value}")
+        check_range("initial_accumulator_value", initial_accumulator_value, 0)
+        check_range("epsilon", epsilon, 0)
         self.initial_accumulator_value = initial_accumulator_value
         self.epsilon = epsilon
 

@@ -3,7 +3,7 @@ import numpy as np
 
 from ..kernels.optim import adam_scratch, adam_step
 from ..tensor import to_array
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_range
 
 
 class Adam(Optimizer):
@@ -19,6 +19,10 @@ class Adam(Optimizer):
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, name="adam", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
+        # a beta of 1 divides by 1 - beta**t = 0
+        check_range("beta_1", beta_1, 0, 1, below=True)
+        check_range("beta_2", beta_2, 0, 1, below=True)
+        check_range("epsilon", epsilon, 0)
         self.beta_1, self.beta_2 = beta_1, beta_2
         self.epsilon = epsilon
         self.amsgrad = amsgrad

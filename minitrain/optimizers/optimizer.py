@@ -51,6 +51,11 @@ class Optimizer:
         if len(given) > 1:
             raise ValueError(f"only one of clipnorm, clipvalue and global_clipnorm can be set, "
                              f"got {given}")
+        # 0 means no clipping, as in Keras; a negative limit would silently mean it too
+        for key, value in given.items():
+            check_range(key, value, 0)
+        if weight_decay is not None:
+            check_range("weight_decay", weight_decay, 0)
         self.name = name or type(self).__name__.lower()
         self.weight_decay = weight_decay
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
@@ -173,11 +178,11 @@ class Optimizer:
 
     def assign_add(self, variable, value):
         """variable += value (in place when nothing else holds the variable's array)."""
-        variable._update("add", value)
+        variable._update("add", value, "assign_add")
 
     def assign_sub(self, variable, value):
         """variable -= value (in place when nothing else holds the variable's array)."""
-        variable._update("subtract", value)
+        variable._update("subtract", value, "assign_sub")
 
     def writable(self, variable):
         """The array behind ``variable``, for a kernel to overwrite in place. Copied first when
@@ -204,7 +209,7 @@ class Optimizer:
         self._apply_weight_decay(variables, lr)
         for grad, variable in zip(grads, variables):
             self.update_step(grad, variable, variable.dtype.type(lr))
-        self._iterations._update("add", _ONE_STEP)  # assign_add(1), less its conversions
+        self._iterations._update("add", _ONE_STEP, "assign_add")  # assign_add(1), unconverted
 
     def _variables_for(self, grads, trainable_variables):
         if trainable_variables is None:
@@ -256,6 +261,16 @@ class Optimizer:
             if self._use_weight_decay(variable):
                 c = variable.dtype.type
                 self.assign_sub(variable, to_array(variable) * c(self.weight_decay) * c(lr))
+
+
+def check_range(name, value, low, high=None, below=False):
+    """Raise a ValueError naming the hyper-parameter unless low <= value <= high (< high
+    when ``below``): a value outside, or NaN, would train into NaN or silently do nothing."""
+    inside = low <= value and (high is None or (value < high if below else value <= high))
+    if not inside:
+        bound = (f"at least {low}" if high is None else
+                 f"in [{low}, {high}{')' if below else ']'}")
+        raise ValueError(f"`{name}` must be {bound}, got {name}={value}")
 
 
 def _rate(value, name):

@@ -1,7 +1,7 @@
 """RMSprop, plain or centered, with optional (heavy-ball) momentum, in Keras's form."""
 from .. import backend
 from ..tensor import to_array
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_range
 
 
 class RMSprop(Optimizer):
@@ -16,6 +16,9 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, name="rmsprop", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
+        check_range("rho", rho, 0, 1)
+        check_range("momentum", momentum, 0, 1)
+        check_range("epsilon", epsilon, 0)
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 
     def build(self, var_list):

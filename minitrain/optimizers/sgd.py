@@ -1,7 +1,7 @@
 """Stochastic gradient descent with (Nesterov) momentum, in Keras's form."""
 from ..kernels.optim import sgd_scratch, sgd_step
 from ..tensor import to_array
-from .optimizer import Optimizer
+from .optimizer import Optimizer, check_range
 
 
 class SGD(Optimizer):
@@ -13,8 +13,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
         super().__init__(learning_rate, name=name, **kwargs)
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"`momentum` must be a float in [0, 1], got momentum={momentum}")
+        check_range("momentum", momentum, 0, 1)
         self.momentum = momentum
         self.nesterov = nesterov
 
