@@ -167,7 +167,7 @@ def finished_run(tmp_path):
     (_npy(np.zeros(3)), "an .npy file"),
     (b"PK\x03\x04 half of a zip archive", "checkpoint.npz"),
     (b"", "checkpoint.npz"),
-])
+], ids=["declares 745 GiB", "an npy file", "half a zip", "empty"])
 def test_a_hostile_checkpoint_is_refused_on_resume(finished_run, content, told):
     (finished_run / "checkpoint.npz").write_bytes(content)
     result = train("--resume", "--output", finished_run, "--quiet", timeout=SECONDS,
