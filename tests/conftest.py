@@ -3,9 +3,21 @@
 GPU cases carry the ``gpu`` marker and skip, saying why, where CuPy or a GPU is missing (as in
 CI). On a machine with both, ``pytest -m gpu`` runs just them.
 """
+import os
+
 import pytest
 
 from minitrain import backend
+
+try:
+    from hypothesis import settings
+except ImportError:  # only the fuzzing tests need it
+    settings = None
+if settings is not None:
+    # "ci": the same examples every run, so a test never fails by chance; "explore": new ones
+    settings.register_profile("ci", derandomize=True, database=None)
+    settings.register_profile("explore")
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _gpu_missing():
