@@ -6,14 +6,13 @@ a crash in the middle of training.
 """
 import contextlib
 import re
-import warnings
 
 import numpy as np
 
-from .. import activations, data, layers, metrics, models, random
+from .. import data, metrics, models, random
 from ..training import EarlyStopping, Experiment
 from . import names
-from .errors import ConfigError, ConfigWarning, format_path
+from .errors import ConfigError, format_path
 from .validate import ACCURACY_NAMES
 
 EVAL_BATCH = 256  # evaluation keeps no tape, so bigger batches cost nothing but speed up
@@ -60,7 +59,7 @@ def _build(config):
     model = build_model(config["model"])
     loss = build_named(names.LOSSES, config["loss"], ("loss",))
     metric_objects = build_metrics(config)
-    probe(model, loss, metric_objects, train, config["loss"], config["model"])
+    probe(model, loss, metric_objects, train, config["loss"])
     optimizer = build_optimizer(config["optimizer"])
     training = config["training"]
     stopping = training["early_stopping"]
@@ -145,13 +144,11 @@ def accuracy_for(loss_spec):
     return None if cls is None else cls(name="accuracy")
 
 
-def probe(model, loss, metric_objects, train, loss_spec, model_spec=None):
+def probe(model, loss, metric_objects, train, loss_spec):
     """Run the model, the loss and the metrics once on training samples (builds the model).
 
     The samples are those with the smallest and largest label, so a last layer with fewer
-    outputs than the data has classes fails here rather than at some later step. The
-    model's outputs are checked against the data's classes, and its last activation against
-    the loss's from_logits (a ConfigWarning), before the loss runs.
+    outputs than the data has classes fails here rather than at some later step.
     """
     dataset = train.dataset
     if names.accuracy_class(loss_spec["name"]) and not dataset.is_classification:
@@ -164,9 +161,6 @@ def probe(model, loss, metric_objects, train, loss_spec, model_spec=None):
     with building(("model",), f"the layers do not fit the data (a batch of shape "
                               f"{tuple(x.shape)}): "):
         y_pred = model(x, training=False)
-    last = _last_layers(model, model_spec)
-    _check_classes(last, dataset, loss_spec, tuple(y_pred.shape))
-    _check_from_logits(last, loss_spec)
     with building(("loss",), f"the loss does not fit the model's output (shape "
                              f"{tuple(y_pred.shape)}, labels {tuple(y.shape)}): "):
         loss(y, y_pred)
@@ -174,83 +168,3 @@ def probe(model, loss, metric_objects, train, loss_spec, model_spec=None):
         with building(("metrics",), f"'{name}' does not fit the model's output: "):
             metric.update_state(y, y_pred)
             metric.reset_state()
-
-
-# layers that hand their input on unchanged when the model predicts
-_PASSTHROUGH = (layers.Dropout, layers.GaussianNoise, layers.SpatialDropout2D, layers.Identity)
-
-
-def _last_layers(model, model_spec):
-    """(config path, args, layer) of every layer, last first: the path as a message names
-    it (``('model', 2, 'Dense')``), from the config's own keys where it is given."""
-    found = []
-    for i, layer in enumerate(model.layers):
-        (key, args), = model_spec[i].items() if model_spec else ((type(layer).__name__, {}),)
-        found.append((("model", i, key), args, layer))
-    return found[::-1]
-
-
-def _check_classes(last, dataset, loss_spec, shape):
-    """A last layer with too few outputs for the classes (or more than one for a binary
-    crossentropy) is a ConfigError naming the layer that sets the number of outputs."""
-    accuracy = names.accuracy_class(loss_spec["name"])
-    if accuracy is None or not last or len(shape) != 2 or dataset.labels.ndim > 2:
-        return
-    outputs, k = shape[-1], dataset.num_classes
-    one_hot = dataset.labels.ndim == 2 and dataset.labels.shape[1] > 1
-    if accuracy is metrics.BinaryAccuracy and not one_hot and outputs > 1:
-        fix = ("set units: 1" if k <= 2 else f"use loss sparse_categorical_crossentropy with "
-               f"units: {k}")
-        _wrong_outputs(last, f"{outputs} outputs, but {loss_spec['name']} takes one output (the "
-                        f"probability of class 1) per 0/1 label: {fix}")
-    if accuracy is metrics.SparseCategoricalAccuracy and not one_hot and outputs < k:
-        _wrong_outputs(last, f"{outputs} outputs, but the data has {k} classes (labels "
-                        f"0..{k - 1}): set units: {k}")
-    if accuracy is metrics.CategoricalAccuracy and one_hot and outputs != dataset.labels.shape[1]:
-        k = dataset.labels.shape[1]
-        _wrong_outputs(last, f"{outputs} outputs, but the labels are one-hot over {k} classes: "
-                        f"set units: {k}")
-
-
-def _wrong_outputs(last, message):
-    """Raise ``message`` about the last layer that has units (what the fix sets)."""
-    path, args, _ = next((item for item in last if "units" in item[1]), last[0])
-    raise ConfigError(f"{format_path(path)}: {message}",
-                      (*path, "units") if "units" in args else path)
-
-
-def _check_from_logits(last, loss_spec):
-    """Warn where the loss's from_logits contradicts the last activation: a softmax or
-    sigmoid gives probabilities, any other built-in activation gives logits."""
-    if names.accuracy_class(loss_spec["name"]) is None or not last:
-        return
-    path, activation = _output_activation(last)
-    if activation is None:  # a function of the user's, or a layer that could be either
-        return
-    loss = f"loss '{loss_spec['name']}'"
-    where = f"the last layer, {format_path(path)}"
-    probabilities = activation in ("softmax", "sigmoid")
-    if loss_spec.get("from_logits", False) and probabilities:
-        warnings.warn(ConfigWarning(
-            f"{loss} has from_logits: true, but {where}, ends in a {activation}, so the "
-            f"model outputs probabilities, not logits: drop the {activation} (the loss "
-            "applies it) or set loss.from_logits: false", ("loss", "from_logits")), stacklevel=3)
-    elif not loss_spec.get("from_logits", False) and not probabilities:
-        warnings.warn(ConfigWarning(
-            f"{loss} expects probabilities (from_logits is false), but {where}, has no "
-            f"softmax or sigmoid (its activation: {activation}), so the model outputs "
-            "logits: set loss.from_logits: true", ("loss", "from_logits")), stacklevel=3)
-
-
-def _output_activation(last):
-    """(path, name) of the activation the model's outputs come from, passing over layers
-    that change nothing at prediction; the name is None where it cannot be told."""
-    for path, _, layer in last:
-        if isinstance(layer, _PASSTHROUGH):
-            continue
-        if isinstance(layer, layers.Softmax):
-            return path, "softmax"
-        if hasattr(layer, "activation") and not isinstance(layer, layers.Lambda):
-            return path, activations.name_of(layer.activation)
-        return path, None
-    return last[0][0], None
