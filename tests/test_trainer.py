@@ -282,3 +282,55 @@ def test_a_callback_that_stops_on_a_nan_ends_the_run_without_the_error():
     history = trainer.fit(exp.train, 5)
     assert trainer.stop_training and len(history) == 1  # stopped in the epoch it diverged
     assert hooks == list(range(trainer.batch))  # before each step, from batch 0
+
+
+def _digits_loader(n=256):
+    digits = mt.data.load_source("digits")
+    part = mt.data.Dataset(digits.features[:n] / 16.0, digits.labels[:n])
+    return mt.data.DataLoader(part, batch_size=32, shuffle=True, seed=0)
+
+
+def test_fit_builds_an_unbuilt_model_on_its_first_batch_and_trains_it():
+    """As in Keras: a Sequential without an input shape gets its weights from the first batch
+    (the README's Trainer example), and the optimizer is built on them."""
+    mt.random.set_seed(0)
+    model = mt.Sequential([mt.layers.Dense(16, activation="relu"), mt.layers.Dense(10)])
+    optimizer = mt.optimizers.Adam(1e-2)
+    assert not model.built and model.trainable_variables == []
+    trainer = Trainer(model, optimizer, mt.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = trainer.fit(_digits_loader(), epochs=3)
+    assert model.built and [tuple(v.shape) for v in model.trainable_variables] == [
+        (64, 16), (16,), (16, 10), (10,)]
+    assert int(optimizer.iterations) == trainer.step == 24
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_a_model_without_trainable_variables_warns_and_is_left_unchanged():
+    """Keras 3's train_step warns, and its optimizer's apply of no gradients does nothing."""
+    loader = _digits_loader(64)
+    model = mt.Sequential([mt.layers.Dense(10)])
+    model(next(iter(loader))[0])
+    model.trainable = False
+    before, optimizer = model.get_weights(), mt.optimizers.SGD(0.1)
+    trainer = Trainer(model, optimizer, mt.losses.SparseCategoricalCrossentropy(from_logits=True))
+    with pytest.warns(UserWarning, match="no trainable variables"):
+        trainer.fit(loader, epochs=1)
+    _assert_same_weights(model.get_weights(), before)
+    assert trainer.step == 2 and int(optimizer.iterations) == 0 and not optimizer.built
+
+
+@pytest.mark.parametrize("call", [lambda opt: opt.apply_gradients([]),
+                                  lambda opt: opt.apply_gradients(zip([], [])),
+                                  lambda opt: opt.apply([], []), lambda opt: opt.apply([])],
+                         ids=["apply_gradients([])", "apply_gradients(zip([], []))",
+                              "apply([], [])", "apply([])"])
+def test_applying_no_gradients_is_a_no_op_as_in_keras(call):
+    """Keras 3's apply: 'It is possible that the grad is empty. In this case, apply_gradients
+    is a no-op': no step is counted and the optimizer stays unbuilt, free to be built on the
+    model's variables later."""
+    optimizer = mt.optimizers.Adam(1e-3)
+    call(optimizer)
+    assert int(optimizer.iterations) == 0 and not optimizer.built
+    x = mt.Variable(np.ones(2, np.float32))
+    optimizer.apply_gradients([(np.ones(2, np.float32), x)])
+    assert int(optimizer.iterations) == 1 and optimizer.built

@@ -194,13 +194,16 @@ class Optimizer:
 
     def apply_gradients(self, grads_and_vars):
         """Apply one step: ``optimizer.apply_gradients(zip(grads, variables))``."""
-        grads, variables = zip(*grads_and_vars)
+        pairs = list(grads_and_vars)
+        grads, variables = zip(*pairs) if pairs else ((), ())
         self.apply(grads, variables)
         return self._iterations
 
     def apply(self, grads, trainable_variables=None):
         """Apply one step; without variables, the gradients follow the built variable list."""
         grads = list(grads)
+        if not grads:  # Keras 3: no gradients is a no-op; no step counted, nothing built
+            return
         variables = self._variables_for(grads, trainable_variables)
         grads, variables = self._drop_missing(grads, variables)
         lr = float(self.learning_rate)

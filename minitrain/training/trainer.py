@@ -7,6 +7,7 @@ takes the same steps, in the same order, on the same numbers as one that was nev
 """
 import math
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -49,13 +50,17 @@ class Trainer:
 
     # --- one step ------------------------------------------------------------------------------
     def train_step(self, x, y):
-        """One update on the batch; returns the batch loss as a float."""
+        """One update on the batch; returns the batch loss as a float. A model not built yet
+        is built by its call on the first batch: its variables are read after that call."""
         with GradientTape() as tape:
             y_pred = self.model(x, training=True)
             loss = self.loss(y, y_pred)
         variables = self.model.trainable_variables  # after the call, which builds a new model
-        grads = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(grads, variables))
+        if variables:
+            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        else:  # Keras 3's train_step warns too: a frozen model trains nothing, which may be meant
+            warnings.warn("the model has no trainable variables (is it frozen, trainable = "
+                          "False?): the training steps update nothing", stacklevel=2)
         for metric in self.metrics.values():
             metric.update_state(y, y_pred)
         return float(loss)
