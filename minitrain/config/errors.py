@@ -1,10 +1,12 @@
-"""ConfigError: a mistake in a config file or a --set override, told in one line."""
+"""ConfigError: a mistake in a config file or a --set override, told in one line; and
+ConfigWarning: a config that runs but, most likely, not as meant."""
 import re
 
 from ..naming import did_you_mean
 
 # did_you_mean lives in minitrain.naming; the config's modules take it from here
-__all__ = ["ConfigError", "control_character", "did_you_mean", "format_path", "set_option"]
+__all__ = ["ConfigError", "ConfigWarning", "control_character", "did_you_mean", "format_path",
+           "set_option"]
 
 _SHOWN_OPTION = 80  # characters of a --set option quoted in a message
 
@@ -28,6 +30,19 @@ class ConfigError(ValueError):
             where += f", line {self.line}"
         # a key or value quoted from the input may hold a newline: the message stays one line
         return _CONTROL.sub(_escape, f"{where}: {self.message}")
+
+
+class ConfigWarning(UserWarning):
+    """A config that builds and trains, but likely wrongly (a softmax before a loss that
+    applies one): ``warnings.warn`` raises it once per build, naming the parts and the fix;
+    the CLI prints it as one line, ``warning: ...``. ``path`` is the key path it is about."""
+
+    def __init__(self, message, path=None):
+        super().__init__(message)
+        self.message, self.path = message, path
+
+    def __str__(self):
+        return _CONTROL.sub(_escape, self.message)
 
 
 # Unicode's control characters (Cc) and the lone surrogates (Cs) a file name cannot encode

@@ -55,7 +55,7 @@ def _check_optimizer(spec):
 
 def _check_data(spec):
     sources = data.available_sources()
-    if spec["source"] not in sources:
+    if data.registry.source_name(spec["source"]) is None:  # any case: CSV is csv
         raise ConfigError(f"unknown data source '{spec['source']}' in data"
                           f"{did_you_mean(spec['source'], sources)} (valid: "
                           f"{', '.join(sources)})", ("data", "source"))

@@ -17,15 +17,25 @@ class ArrayDataset(Dataset):
 
     ``origin`` says where the arrays came from, for error messages: a string (the file), or a
     tuple of two strings naming the features' and the labels' array; subsets keep it.
+
+    ``class_names`` (classification only) are the names the class ids stand for, in id order:
+    a CSV's ``species`` column of words gives ``["setosa", "versicolor", ...]`` and labels
+    0, 1, ...; predictions map back with ``class_names[id]``. None where labels are numbers.
     """
 
-    def __init__(self, features, labels, num_classes=None, origin=None):
+    def __init__(self, features, labels, num_classes=None, origin=None, class_names=None):
         features, labels = np.asarray(features), np.asarray(labels)
         if features.ndim == 0 or len(features) != len(labels):
             raise ValueError(
                 f"features and labels must hold the same number of samples, got shapes "
                 f"{features.shape} and {labels.shape}")
         self.features, self.labels, self.origin = features, labels, origin
+        if class_names is not None:
+            class_names = [str(name) for name in class_names]
+            num_classes = len(class_names) if num_classes is None else num_classes
+            if num_classes != len(class_names):
+                raise ValueError(f"num_classes={num_classes} but {len(class_names)} class names")
+        self.class_names = class_names
         self.num_classes = _num_classes(labels, num_classes) if self.is_classification else None
 
     @property
@@ -51,9 +61,10 @@ class ArrayDataset(Dataset):
         return len(self)
 
     def subset(self, indices):
-        """An ArrayDataset of the samples at ``indices``, keeping ``num_classes``."""
+        """An ArrayDataset of the samples at ``indices``, keeping ``num_classes`` (and the
+        class names)."""
         return ArrayDataset(self.features[indices], self.labels[indices], self.num_classes,
-                            self.origin)
+                            self.origin, self.class_names)
 
     def split(self, fractions, seed=0, stratify=False):
         """Disjoint random subsets with the given fractions (summing to 1), as a tuple.

@@ -65,9 +65,10 @@ class Normalizer:
         return x.astype(np.float32)
 
     def __call__(self, dataset):
-        """An ArrayDataset with the same labels and normalised features."""
+        """An ArrayDataset with the same labels (and class names) and normalised features."""
         return ArrayDataset(self.transform(dataset.features), dataset.labels,
-                            dataset.num_classes)
+                            dataset.num_classes, dataset.origin,
+                            class_names=dataset.class_names)
 
     def get_state(self):
         """The fitted statistics as plain values and arrays (a checkpoint can store them)."""

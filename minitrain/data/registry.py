@@ -1,7 +1,8 @@
 """Data sources by name: ``load_source("digits", flatten=False)`` -> ArrayDataset.
 
 A source is a function of keyword options that returns an ArrayDataset, registered under a
-name (the name a YAML config uses). Options are checked against the function's signature so a
+name (the name a YAML config uses; any case finds it: ``CSV`` and ``Digits`` are ``csv`` and
+``digits``). Options are checked against the function's signature so a
 misspelt option fails with the list of valid ones instead of a bare TypeError.
 """
 import inspect
@@ -15,8 +16,8 @@ _SOURCES = {}
 def register_source(name):
     """Decorator: make ``fn(**options) -> ArrayDataset`` loadable as ``load_source(name)``."""
     def register(fn):
-        if name in _SOURCES:
-            raise ValueError(f"a data source named '{name}' is already registered")
+        if source_name(name) is not None:
+            raise ValueError(f"a data source named '{source_name(name)}' is already registered")
         _SOURCES[name] = fn
         return fn
     return register
@@ -26,12 +27,22 @@ def available_sources():
     return sorted(_SOURCES)
 
 
+def source_name(name):
+    """The registered name that ``name`` spells in any case (``"CSV"`` -> ``"csv"``), or None
+    if there is none: the one place where source names are compared."""
+    if not isinstance(name, str):
+        return None
+    return next((known for known in _SOURCES if known.casefold() == name.casefold()), None)
+
+
 def load_source(name, **options):
-    """The ArrayDataset of source ``name``, built with ``options``; its values checked (no
-    nan, inf or complex numbers), so every source's bad data fails here, naming its origin."""
-    if name not in _SOURCES:
+    """The ArrayDataset of source ``name`` (in any case), built with ``options``; its values
+    checked (no nan, inf or complex numbers), so every source's bad data fails here, naming
+    its origin."""
+    if source_name(name) is None:
         raise ValueError(f"unknown data source '{name}'{did_you_mean(name, _SOURCES)} "
                          f"(available: {', '.join(available_sources())})")
+    name = source_name(name)
     fn = _SOURCES[name]
     _check_options(name, fn, options)
     dataset = fn(**options)
