@@ -68,7 +68,11 @@ __all__ += ["TensorShape", "executing_eagerly", "print"]
 
 
 def __getattr__(name):
-    """TensorFlow names that minitrain deliberately lacks answer with what to use instead."""
+    """TensorFlow names that minitrain deliberately lacks answer with what to use instead;
+    ``load_run`` is imported on first use (it needs the config machinery)."""
+    if name == "load_run":
+        from .trained import load_run
+        return load_run
     if name in _unsupported.INSTEAD:
         return _unsupported.Unsupported(name)
     raise AttributeError(f"module 'minitrain' has no attribute '{name}'"

@@ -38,7 +38,7 @@ def test_each_shipped_config_runs_an_epoch_and_fills_the_run_directory(tmp_path,
     summary = json.loads((out / "metrics.json").read_text())
     assert np.isfinite(summary["test_loss"]) and summary["wall_time_s"] > 0
     assert ("test_accuracy" in summary) == (name != "regression")
-    assert f"test_loss {summary['test_loss']:.4g}" in result.stdout
+    assert f"test_loss {summary['test_loss']:.4f}" in result.stdout
     assert str(out) in result.stdout.splitlines()[-1]  # the summary names the run directory
     rows = (out / "metrics.csv").read_text().splitlines()
     assert len(rows) == 2 and rows[0].startswith("epoch,step,loss")

@@ -399,6 +399,7 @@ def random_parts(draw):
     return config
 
 
+@pytest.mark.filterwarnings("ignore::minitrain.config.errors.ConfigWarning")  # from_logits
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_parts())
 def test_fuzz_random_arguments_build_or_are_a_config_error(config):

@@ -19,8 +19,6 @@ counts them and names any other.
 """
 import contextlib
 import doctest
-import functools
-import importlib.util
 import io
 import json
 import os
@@ -209,12 +207,10 @@ def project_extras():
     return re.findall(r"^(\w+)\s*=", table, re.M)
 
 
-@functools.cache
 def train_script():
-    spec = importlib.util.spec_from_file_location("readme_train", ROOT / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """What train.py runs: ``minitrain train``."""
+    from minitrain.cli import train
+    return train
 
 
 # --- output samples -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ A mistake raises ConfigError, whose message names the file (or the --set option)
 path or line, and the closest valid key or name.
 """
 import copy
+import os
 from pathlib import Path
 
 from . import spec, validate
@@ -29,10 +30,12 @@ class Config(dict):
         return _locate(err, *self._where)
 
 
-def load_config(path=None, overrides=(), data=None, device=None):
+def load_config(path=None, overrides=(), data=None, device=None, threads=None):
     """The validated config from the YAML file at ``path`` (or the mapping ``data``), with
-    each ``overrides`` item ('key.path=value') applied, then ``device`` if given; defaults
-    filled in."""
+    each ``overrides`` item ('key.path=value') applied, then ``device`` and ``threads`` if
+    given; defaults filled in. A relative data path is taken from the config file's directory
+    (from the current one where an override gave it) and kept absolute, so that the saved
+    config works from anywhere."""
     source = str(path) if path is not None else "config"
     if data is None:
         data, lines = read_yaml(path)
@@ -43,9 +46,11 @@ def load_config(path=None, overrides=(), data=None, device=None):
         key, value = parse_override(text)
         apply_override(data, key, value, set_option(text))
         applied.append((key, set_option(text)))
-    if device is not None:
-        data["device"] = device
-        applied.append((("device",), f"--device {device}"))
+    for key, value in (("device", device), ("threads", threads)):
+        if value is not None:
+            data[key] = value
+            applied.append(((key,), f"--{key} {value}"))
+    _absolute_data_path(data, path, applied)
     try:
         config = Config(spec.CONFIG(data, ()), source, lines, applied)
         validate.check(config)
@@ -54,6 +59,17 @@ def load_config(path=None, overrides=(), data=None, device=None):
     if config["name"] is None:
         config["name"] = Path(path).stem if path is not None else "run"
     return config
+
+
+def _absolute_data_path(data, path, applied):
+    options = data.get("data", {}).get("options") if isinstance(data.get("data"), dict) else None
+    if not isinstance(options, dict) or not isinstance(options.get("path"), str):
+        return
+    key = ("data", "options", "path")
+    overridden = any(key[:len(k)] == k for k, _ in applied)
+    base = Path.cwd() if overridden or path is None else Path(path).parent
+    if options["path"] and not Path(options["path"]).is_absolute():
+        options["path"] = os.path.abspath(base / options["path"])
 
 
 def _locate(err, source, lines, applied):

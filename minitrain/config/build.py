@@ -6,13 +6,14 @@ a crash in the middle of training.
 """
 import contextlib
 import re
+import warnings
 
 import numpy as np
 
-from .. import data, metrics, models, random
+from .. import activations, data, layers, metrics, models, random
 from ..training import EarlyStopping, Experiment
 from . import names
-from .errors import ConfigError, format_path
+from .errors import ConfigError, ConfigWarning, format_path
 from .validate import ACCURACY_NAMES
 
 EVAL_BATCH = 256  # evaluation keeps no tape, so bigger batches cost nothing but speed up
@@ -55,11 +56,11 @@ def build(config):
 
 def _build(config):
     random.set_seed(config["seed"])
-    train, validation, test = build_data(config["data"], config["seed"])
+    train, validation, test, preprocessing = build_data(config["data"], config["seed"])
     model = build_model(config["model"])
     loss = build_named(names.LOSSES, config["loss"], ("loss",))
     metric_objects = build_metrics(config)
-    probe(model, loss, metric_objects, train, config["loss"])
+    probe(model, loss, metric_objects, train, config["loss"], config["model"])
     optimizer = build_optimizer(config["optimizer"])
     training = config["training"]
     stopping = training["early_stopping"]
@@ -68,11 +69,13 @@ def _build(config):
         validation=validation, test=test, epochs=training["epochs"],
         callbacks=[EarlyStopping(**stopping)] if stopping else [],
         checkpoint_every=training["checkpoint"]["every"],
-        checkpoint_unit=training["checkpoint"]["unit"], config=config)
+        checkpoint_unit=training["checkpoint"]["unit"], config=config,
+        preprocessing=preprocessing)
 
 
 def build_data(spec, seed):
-    """(train, validation, test) DataLoaders; validation and test are None when empty."""
+    """(train, validation, test) DataLoaders, validation and test None when empty, and the
+    preprocessing that the training split fitted (what mt.load_run applies to new data)."""
     with building(("data", "options")):
         dataset = data.load_source(spec["source"], **spec["options"])
     splits = spec["splits"]
@@ -93,7 +96,15 @@ def build_data(spec, seed):
                           f"{spec['batch_size']} with drop_last", ("data", "batch_size"))
     evaluation = [data.DataLoader(part, max(EVAL_BATCH, spec["batch_size"]), seed=seed)
                   if len(part) else None for part in (val, test)]
-    return loader, *evaluation
+    return loader, *evaluation, preprocessing_of(dataset, normalizer)
+
+
+def preprocessing_of(dataset, normalizer):
+    """What turns raw features into the model's inputs, and its outputs into classes."""
+    return {"normalizer": normalizer.get_state(), "feature_shape": list(dataset.feature_shape),
+            "feature_dtype": dataset.features.dtype.name,
+            "num_classes": dataset.num_classes,
+            "class_names": getattr(dataset, "class_names", None)}
 
 
 def build_model(spec):
@@ -144,11 +155,13 @@ def accuracy_for(loss_spec):
     return None if cls is None else cls(name="accuracy")
 
 
-def probe(model, loss, metric_objects, train, loss_spec):
+def probe(model, loss, metric_objects, train, loss_spec, model_spec=None):
     """Run the model, the loss and the metrics once on training samples (builds the model).
 
     The samples are those with the smallest and largest label, so a last layer with fewer
-    outputs than the data has classes fails here rather than at some later step.
+    outputs than the data has classes fails here rather than at some later step. The
+    model's outputs are checked against the data's classes, and its last activation against
+    the loss's from_logits (a ConfigWarning), before the loss runs.
     """
     dataset = train.dataset
     if names.accuracy_class(loss_spec["name"]) and not dataset.is_classification:
@@ -161,6 +174,9 @@ def probe(model, loss, metric_objects, train, loss_spec):
     with building(("model",), f"the layers do not fit the data (a batch of shape "
                               f"{tuple(x.shape)}): "):
         y_pred = model(x, training=False)
+    last = _last_layers(model, model_spec)
+    _check_classes(last, dataset, loss_spec, tuple(y_pred.shape))
+    _check_from_logits(last, loss_spec)
     with building(("loss",), f"the loss does not fit the model's output (shape "
                              f"{tuple(y_pred.shape)}, labels {tuple(y.shape)}): "):
         loss(y, y_pred)
@@ -168,3 +184,90 @@ def probe(model, loss, metric_objects, train, loss_spec):
         with building(("metrics",), f"'{name}' does not fit the model's output: "):
             metric.update_state(y, y_pred)
             metric.reset_state()
+
+
+# layers that hand their input on unchanged when the model predicts
+_PASSTHROUGH = (layers.Dropout, layers.GaussianNoise, layers.SpatialDropout2D, layers.Identity)
+# layers whose outputs have their inputs' shape
+_SAME_SHAPE = (*_PASSTHROUGH, layers.Activation, layers.Softmax, layers.ReLU, layers.LeakyReLU,
+               layers.ELU, layers.PReLU)
+
+
+def _last_layers(model, model_spec):
+    """(config path, args, layer) of every layer, last first: the path as a message names
+    it (``('model', 2, 'Dense')``), from the config's own keys where it is given."""
+    found = []
+    for i, layer in enumerate(model.layers):
+        (key, args), = model_spec[i].items() if model_spec else ((type(layer).__name__, {}),)
+        found.append((("model", i, key), args, layer))
+    return found[::-1]
+
+
+def _check_classes(last, dataset, loss_spec, shape):
+    """A last layer with too few outputs for the classes (or more than one for a binary
+    crossentropy) is a ConfigError naming the layer that sets the number of outputs."""
+    accuracy = names.accuracy_class(loss_spec["name"])
+    if accuracy is None or not last or len(shape) != 2 or dataset.labels.ndim > 2:
+        return
+    outputs, k = shape[-1], dataset.num_classes
+    one_hot = dataset.labels.ndim == 2 and dataset.labels.shape[1] > 1
+    if accuracy is metrics.BinaryAccuracy and not one_hot and outputs > 1:
+        fix = ("set units: 1" if k <= 2 else f"use loss sparse_categorical_crossentropy with "
+               f"units: {k}")
+        _wrong_outputs(last, f"{outputs} outputs, but {loss_spec['name']} takes one output "
+                             f"(the probability of class 1) per 0/1 label: {fix}")
+    if accuracy is metrics.SparseCategoricalAccuracy and not one_hot and outputs < k:
+        binary = " (or loss binary_crossentropy, for one output per 0/1 label)" if (
+            outputs == 1 and k == 2) else ""
+        _wrong_outputs(last, f"{outputs} outputs, but the data has {k} classes (labels "
+                             f"0..{k - 1}): set units: {k}{binary}")
+    if accuracy is metrics.CategoricalAccuracy and one_hot and outputs != dataset.labels.shape[1]:
+        k = dataset.labels.shape[1]
+        _wrong_outputs(last, f"{outputs} outputs, but the labels are one-hot over {k} "
+                             f"classes: set units: {k}")
+
+
+def _wrong_outputs(last, message):
+    """Raise ``message`` about the layer that sets the number of outputs: the last one, or
+    the one before the layers that keep its shape (a Softmax, a Dropout)."""
+    path, args, _ = next((item for item in last if not isinstance(item[2], _SAME_SHAPE)),
+                         last[0])
+    raise ConfigError(f"{format_path(path)}: {message}",
+                      (*path, "units") if "units" in args else path)
+
+
+def _check_from_logits(last, loss_spec):
+    """Warn where the loss's from_logits contradicts the last activation: a softmax or
+    sigmoid gives probabilities, any other built-in activation gives logits."""
+    if names.accuracy_class(loss_spec["name"]) is None or not last:
+        return
+    path, activation = _output_activation(last)
+    if activation is None:  # a function of the user's, or a layer that could be either
+        return
+    loss = f"loss '{loss_spec['name']}'"
+    where = f"the last layer, {format_path(path)}"
+    probabilities = activation in ("softmax", "sigmoid")
+    if loss_spec.get("from_logits", False) and probabilities:
+        warnings.warn(ConfigWarning(
+            f"{loss} has from_logits: true, but {where}, ends in a {activation}, so the "
+            f"model outputs probabilities, not logits: drop the {activation} (the loss "
+            "applies it) or set loss.from_logits: false", ("loss", "from_logits")), stacklevel=3)
+    elif not loss_spec.get("from_logits", False) and not probabilities:
+        warnings.warn(ConfigWarning(
+            f"{loss} expects probabilities (from_logits is false), but {where}, has no "
+            f"softmax or sigmoid (its activation: {activation}), so the model outputs "
+            "logits: set loss.from_logits: true", ("loss", "from_logits")), stacklevel=3)
+
+
+def _output_activation(last):
+    """(path, name) of the activation the model's outputs come from, passing over layers
+    that change nothing at prediction; the name is None where it cannot be told."""
+    for path, _, layer in last:
+        if isinstance(layer, _PASSTHROUGH):
+            continue
+        if isinstance(layer, layers.Softmax):
+            return path, "softmax"
+        if hasattr(layer, "activation") and not isinstance(layer, layers.Lambda):
+            return path, activations.name_of(layer.activation)
+        return path, None
+    return last[0][0], None

@@ -125,6 +125,8 @@ CONFIG = Section({
     "name": Field(optional(run_name), None),
     "seed": Field(integer(0, 2**32 - 1), 0),
     "device": Field(string(), "cpu"),
+    # BLAS threads: one is the fast choice for these models on a shared machine (see README)
+    "threads": Field(integer(1, 1024), 1),
     "data": Field(DATA),
     "model": Field(layers),
     "loss": Field(named("loss")),

@@ -13,8 +13,9 @@ from .dataset import ArrayDataset
 from .idx import read_idx
 from .registry import register_source
 
-# datasets/ sits beside the package in the repository (minitrain/data/images.py -> ../../..)
-DIGITS_PATH = Path(__file__).resolve().parents[2] / "datasets" / "digits.npz"
+# the repository's datasets/, which the package holds as minitrain/datasets (a link to it in a
+# clone, package data in an installed copy: pyproject.toml ships it)
+DIGITS_PATH = Path(__file__).resolve().parents[1] / "datasets" / "digits.npz"
 
 IDX_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
              "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
@@ -27,8 +28,8 @@ def digits(flatten=True, path=None):
     path = Path(path) if path is not None else DIGITS_PATH
     if not path.is_file():
         raise FileNotFoundError(
-            f"the digits dataset is missing: {path}. It ships in the repository's datasets/ "
-            "directory (rebuild it with datasets/make_digits.py), or pass path= to a copy")
+            f"the digits dataset is missing: {path}. It ships with minitrain (the repository's "
+            "datasets/, rebuilt by datasets/make_digits.py); reinstall, or pass path= to a copy")
     arrays = read_npz(path, keys=("images", "labels"))
     return _image_dataset(arrays["images"], arrays["labels"], flatten, origin=path)
 

@@ -1,7 +1,8 @@
 """A whole run: train, validate, test, and fill the run directory."""
 from dataclasses import dataclass, field
 
-from .callbacks import Callback, EarlyStopping
+from .callbacks import Callback, EarlyStopping, best_epoch
+from .header import describe
 from .progress import EpochLog, ProgressBar
 from .rundir import RunDirectory
 from .trainer import Trainer
@@ -23,6 +24,7 @@ class Experiment:
     checkpoint_every: int = 1
     checkpoint_unit: str = "epoch"
     config: dict = field(default_factory=dict)
+    preprocessing: dict = None  # what the training split fitted, for mt.load_run
 
 
 class HistoryFile(Callback):
@@ -43,32 +45,46 @@ def make_trainer(experiment, run_dir, progress_bar=False):
                    checkpoint_unit=experiment.checkpoint_unit)
 
 
-def run_experiment(experiment, run_dir, resume=False, overwrite=False, progress_bar=False):
+def run_experiment(experiment, run_dir, resume=False, overwrite=False, progress_bar=False,
+                   threads=None):
     """Train ``experiment`` into ``run_dir`` (a RunDirectory or a path); returns the summary
     that metrics.json holds. With ``resume``, continue from the run's checkpoint if it has one.
     The directory is locked for the run; a fresh run refuses one that holds a run, unless
-    ``overwrite`` (a RunDirectoryError either way)."""
+    ``overwrite`` (a RunDirectoryError either way). ``threads``: the BLAS threads the caller
+    set, for the header."""
     run_dir = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(run_dir)
     with run_dir.open(resume=resume, overwrite=overwrite):
-        return _run(experiment, run_dir, resume, progress_bar)
+        return _run(experiment, run_dir, resume, progress_bar, threads)
 
 
-def _run(experiment, run_dir, resume, progress_bar):
-    trainer = make_trainer(experiment, run_dir, progress_bar)
+def _run(experiment, run_dir, resume, progress_bar, threads):
+    trainer, resumed_from = make_trainer(experiment, run_dir, progress_bar), None
     if resume and run_dir.checkpoint.is_file():
         trainer.restore(run_dir.checkpoint, experiment.train)
-        run_dir.log(f"resumed from {run_dir.checkpoint} at epoch {trainer.epoch}, "
-                    f"step {trainer.step}")
-    else:
-        if resume:
-            run_dir.log(f"no checkpoint in {run_dir.path} yet: starting from the beginning")
-        run_dir.write_config(experiment.config)
+        resumed_from = f"{run_dir.checkpoint} at epoch {trainer.epoch}, step {trainer.step}"
+    elif resume:
+        run_dir.log(f"no checkpoint in {run_dir.path} yet: starting from the beginning")
+    # a resume may change the epochs, device and threads: the saved config says what ran
+    run_dir.write_config(experiment.config)
+    if experiment.preprocessing is not None:
+        run_dir.write_preprocessing(experiment.preprocessing)
+    for line in describe(experiment, run_dir, threads, resumed_from):
+        run_dir.log(line)
     trainer.fit(experiment.train, experiment.epochs, experiment.validation)
     run_dir.write_history(trainer.history)
     summary = _summary(trainer, experiment)
     experiment.model.save_weights(run_dir.weights)
     run_dir.write_summary(summary)
+    _draw_curves(run_dir)
     return summary
+
+
+def _draw_curves(run_dir):
+    """curves.png, where matplotlib is installed; else one line on how to get it."""
+    from ..plot import write_curves
+    if write_curves(run_dir.path) is None:
+        run_dir.log("(no curves.png: pictures of the run need matplotlib, "
+                    "pip install 'minitrain[plot]')")
 
 
 def _summary(trainer, experiment):
@@ -76,6 +92,9 @@ def _summary(trainer, experiment):
     if experiment.test is not None:
         summary.update({f"test_{k}": v for k, v in trainer.evaluate(experiment.test).items()})
     summary.update(wall_time_s=trainer.wall_time(), epochs=trainer.epoch, steps=trainer.step)
+    if trainer.history:  # early stopping's own best, below, is the epoch whose weights it kept
+        epoch, value, monitor = best_epoch(trainer.history)
+        summary.update(best_epoch=epoch, best_value=value, monitor=monitor)
     for callback in trainer.callbacks:
         if isinstance(callback, EarlyStopping):
             summary.update(stopped_early=callback.stopped_epoch is not None,

@@ -6,6 +6,8 @@
     metrics.json    the final test metrics, wall time, epochs and steps
     weights.npz     the final weights (``model.load_weights`` reads them)
     checkpoint.npz  the latest checkpoint, from which ``--resume`` continues
+    preprocessing.npz  what the training split fitted (normaliser, feature shape, class
+                    names): ``mt.load_run`` applies it to new raw data
 
 A run holds the directory for its whole life (``open`` ... ``close``, or ``with``): an
 operating-system lock keeps a second run out, a fresh run refuses a directory that holds a run
@@ -44,6 +46,7 @@ class RunDirectory:
         self.metrics_json = self.path / "metrics.json"
         self.weights = self.path / "weights.npz"
         self.checkpoint = self.path / "checkpoint.npz"
+        self.preprocessing = self.path / "preprocessing.npz"
         self.console = True
         self._lock = DirectoryLock(self.path)
         self._csv = None  # (columns, rows) that metrics.csv holds, once this run wrote it
@@ -51,7 +54,7 @@ class RunDirectory:
     @property
     def files(self):
         return (self.config, self.log_file, self.metrics_csv, self.metrics_json, self.weights,
-                self.checkpoint)
+                self.checkpoint, self.preprocessing, self.path / "curves.png")
 
     def open(self, resume=False, overwrite=False):
         """Take the directory for this run: create it, lock it against other runs, refuse
@@ -143,6 +146,9 @@ class RunDirectory:
 
     def write_config(self, config):
         write_text(self.config, yaml.safe_dump(dict(config), sort_keys=False))
+
+    def write_preprocessing(self, state):
+        checkpoint.save(self.preprocessing, state)
 
     def write_history(self, history):
         """metrics.csv from the whole history: written whole (atomically) the first time and

@@ -103,6 +103,9 @@ class Trainer:
                     self._train_epoch(train)
                     self._end_epoch(train, validation)
                 self._callback("on_train_end")
+        except KeyboardInterrupt:  # Ctrl-C: the display takes its bar off the terminal
+            self._callback("on_interrupt")
+            raise
         finally:
             self._elapsed, self._started = self.wall_time(), None
         return self.history
