@@ -24,13 +24,15 @@ import json
 import os
 import re
 import shlex
+import subprocess
+import sys
 from dataclasses import dataclass
 from itertools import takewhile
 from pathlib import Path
 
 import pytest
 import yaml
-from clirun import train
+from clirun import ENV
 
 from minitrain.config import build, load_config
 
@@ -180,16 +182,12 @@ def check_commands(block, namespace):
 
 
 def check_command(block, words):
-    if words[:2] == ["python", "train.py"]:
-        args = train_script().parse_args(words[2:])
-        if args.config is not None:
-            load_config(args.config, args.set, device=args.device)  # a ConfigError fails
-        if " ".join(words) in RUN:
-            result = train(*words[2:], *RUN[" ".join(words)], cwd=Path.cwd())
-            assert result.returncode == 0, f"{block}: {' '.join(words)}\n{result.stderr}"
-            assert result.stdout.splitlines()[-1].startswith("done: "), result.stdout
-    elif words[:3] == ["pip", "install", "-e"] and len(words) == 4:
-        path, extras = re.fullmatch(r"([^\[\]]+)(?:\[(.*)\])?", words[3]).groups()
+    command = minitrain_command(words)
+    if command is not None:
+        check_minitrain(block, words, command)
+    elif words[:2] == ["pip", "install"] and len(words) in (3, 4) and words[2:3] in (["-e"], [
+            words[-1]]):
+        path, extras = re.fullmatch(r"([^\[\]]+)(?:\[(.*)\])?", words[-1]).groups()
         assert (ROOT / path / "pyproject.toml").is_file(), f"{block}: {path} is not a project"
         for extra in extras.split(",") if extras else ():
             assert extra in project_extras(), f"{block}: no extra '{extra}' in pyproject.toml"
@@ -198,6 +196,37 @@ def check_command(block, words):
     else:
         raise AssertionError(f"{block}: no check for the command {' '.join(words)!r}; add one "
                              "to tests/test_readme.py")
+
+
+def minitrain_command(words):
+    """``python train.py ...``, ``minitrain CMD ...`` or ``python -m minitrain CMD ...`` as
+    the minitrain command's arguments [CMD, ...]; None for any other command."""
+    if words[:2] == ["python", "train.py"]:
+        return ["train", *words[2:]]
+    for prefix in (["minitrain"], ["python", "-m", "minitrain"]):
+        if words[:len(prefix)] == prefix:
+            return words[len(prefix):]
+    return None
+
+
+def check_minitrain(block, words, command):
+    from minitrain.cli import COMMANDS
+    name, *rest = command or ["--help"]
+    assert name in COMMANDS or name == "--help", f"{block}: no command {name!r}"
+    if name == "train":
+        args = train_script().parse_args(rest)
+        if args.config is not None:
+            load_config(args.config, args.set, device=args.device)  # a ConfigError fails
+    elif name == "predict":
+        from minitrain.cli import predict
+        predict.parse_args(rest)
+    if " ".join(words) in RUN:
+        result = subprocess.run([sys.executable, "-m", "minitrain", *command,
+                                 *RUN[" ".join(words)]], cwd=Path.cwd(), env=ENV,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, f"{block}: {' '.join(words)}\n{result.stderr}"
+        if name == "train":
+            assert result.stdout.splitlines()[-1].startswith("done: "), result.stdout
 
 
 def project_extras():

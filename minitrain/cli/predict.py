@@ -30,6 +30,10 @@ def parse_args(argv):
                         "the run's features array)")
     parser.add_argument("--output", metavar="FILE",
                         help="where the predictions go, as CSV (default: standard output)")
+    parser.add_argument("--features", metavar="NAME", help="an .npz's array of features "
+                        "(default: the run's, else 'x')")
+    parser.add_argument("--labels", metavar="NAME", help="an .npz's array of labels, to "
+                        "report the run's metrics on (default: the run's, else 'y', if there)")
     return parser.parse_args(argv)
 
 
@@ -38,7 +42,7 @@ def main(argv=None):
     from ..trained import RunError, load_run  # after --help: it builds a model
     try:
         run = load_run(args.run)
-        features, labels = read_input(Path(args.input), run)
+        features, labels = read_input(Path(args.input), run, args.features, args.labels)
         predictions = run.predict(features)
         table = predictions_csv(predictions, run)
         if args.output:
@@ -56,26 +60,28 @@ def main(argv=None):
     return 0
 
 
-def read_input(path, run):
-    """(features, labels or None) from a .csv or an .npz."""
+def read_input(path, run, features=None, labels=None):
+    """(features, labels or None) from a .csv or an .npz (``features`` and ``labels`` name
+    the .npz's arrays)."""
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
     if path.suffix.lower() == ".npz":
-        return _from_npz(path, run)
+        return _from_npz(path, run, features, labels)
     if path.suffix.lower() == ".csv":
         return _from_csv(path, run)
     raise ValueError(f"{path}: give a .csv or an .npz file")
 
 
-def _from_npz(path, run):
+def _from_npz(path, run, features=None, labels=None):
     options = run.config["data"]["options"]
-    features_key, labels_key = options.get("features", "x"), options.get("labels", "y")
     arrays = read_npz(path)
-    key = features_key if features_key in arrays else "x"
+    key = features or next((k for k in (options.get("features"), "x") if k in arrays), "x")
     if key not in arrays:
-        raise ValueError(f"{path}: no array '{features_key}' of features (it holds "
-                         f"{', '.join(map(repr, arrays)) or 'none'})")
-    return arrays[key], arrays.get(labels_key)
+        raise ValueError(f"{path}: no array '{key}' of features (it holds "
+                         f"{', '.join(map(repr, arrays)) or 'none'}): name it with --features")
+    if labels is not None and labels not in arrays:
+        raise ValueError(f"{path}: no array '{labels}' of labels")
+    return arrays[key], arrays.get(labels or options.get("labels", "y"))
 
 
 def _from_csv(path, run):
