@@ -187,3 +187,14 @@ def test_a_regular_install_runs_from_anywhere_with_the_shipped_digits(tmp_path):
     predicted = run(target / "bin" / "minitrain", "predict", "run", "--input",
                     target / "minitrain" / "datasets" / "digits.npz")
     assert predicted.returncode == 2 and "no array 'x'" in predicted.stderr  # images, labels
+
+
+def test_names_match_in_any_case_wherever_a_name_is_accepted():
+    from minitrain.config import build, load_config
+    config = load_config(ROOT / "configs" / "mlp.yaml", [
+        "data.source=DIGITS", "data.normalize.method=Scale", "training.checkpoint.unit=EPOCH",
+        "training.early_stopping.mode=Min", "optimizer.name=Adam",
+        "loss.name=Sparse_Categorical_Crossentropy", "model.0.Dense.activation=relu"])
+    assert config["data"]["normalize"]["method"] == "scale"  # the canonical spelling is kept
+    assert config["training"]["checkpoint"]["unit"] == "epoch"
+    assert build(config).model.built

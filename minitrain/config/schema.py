@@ -84,10 +84,14 @@ def string(choices=None):
         if char is not None:
             raise ConfigError(f"{format_path(path)} holds the control character '{char}', got "
                               f"{shown(value)}; remove it", path)
-        if choices is not None and value not in choices:
+        if choices is None:
+            return value
+        # a choice is a name, and names match in any case (Standard, EPOCH), as layers' do
+        chosen = next((c for c in choices if c.lower() == value.lower()), None)
+        if chosen is None:
             raise ConfigError(f"{format_path(path)} must be one of {', '.join(choices)}, got "
                               f"'{value}'{did_you_mean(value, choices)}", path)
-        return value
+        return chosen
     return check
 
 
