@@ -55,6 +55,7 @@ def build(config):
 
 
 def _build(config):
+    check_micro_batches(config)
     random.set_seed(config["seed"])
     train, validation, test, preprocessing = build_data(config["data"], config["seed"])
     model = build_model(config["model"])
@@ -69,8 +70,18 @@ def _build(config):
         validation=validation, test=test, epochs=training["epochs"],
         callbacks=[EarlyStopping(**stopping)] if stopping else [],
         checkpoint_every=training["checkpoint"]["every"],
-        checkpoint_unit=training["checkpoint"]["unit"], config=config,
-        preprocessing=preprocessing)
+        checkpoint_unit=training["checkpoint"]["unit"],
+        micro_batches=training["micro_batches"], config=config, preprocessing=preprocessing)
+
+
+def check_micro_batches(config):
+    """A batch split into more parts than it has samples is a mistake, not a plan."""
+    parts, size = config["training"]["micro_batches"], config["data"]["batch_size"]
+    if parts > size:
+        raise ConfigError(f"training.micro_batches is {parts}, more than data.batch_size "
+                          f"({size}): each batch is split into micro_batches parts, so it can "
+                          "be at most batch_size; lower it or raise batch_size",
+                          ("training", "micro_batches"))
 
 
 def build_data(spec, seed):

@@ -115,6 +115,8 @@ TRAINING = Section({
     "epochs": Field(integer(1, MAX_EPOCHS)),
     "early_stopping": Field(optional(EARLY_STOPPING), None),
     "checkpoint": Field(CHECKPOINT, {}),
+    # gradient accumulation: each batch in this many parts, one update from their gradients
+    "micro_batches": Field(integer(1, 4096), 1),
 })
 
 OUTPUT = Section({

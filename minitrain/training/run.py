@@ -23,6 +23,7 @@ class Experiment:
     callbacks: list = field(default_factory=list)
     checkpoint_every: int = 1
     checkpoint_unit: str = "epoch"
+    micro_batches: int = 1  # parts each batch's gradient is accumulated over
     config: dict = field(default_factory=dict)
     preprocessing: dict = None  # what the training split fitted, for mt.load_run
 
@@ -42,7 +43,8 @@ def make_trainer(experiment, run_dir, progress_bar=False):
     return Trainer(experiment.model, experiment.optimizer, experiment.loss, experiment.metrics,
                    callbacks=[*experiment.callbacks, HistoryFile(run_dir), shown],
                    checkpoint=run_dir.checkpoint, checkpoint_every=experiment.checkpoint_every,
-                   checkpoint_unit=experiment.checkpoint_unit)
+                   checkpoint_unit=experiment.checkpoint_unit,
+                   micro_batches=experiment.micro_batches)
 
 
 def run_experiment(experiment, run_dir, resume=False, overwrite=False, progress_bar=False,

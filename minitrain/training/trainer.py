@@ -4,8 +4,15 @@ callbacks and checkpoints from which a killed run resumes bit for bit.
 Everything a step depends on is saved: weights, optimizer slots, the random generator, the
 DataLoader's position and the epoch's running sums. A run resumed from a checkpoint therefore
 takes the same steps, in the same order, on the same numbers as one that was never stopped.
+
+Gradient accumulation (``micro_batches=N``) splits each batch into N consecutive parts, runs
+each part's forward and backward on its own and applies one update, the parts' gradients
+weighted by their share of the batch: the step the whole batch gives, up to the order of the
+float sums. Each part draws its own dropout masks (the random stream then differs from the
+unsplit step's), and a BatchNormalization layer sees part-sized batches.
 """
 import math
+import numbers
 import time
 import warnings
 from pathlib import Path
@@ -16,6 +23,7 @@ from .. import random
 from ..backprop import GradientTape
 from ..data.pipeline import INFINITE_CARDINALITY, Dataset
 from . import checkpoint as ckpt
+from .accumulate import accumulate, split
 from .state import capture, columns, restore, rows
 
 
@@ -29,12 +37,20 @@ class Trainer:
     ``metrics``: a dict {name: metric} (or a list of metrics, named by their ``name``),
     computed on every training batch and on validation and test data. ``checkpoint``: a path
     to write checkpoints to, every ``checkpoint_every`` epochs or steps (``checkpoint_unit``).
+    ``micro_batches``: the parts each batch is split into for gradient accumulation (see
+    ``split``; a batch of fewer samples has one part per sample); config, not state, so a
+    checkpoint does not record it.
     """
 
     def __init__(self, model, optimizer, loss, metrics=None, callbacks=(), checkpoint=None,
-                 checkpoint_every=1, checkpoint_unit="epoch"):
+                 checkpoint_every=1, checkpoint_unit="epoch", micro_batches=1):
         if checkpoint_unit not in ("epoch", "step"):
             raise ValueError(f"checkpoint_unit must be 'epoch' or 'step', got {checkpoint_unit!r}")
+        if isinstance(micro_batches, bool) or not isinstance(micro_batches, numbers.Integral) or (
+                micro_batches < 1):
+            raise ValueError(f"micro_batches must be a whole number, 1 or more, got "
+                             f"{micro_batches!r}")
+        self.micro_batches = int(micro_batches)
         self.model, self.optimizer, self.loss = model, optimizer, loss
         self.metrics = dict(metrics) if isinstance(metrics, dict) else {
             m.name: m for m in metrics or ()}
@@ -51,19 +67,49 @@ class Trainer:
     # --- one step ------------------------------------------------------------------------------
     def train_step(self, x, y):
         """One update on the batch; returns the batch loss as a float. A model not built yet
-        is built by its call on the first batch: its variables are read after that call."""
+        is built by its call on the first batch: its variables are read after that call.
+        With ``micro_batches`` > 1 the batch is split (see ``accumulated_step``)."""
+        if self.micro_batches > 1 and len(x) > 1:
+            return self.accumulated_step(x, y)
         with GradientTape() as tape:
             y_pred = self.model(x, training=True)
             loss = self.loss(y, y_pred)
         variables = self.model.trainable_variables  # after the call, which builds a new model
         if variables:
             self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        else:  # Keras 3's train_step warns too: a frozen model trains nothing, which may be meant
-            warnings.warn("the model has no trainable variables (is it frozen, trainable = "
-                          "False?): the training steps update nothing", stacklevel=2)
+        else:
+            _warn_frozen()
         for metric in self.metrics.values():
             metric.update_state(y, y_pred)
         return float(loss)
+
+    def accumulated_step(self, x, y):
+        """One update from the parts of the batch (``split``): each part's forward and
+        backward on its own, the metrics updated on each, the gradients combined by
+        ``accumulate``. The loss returned is the parts' losses weighted the same way."""
+        n, parts = len(x), []
+        for start, stop in split(n, self.micro_batches):
+            parts.append(((stop - start) / n, self.part_gradients(x[start:stop], y[start:stop])))
+        loss = sum(weight * part_loss for weight, (part_loss, _) in parts)
+        variables = self.model.trainable_variables
+        if variables:
+            grads = accumulate((weight, grads) for weight, (_, grads) in parts)
+            self.optimizer.apply_gradients(zip(grads, variables))
+        else:
+            _warn_frozen()
+        return loss
+
+    def part_gradients(self, x, y):
+        """(mean loss, gradients of the trainable variables) on one part of a batch, the
+        metrics updated on it; nothing applied. The gradients are [] for a frozen model."""
+        with GradientTape() as tape:
+            y_pred = self.model(x, training=True)
+            loss = self.loss(y, y_pred)
+        variables = self.model.trainable_variables
+        grads = tape.gradient(loss, variables) if variables else []
+        for metric in self.metrics.values():
+            metric.update_state(y, y_pred)
+        return float(loss), grads
 
     def evaluate(self, data):
         """{'loss': ..., <metric>: ...} over every batch of ``data``, without training."""
@@ -258,6 +304,12 @@ class Trainer:
                 f"{path} does not fit this run: {ckpt.name_weight(problem, names)}. It was "
                 "written by a run of another model, optimizer, metrics or data: resume with the "
                 "config that wrote it, or start afresh in another directory")
+
+
+def _warn_frozen():
+    # Keras 3's train_step warns too: a frozen model trains nothing, which may be meant
+    warnings.warn("the model has no trainable variables (is it frozen, trainable = False?): "
+                  "the training steps update nothing", stacklevel=3)
 
 
 def _check_finite(data, what):
