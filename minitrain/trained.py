@@ -138,6 +138,8 @@ def load_run(run_dir, device="cpu"):
     ``device`` stands in for the config's (a run trained on a GPU loads on a machine without).
     """
     run = RunDirectory(run_dir)
+    if not run.path.is_dir():
+        raise RunError(f"{run.path}: no such run directory")
     for needed in (run.config, run.preprocessing):
         if not needed.is_file():
             raise RunError(f"{needed} is missing: {run.path} is not a finished run of this "

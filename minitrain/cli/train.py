@@ -198,7 +198,7 @@ def _report(summary, run_dir, seconds, resumed):
     tests = "  ".join(f"{k} {format_value(v)}" for k, v in summary.items()
                       if k.startswith("test_"))
     epochs = f"{summary['epochs']} epoch" + ("s" if summary["epochs"] != 1 else "")
-    took = (f"{summary['wall_time_s']:.1f}s of training in all, {seconds:.1f}s this session"
-            if resumed else f"{seconds:.1f}s")
+    took = (f"{summary['wall_time_s']:.1f}s of training over all sessions; this one "
+            f"{seconds:.1f}s with set-up and test" if resumed else f"{seconds:.1f}s")
     run_dir.log(f"done: {tests or 'no test split'}  ({epochs}, {summary['steps']} steps, "
                 f"{took})  run directory: {run_dir.path}")
