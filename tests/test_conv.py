@@ -100,6 +100,15 @@ def _pool(pool, window, strides, padding):
 
 CONV_CASES = [case(f"conv2d {i}", _conv(strides, padding), u(*shape), u(*window, shape[3], 2))
               for i, (shape, window, strides, padding) in zip(GEOMETRY_IDS, GEOMETRIES)]
+# windows that tile the image (stride = window, no padding) take the patch-free path
+TILE_CASES = [
+    case("max_pool2d tiles 2x2 valid", _pool(mt.nn.max_pool2d, 2, 2, "VALID"),
+         rng.distinct(2, 4, 6, 3)),
+    case("max_pool2d tiles 2x2 same", _pool(mt.nn.max_pool2d, 2, 2, "SAME"),
+         rng.distinct(1, 4, 4, 2)),
+    case("max_pool2d tiles 3x2", _pool(mt.nn.max_pool2d, (3, 2), (3, 2), "VALID"),
+         rng.distinct(1, 6, 4, 2)),
+]
 POOL_CASES = [case(f"{name} {i}", _pool(pool, window, strides, padding), rng.distinct(*shape))
               for name, pool in [("max_pool2d", mt.nn.max_pool2d),
                                  ("avg_pool2d", mt.nn.avg_pool2d)]
@@ -112,6 +121,7 @@ SECOND_CASES = [  # small sizes: every block of the Hessian is checked by finite
     case("conv2d same stride 2", _conv(2, "same"), u(1, 5, 4, 1), u(2, 3, 1, 2)),
     case("avg_pool2d same", _pool(mt.nn.avg_pool2d, 2, 2, "SAME"), u(1, 3, 5, 2)),
     case("max_pool2d valid", _pool(mt.nn.max_pool2d, 2, 1, "VALID"), rng.distinct(1, 3, 3, 2)),
+    TILE_CASES[0],
 ]
 
 # im2col and col2im as ops of their own (conv2d's forward records one, its gradient the other):
@@ -127,7 +137,7 @@ PATCH_CASES = [
          u(1, 3, 2, 2, 2, 1)),
 ]
 
-FIRST_ORDER = CONV_CASES + POOL_CASES + PATCH_CASES
+FIRST_ORDER = CONV_CASES + POOL_CASES + TILE_CASES + PATCH_CASES
 SECOND_ORDER = SECOND_CASES + PATCH_CASES
 
 
@@ -154,6 +164,25 @@ def test_max_pool_gradient_goes_to_the_first_maximum_as_tensorflow():
         y = mt.nn.max_pool2d(x, 2, 2, "VALID")
     assert float(y) == 3.0
     np.testing.assert_array_equal(tape.gradient(y, x).numpy().ravel(), [0, 1, 0, 0])
+
+
+@pytest.mark.parametrize("window", [(2, 2), (3, 2)])
+def test_the_tiling_max_pool_equals_the_patch_path_ties_and_nan_included(window):
+    """The patch-free path (windows that tile the image) gives the patch path's maxima and
+    first-maximum gradients, on values with ties and a NaN."""
+    from minitrain.ops.conv import _first_maximum, _first_maximum_tiles, _im2col_array, _tile_max
+    a = np.random.default_rng(0).integers(0, 3, (2, 6, 4, 3)).astype(np.float64)
+    a[0, 1, 1, 0] = np.nan
+    kh, kw = window
+    cols = _im2col_array(a, window, window, ((0, 0), (0, 0)))
+    cols = cols.reshape(cols.shape[:3] + (kh * kw, 3))
+    np.testing.assert_array_equal(_tile_max(a, window), cols.max(axis=3))
+    y = cols.max(axis=3)
+    tiles = _first_maximum_tiles(a, y, window)  # (N, Ho, kh, Wo, kw, C)
+    patches = _first_maximum(cols, y)           # (N, Ho, Wo, kh * kw, C)
+    n, ho, wo = y.shape[:3]
+    as_patches = tiles.transpose(0, 1, 3, 2, 4, 5).reshape(n, ho, wo, kh * kw, 3)
+    np.testing.assert_array_equal(as_patches, patches)
 
 
 def test_same_average_pool_counts_only_real_pixels():

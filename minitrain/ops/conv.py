@@ -160,8 +160,63 @@ def _pool_patches(x, ksize, strides, padding, data_format, name, pad_value):
 def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     """The maximum of each window; its gradient goes to the first maximum, as in TensorFlow."""
     x = as_tensor(input)
+    window = _tiling_window(x.shape, ksize, strides, padding, data_format)
+    if window is not None:
+        return run("tile_max", lambda a: _tile_max(a, window), (x,), {"window": window})
     cols, _ = _pool_patches(x, ksize, strides, padding, data_format, "max_pool2d", -math.inf)
     return run("window_max", lambda a: a.max(axis=3), (cols,))
+
+
+def _tiling_window(shape, ksize, strides, padding, data_format):
+    """The window, where windows of stride = size tile the image with no padding (a 2x2
+    stride-2 pool of an even image, the common case): then no patch copy is needed."""
+    _check_nhwc(data_format, "max_pool2d")
+    window = spatial_pair(ksize, "max_pool2d: ksize")
+    if len(shape) != 4 or spatial_pair(strides, "max_pool2d: strides") != window:
+        return None
+    tiles = all(n % k == 0 and n >= k for n, k in zip(shape[1:3], window))
+    # SAME pads nothing when the windows tile the image; VALID never pads
+    return window if tiles and padding_mode(padding, "max_pool2d") in ("SAME", "VALID") else None
+
+
+def _offsets(a, window):
+    """The strided views a[:, i::kh, j::kw], one per window offset, in row-major order."""
+    kh, kw = window
+    return [a[:, i::kh, j::kw] for i in range(kh) for j in range(kw)]
+
+
+def _tile_max(a, window):
+    xp = backend.array_module(a)
+    views = _offsets(a, window)
+    y = views[0].copy()
+    for view in views[1:]:
+        xp.maximum(y, view, out=y)  # NaN propagates, as a max over the window does
+    return y
+
+
+@register_gradient("tile_max")
+def _tile_max_grad(op, grad):
+    """grad at the first maximum of each window (TensorFlow's), spread back over the tiles:
+    a constant mask times grad broadcast over each window, so it differentiates again."""
+    (x,), (y,) = op.inputs, op.outputs
+    kh, kw = op.attrs["window"]
+    n, h, w, c = x.shape
+    mask = _first_maximum_tiles(x._data, y._data, (kh, kw))
+    tiled = reshape(grad, (n, h // kh, 1, w // kw, 1, c)) * Tensor(mask)
+    return (reshape(tiled, (n, h, w, c)),)
+
+
+def _first_maximum_tiles(a, y, window):
+    """As (N, Ho, kh, Wo, kw, C): 1 at the first entry of each window that equals its max."""
+    xp = backend.array_module(a)
+    (kh, kw), (n, ho, wo, c) = window, y.shape
+    mask = xp.zeros((n, ho, kh, wo, kw, c), dtype=a.dtype)
+    taken = xp.zeros(y.shape, dtype=bool)
+    for k, view in enumerate(_offsets(a, window)):
+        first = (view == y) & ~taken
+        taken |= first
+        mask[:, :, k // kw, :, k % kw] = first
+    return mask
 
 
 @register_gradient("window_max")
