@@ -5,32 +5,15 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from clirun import ENV, ROOT, TINY, train
 
 import minitrain as mt
 from minitrain.config import ConfigError, load_config
 from minitrain.training import RunDirectory, checkpoint
-
-ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-
-TINY = """\
-data: {source: spirals, options: {n_samples: 100}}
-model: [{Dense: {units: 2}}]
-loss: {name: sparse_categorical_crossentropy, from_logits: true}
-optimizer: adam
-training: {epochs: 1}
-"""
-
-
-def train(*args, cwd=ROOT):
-    command = [sys.executable, str(ROOT / "train.py"), *map(str, args)]
-    return subprocess.run(command, cwd=cwd, env=ENV, capture_output=True, text=True,
-                          timeout=120)
 
 
 def _train_module():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.files import is_number
 from ..npzfile import NpzError, read_npz
 from ..storage import atomic_write
 from .common import fail
@@ -92,7 +93,7 @@ def _from_csv(path, run):
         raise ValueError(f"{path}: not a text CSV file") from None
     if not rows:
         raise ValueError(f"{path}: the file is empty")
-    header = None if all(_is_number(cell) for cell in rows[0]) else rows.pop(0)
+    header = None if all(is_number(cell) for cell in rows[0]) else rows.pop(0)
     width = int(np.prod(run.preprocessing["feature_shape"]))
     label = _label_column(header, len(rows[0]) if rows else 0, width, run)
     features, labels = [], []
@@ -126,14 +127,6 @@ def _labels(cells):
         return values.astype(np.int64) if np.all(values == np.round(values)) else values
     except ValueError:
         return np.array(cells)  # class names
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def predictions_csv(predictions, run):

@@ -65,7 +65,7 @@ MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 
 def _is_missing(cell):
     cell = cell.strip().casefold()
-    return cell in MISSING or (_is_number(cell) and float(cell) != float(cell))  # -nan, +nan
+    return cell in MISSING or (is_number(cell) and float(cell) != float(cell))  # -nan, +nan
 
 
 def _has_header(rows):
@@ -73,8 +73,8 @@ def _has_header(rows):
     number in the second row; a file of one row is a header unless it is all numbers."""
     first = rows[0][1]
     if len(rows) == 1:
-        return not all(_is_number(cell) for cell in first)
-    return any(not _is_number(top) and not _is_missing(top) and _is_number(below)
+        return not all(is_number(cell) for cell in first)
+    return any(not is_number(top) and not _is_missing(top) and is_number(below)
                for top, below in zip(first, rows[1][1]))
 
 
@@ -103,7 +103,8 @@ def existing_file(path, kind):
     return path
 
 
-def _is_number(text):
+def is_number(text):
+    """Whether a CSV cell reads as a number (nan and inf included)."""
     try:
         float(text)
     except ValueError:
@@ -125,7 +126,7 @@ def _check_row(path, line, sample, row, width, names, column):
         if _is_missing(cell):
             raise ValueError(_missing_message(path, line, sample, names, c, column, cell))
     for c, cell in enumerate(row):
-        if c != column and not _is_number(cell):
+        if c != column and not is_number(cell):
             kind = f"the feature column '{names[c]}'" if names else "a feature column"
             raise ValueError(f"{path}, line {line}, column {c}: {cell!r} is not a number; "
                              f"{kind} must hold numbers (only the label column, "
@@ -136,7 +137,7 @@ def _missing_message(path, line, sample, names, c, column, cell):
     shown = "" if not cell.strip() else f" ({cell.strip()!r})"
     message = (f"{path}, line {line}, column {_column_name(names, c)}: missing value{shown}; "
                "fill or drop the rows with missing values")
-    if not _is_number(cell):
+    if not is_number(cell):
         return message
     # a NaN cell is also the nan that the value check reports, by sample, for every source
     where = "the label array" if c == column else "the feature array"
@@ -165,7 +166,7 @@ def _table_dataset(x, cells, task, path, name, column):
     """The dataset of features ``x`` and the label column's (line, cell) ``cells``."""
     if task not in (None, "classification", "regression"):
         raise ValueError(f"task must be 'classification', 'regression' or None, got {task!r}")
-    words = [(line, cell.strip()) for line, cell in cells if not _is_number(cell)]
+    words = [(line, cell.strip()) for line, cell in cells if not is_number(cell)]
     if words:
         return _named_classes(x, cells, words, task, path, name, column)
     y = np.array([float(cell) for _, cell in cells])
@@ -186,7 +187,7 @@ def _named_classes(x, cells, words, task, path, name, column):
         raise ValueError(f"{where}; task='regression' needs numeric targets, but column "
                          f"{name} holds class names")
     if len(words) < len(cells):
-        number = next((line, cell) for line, cell in cells if _is_number(cell))
+        number = next((line, cell) for line, cell in cells if is_number(cell))
         raise ValueError(f"{where}, yet line {number[0]} has the number {number[1].strip()!r} "
                          f"in the label column {name}: labels are all numbers or all class "
                          "names")
