@@ -6,8 +6,10 @@ whole model's initial weights reproducible.
 """
 import math
 
+import numpy as np
+
 from . import identifiers, random
-from .ops import ones, zeros
+from .ops import as_tensor, ones, zeros
 from .tensor import as_dtype, float32
 
 # the standard deviation of a unit normal truncated at +-2, by which Keras divides so that
@@ -144,12 +146,28 @@ LecunNormal = _variance_scaling("LecunNormal", 1.0, "fan_in", "truncated_normal"
 LecunUniform = _variance_scaling("LecunUniform", 1.0, "fan_in", "uniform",
                                  "U(-a, a), a = sqrt(3 / fan_in) (LeCun et al., 1998).")
 
+class Orthogonal(Initializer):
+    """gain * Q of the QR decomposition of a normal draw (Saxe et al., 2014): Keras's
+    ``orthogonal``, the default of every recurrent layer's ``recurrent_initializer``."""
+
+    def __init__(self, gain=1.0, seed=None):
+        self.gain, self.seed = gain, seed
+
+    def sample(self, shape, dtype):
+        rows, cols = int(math.prod(shape[:-1])), shape[-1]
+        draw = random.normal((max(rows, cols), min(rows, cols)), 0.0, 1.0, "float64", self.seed)
+        q, r = np.linalg.qr(np.asarray(draw.numpy()))
+        q = q * np.sign(np.diag(r))  # the sign that makes Q unique, hence uniformly drawn
+        q = q.T if rows < cols else q
+        return as_tensor((self.gain * q).reshape(shape).astype(dtype))
+
+
 _BY_NAME = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
     "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
-    "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "orthogonal": Orthogonal,
     "uniform": RandomUniform, "normal": RandomNormal,  # Keras's short aliases
 }
 

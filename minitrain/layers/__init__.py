@@ -49,7 +49,9 @@ from .pooling1d import (
     MaxPooling1D,
 )
 from .preprocessing import CategoryEncoding, Normalization, Rescaling
+from .recurrent import GRU, LSTM, SimpleRNN
 from .reshaping import Cropping2D, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D
+from .rnn_wrappers import Bidirectional, TimeDistributed
 from .utility import Identity, Lambda
 
 __all__ = ["Activation", "AveragePooling2D", "AvgPool2D", "BatchNormalization", "Conv2D",
@@ -64,3 +66,4 @@ __all__ += ["Add", "Average", "CategoryEncoding", "Concatenate", "Cropping2D", "
             "Softmax", "SpatialDropout2D", "Subtract", "UpSampling2D", "ZeroPadding2D", "add",
             "average", "concatenate", "maximum", "minimum", "multiply", "subtract"]
 __all__ += ["Input", "InputLayer", "InputSpec"]
+__all__ += ["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"]
