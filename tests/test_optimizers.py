@@ -407,3 +407,17 @@ def test_a_keras_style_build_with_its_own_guard_still_builds_once():
     opt.build([x])
     assert len(opt.variables) == 4 and int(opt.iterations) == 1
     assert x.numpy()[0] == pytest.approx(0.9)
+
+
+@pytest.mark.parametrize("make", [lambda: mt.optimizers.Adam(0.1),
+                                  lambda: mt.optimizers.SGD(0.1, momentum=0.9),
+                                  lambda: mt.optimizers.SGD(0.1, momentum=0.9, nesterov=True)],
+                         ids=["adam", "momentum", "nesterov"])
+def test_a_scalar_variable_trains_with_the_in_place_kernels(make):
+    """A weight of shape () (Attention's scale) once crashed the scratch buffers."""
+    v, optimizer = mt.Variable(1.0), make()
+    for _ in range(2):
+        with mt.GradientTape() as tape:
+            loss = v * v
+        optimizer.apply_gradients([(tape.gradient(loss, v), v)])
+    assert v.shape == () and 0 < float(v) < 1

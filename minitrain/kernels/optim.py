@@ -15,7 +15,12 @@ from . import cupy_kernel, fused
 
 
 def _scratch(x, count):
-    return np.empty((count,) + x.shape, x.dtype) if isinstance(x, np.ndarray) else None
+    if not isinstance(x, np.ndarray):
+        return None
+    buffer = np.empty((count,) + x.shape, x.dtype)
+    # buffer[i, ...] is an array even for a scalar weight (buffer[i] would be a numpy scalar,
+    # which no ufunc's out= takes)
+    return tuple(buffer[i, ...] for i in range(count))
 
 
 def adam_scratch(x):

@@ -1,5 +1,6 @@
 """``mt.layers``: Keras's layers, built on one base class (``Layer``: build + call)."""
 from .activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from .attention import Attention, MultiHeadAttention
 from .base import Layer
 from .conv import (
     AveragePooling2D,
@@ -48,6 +49,7 @@ from .pooling1d import (
     MaxPool1D,
     MaxPooling1D,
 )
+from .position import PositionEmbedding
 from .preprocessing import CategoryEncoding, Normalization, Rescaling
 from .recurrent import GRU, LSTM, SimpleRNN
 from .reshaping import Cropping2D, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D
@@ -67,3 +69,4 @@ __all__ += ["Add", "Average", "CategoryEncoding", "Concatenate", "Cropping2D", "
             "average", "concatenate", "maximum", "minimum", "multiply", "subtract"]
 __all__ += ["Input", "InputLayer", "InputSpec"]
 __all__ += ["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"]
+__all__ += ["Attention", "MultiHeadAttention", "PositionEmbedding"]
