@@ -14,7 +14,7 @@ from .. import activations, data, layers, metrics, models, random
 from ..training import EarlyStopping, Experiment
 from . import names
 from .errors import ConfigError, ConfigWarning, format_path
-from .validate import ACCURACY_NAMES
+from .validate import ACCURACY_NAMES, REPEAT
 
 EVAL_BATCH = 256  # evaluation keeps no tape, so bigger batches cost nothing but speed up
 
@@ -119,13 +119,34 @@ def preprocessing_of(dataset, normalizer):
 
 
 def build_model(spec):
-    layers = []
-    for i, item in enumerate(spec):
-        (name, args), = item.items()
-        with building(("model", i, name), args=args):
-            layers.append(names.LAYERS.lookup(name, ("model", i, name))(**args))
+    layers = build_layers(spec, ("model",))
     with building(("model",), "the layers do not fit together: "):  # an Input builds at once
         return models.Sequential(layers)
+
+
+def build_layers(spec, path):
+    """The layers of a (checked) list, as ``expanded`` lists them; a Residual gets its own
+    layers built."""
+    built = []
+    for where, args in expanded(spec, path):
+        if "layers" in args:
+            args = {**args, "layers": build_layers(args["layers"], (*where, "layers"))}
+        with building(where, args=args):
+            built.append(names.LAYERS.lookup(where[-1], where)(**args))
+    return built
+
+
+def expanded(spec, path):
+    """(config path, arguments) of each layer a list makes, in order: a Repeat stands for
+    ``times`` copies of its block (each built afresh, with weights of its own)."""
+    for i, item in enumerate(spec):
+        (name, args), = item.items()
+        where = (*path, i, name)
+        if name.lower() != REPEAT:
+            yield where, args
+            continue
+        for _ in range(args["times"]):
+            yield from expanded(args["layers"], (*where, "layers"))
 
 
 def build_named(registry, spec, path):
@@ -207,10 +228,11 @@ _SAME_SHAPE = (*_PASSTHROUGH, layers.Activation, layers.Softmax, layers.ReLU, la
 def _last_layers(model, model_spec):
     """(config path, args, layer) of every layer, last first: the path as a message names
     it (``('model', 2, 'Dense')``), from the config's own keys where it is given."""
+    specs = list(expanded(model_spec or [], ("model",)))
     found = []
     for i, layer in enumerate(model.layers):
-        (key, args), = model_spec[i].items() if model_spec else ((type(layer).__name__, {}),)
-        found.append((("model", i, key), args, layer))
+        where, args = specs[i] if i < len(specs) else (("model", i, type(layer).__name__), {})
+        found.append((where, args, layer))
     return found[::-1]
 
 

@@ -48,7 +48,10 @@ def layer(value, path):
     if isinstance(value, dict) and len(value) == 1:
         (name, args), = value.items()
         if isinstance(name, str):
-            return {name: mapping(args, (*path, name))}
+            args = mapping(args, (*path, name))
+            if "layers" in args:  # a block (Residual, Repeat): the layers it holds, checked alike
+                args["layers"] = layers(args["layers"], (*path, name, "layers"))
+            return {name: args}
     if isinstance(value, dict) and len(value) > 1:
         raise ConfigError(f"{format_path(path)} names {len(value)} layers ("
                           f"{', '.join(map(repr, value))}); give one layer per list item, its "

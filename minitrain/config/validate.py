@@ -11,10 +11,7 @@ def check(config):
     """Raise a ConfigError for the first unknown name, argument or inconsistency."""
     _check_device(config["device"])
     _check_data(config["data"])
-    for i, item in enumerate(config["model"]):
-        (name, args), = item.items()
-        cls = names.LAYERS.lookup(name, ("model", i, name))
-        names.check_arguments(cls, args, ("model", i, name), cls.__name__)
+    check_layers(config["model"], ("model",))
     _check_named(names.LOSSES, config["loss"], ("loss",), reserved=("name", "reduction"))
     _check_optimizer(config["optimizer"])
     for i, metric in enumerate(config["metrics"]):
@@ -27,6 +24,38 @@ def check(config):
             raise ConfigError(f"metrics[{i}]: accuracy needs a classification loss (a "
                               f"crossentropy), not '{config['loss']['name']}'", ("metrics", i))
     _check_monitor(config)
+
+
+REPEAT = "repeat"  # the config's own block: ``- Repeat: {times: N, layers: [...]}``
+MAX_REPEAT = 1000
+
+
+def check_layers(items, path):
+    """Each layer's name and arguments, inside blocks (Residual, Repeat) too."""
+    for i, item in enumerate(items):
+        (name, args), = item.items()
+        where = (*path, i, name)
+        if name.lower() == REPEAT:
+            _check_repeat(args, where)
+            check_layers(args["layers"], (*where, "layers"))
+            continue
+        cls = names.LAYERS.lookup(name, where)
+        names.check_arguments(cls, {k: v for k, v in args.items() if k != "layers"}, where,
+                              cls.__name__, reserved=("layers",) * ("layers" in args))
+        if "layers" in args:
+            check_layers(args["layers"], (*where, "layers"))
+
+
+def _check_repeat(args, path):
+    unknown = sorted(set(args) - {"times", "layers"})
+    if unknown or "layers" not in args or "times" not in args:
+        raise ConfigError(f"{format_path(path)} takes times (how many copies) and layers (the "
+                          f"block), e.g. Repeat: {{times: 4, layers: [...]}}"
+                          + (f"; unknown: {', '.join(unknown)}" if unknown else ""), path)
+    times = args["times"]
+    if isinstance(times, bool) or not isinstance(times, int) or not 1 <= times <= MAX_REPEAT:
+        raise ConfigError(f"{format_path((*path, 'times'))} must be a whole number from 1 to "
+                          f"{MAX_REPEAT}, got {times!r}", (*path, "times"))
 
 
 def _check_named(registry, spec, path, reserved=("name",)):

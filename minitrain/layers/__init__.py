@@ -2,6 +2,7 @@
 from .activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .attention import Attention, MultiHeadAttention
 from .base import Layer
+from .blocks import Residual, SelfAttention
 from .conv import (
     AveragePooling2D,
     AvgPool2D,
@@ -69,4 +70,4 @@ __all__ += ["Add", "Average", "CategoryEncoding", "Concatenate", "Cropping2D", "
             "average", "concatenate", "maximum", "minimum", "multiply", "subtract"]
 __all__ += ["Input", "InputLayer", "InputSpec"]
 __all__ += ["Bidirectional", "GRU", "LSTM", "SimpleRNN", "TimeDistributed"]
-__all__ += ["Attention", "MultiHeadAttention", "PositionEmbedding"]
+__all__ += ["Attention", "MultiHeadAttention", "PositionEmbedding", "Residual", "SelfAttention"]

@@ -17,25 +17,6 @@ from .input_spec import InputSpec
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
 
-def _entry(layer):
-    """The inner layer as Keras's serialized entry (what ``serialization.serialize`` writes)."""
-    cls = type(layer)
-    own = serializable.registered(cls.__name__) is cls
-    return {"module": cls.__module__, "class_name": cls.__name__, "config": layer.get_config(),
-            "registered_name": None if own else cls.__name__}
-
-
-def _from_entry(entry):
-    """The layer an entry describes: a Layer passes through; minitrain's own classes only."""
-    if isinstance(entry, Layer):
-        return entry
-    cls = serializable.registered(entry.get("class_name"))
-    if cls is None:
-        raise ValueError(f"cannot rebuild the wrapped layer {entry.get('class_name')!r}: only "
-                         "minitrain's own layer classes are known here")
-    return cls.from_config(entry["config"])
-
-
 def _copy(layer, name, **changes):
     """A fresh layer of the same class and config, renamed (Keras's serialize round trip);
     a layer given no dtype leaves its copy free to learn one from its inputs, as it would."""
@@ -161,15 +142,15 @@ class Bidirectional(Layer):
 
     def get_config(self):
         return {**super().get_config(), "merge_mode": self.merge_mode,
-                "layer": _entry(self.forward_layer),
-                "backward_layer": _entry(self.backward_layer)}
+                "layer": serializable.layer_entry(self.forward_layer),
+                "backward_layer": serializable.layer_entry(self.backward_layer)}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        config["layer"] = _from_entry(config["layer"])
+        config["layer"] = serializable.layer_from_entry(config["layer"])
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = _from_entry(config["backward_layer"])
+            config["backward_layer"] = serializable.layer_from_entry(config["backward_layer"])
         return super().from_config(config)
 
 
@@ -212,8 +193,9 @@ class TimeDistributed(Layer):
         return (child[0], input_shape[1]) + tuple(child[1:])
 
     def get_config(self):
-        return {**super().get_config(), "layer": _entry(self.layer)}
+        return {**super().get_config(), "layer": serializable.layer_entry(self.layer)}
 
     @classmethod
     def from_config(cls, config):
-        return super().from_config({**config, "layer": _from_entry(config["layer"])})
+        layer = serializable.layer_from_entry(config["layer"])
+        return super().from_config({**config, "layer": layer})

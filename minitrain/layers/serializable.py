@@ -81,3 +81,24 @@ def serialize_function(fn):
         return {"class_name": "__lambda__", "config": repr(fn)}
     return {"module": getattr(fn, "__module__", None), "class_name": "function",
             "config": name, "registered_name": "function"}
+
+
+# --- a layer inside a layer's config (wrappers, blocks) ---------------------------------------
+def layer_entry(layer):
+    """The inner layer as Keras's serialized entry (what ``serialization.serialize`` writes)."""
+    cls = type(layer)
+    own = registered(cls.__name__) is cls
+    return {"module": cls.__module__, "class_name": cls.__name__, "config": layer.get_config(),
+            "registered_name": None if own else cls.__name__}
+
+
+def layer_from_entry(entry):
+    """The layer an entry describes: a layer itself passes through; minitrain's own classes
+    only."""
+    if not isinstance(entry, dict):
+        return entry
+    cls = registered(entry.get("class_name"))
+    if cls is None:
+        raise ValueError(f"cannot rebuild the wrapped layer {entry.get('class_name')!r}: only "
+                         "minitrain's own layer classes are known here")
+    return cls.from_config(entry["config"])
