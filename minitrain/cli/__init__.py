@@ -1,4 +1,5 @@
-"""The ``minitrain`` command: ``minitrain train|predict|plot ...`` (and ``python -m minitrain``).
+"""The ``minitrain`` command: ``minitrain train|predict|plot|sample ...`` (``python -m
+minitrain`` too).
 
 Each subcommand is a module with a ``main(argv) -> exit status``; this one only dispatches, so
 that ``minitrain --help`` and a mistyped subcommand answer without loading the others.
@@ -12,6 +13,7 @@ COMMANDS = {
     "train": ("minitrain.cli.train", "train a model from a YAML config into a run directory"),
     "predict": ("minitrain.cli.predict", "predict with a trained run on new raw data"),
     "plot": ("minitrain.plot", "draw a run's curves, or compare several runs"),
+    "sample": ("minitrain.cli.sample", "generate text with a run trained on the text source"),
 }
 ENTRY = {"minitrain.plot": "plot_main"}  # the module's function, where it is not main
 

@@ -202,3 +202,7 @@ def _report(summary, run_dir, seconds, resumed):
             f"{seconds:.1f}s with set-up and test" if resumed else f"{seconds:.1f}s")
     run_dir.log(f"done: {tests or 'no test split'}  ({epochs}, {summary['steps']} steps, "
                 f"{took})  run directory: {run_dir.path}")
+    baseline, best = summary.get("unigram_val_loss"), summary.get("best_value")
+    if baseline is not None and best is not None:
+        run_dir.log(f"unigram baseline: val_loss {baseline:.4f} nats a token by frequency "
+                    f"alone; best {summary['monitor']} {best:.4f} ({best / baseline:.2f} of it)")

@@ -92,13 +92,18 @@ def build_data(spec, seed):
     splits = spec["splits"]
     # stratifying needs one class per sample; for regression targets it does not apply
     stratify = splits["stratify"] and dataset.is_classification and dataset.labels.ndim == 1
+    # ordered data (a text's windows) is cut by position: train, then val, then test
     with building(("data", "splits")):
         parts = data.train_val_test_split(dataset, val=splits["val"], test=splits["test"],
                                           seed=seed, stratify=stratify)
-    normalize = spec["normalize"]
-    with building(("data", "normalize")):
-        normalizer = data.Normalizer(normalize["method"], normalize["scale"]).fit(parts[0])
-    train, val, test = (normalizer(part) for part in parts)
+    if dataset.ordered:  # token ids are names, not magnitudes: never rescaled
+        normalizer = data.Normalizer("none")
+        train, val, test = parts
+    else:
+        normalize = spec["normalize"]
+        with building(("data", "normalize")):
+            normalizer = data.Normalizer(normalize["method"], normalize["scale"]).fit(parts[0])
+        train, val, test = (normalizer(part) for part in parts)
     # every loader gets the config's seed: the shuffles never depend on the global generator
     loader = data.DataLoader(train, spec["batch_size"], shuffle=spec["shuffle"],
                              drop_last=spec["drop_last"], seed=seed)
@@ -107,7 +112,10 @@ def build_data(spec, seed):
                           f"{spec['batch_size']} with drop_last", ("data", "batch_size"))
     evaluation = [data.DataLoader(part, max(EVAL_BATCH, spec["batch_size"]), seed=seed)
                   if len(part) else None for part in (val, test)]
-    return loader, *evaluation, preprocessing_of(dataset, normalizer)
+    preprocessing = preprocessing_of(dataset, normalizer)
+    if dataset.ordered and dataset.is_classification:
+        preprocessing["unigram_loss"] = unigram_losses(train, val, test)
+    return loader, *evaluation, preprocessing
 
 
 def preprocessing_of(dataset, normalizer):
@@ -116,6 +124,13 @@ def preprocessing_of(dataset, normalizer):
             "feature_dtype": dataset.features.dtype.name,
             "num_classes": dataset.num_classes,
             "class_names": getattr(dataset, "class_names", None)}
+
+
+def unigram_losses(train, val, test):
+    """{split: the loss of predicting each token by its training frequency} for a language
+    model's splits: the baseline its val_loss is read against."""
+    return {name: data.text.unigram_loss(train, part) for name, part in
+            (("train", train), ("val", val), ("test", test)) if len(part)}
 
 
 def build_model(spec):
@@ -240,10 +255,13 @@ def _check_classes(last, dataset, loss_spec, shape):
     """A last layer with too few outputs for the classes (or more than one for a binary
     crossentropy) is a ConfigError naming the layer that sets the number of outputs."""
     accuracy = names.accuracy_class(loss_spec["name"])
-    if accuracy is None or not last or len(shape) != 2 or dataset.labels.ndim > 2:
+    # a class per position: labels (n, T), outputs (batch, T, k), as a language model's
+    per_position = len(shape) >= 3 and len(shape) == dataset.labels.ndim + 1
+    if accuracy is None or not last or not (
+            per_position or len(shape) == 2 and dataset.labels.ndim <= 2):
         return
     outputs, k = shape[-1], dataset.num_classes
-    one_hot = dataset.labels.ndim == 2 and dataset.labels.shape[1] > 1
+    one_hot = not per_position and dataset.labels.ndim == 2 and dataset.labels.shape[1] > 1
     if accuracy is metrics.BinaryAccuracy and not one_hot and outputs > 1:
         fix = ("set units: 1" if k <= 2 else f"use loss sparse_categorical_crossentropy with "
                f"units: {k}")

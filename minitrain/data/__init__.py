@@ -13,8 +13,8 @@ pipeline = mt.data.Dataset.from_tensor_slices((x, y)).shuffle(1024).batch(64)   
 splits and DataLoader is one kind of it, ``ArrayDataset``, which ``Dataset(features, labels)``
 still builds (pipeline.py says why).
 """
-# files, images, synthetic: imported for their effect, each registers its sources by name
-from . import experimental, files, images, synthetic  # noqa: F401
+# files, images, synthetic, text: imported for their effect, each registers its sources by name
+from . import experimental, files, images, synthetic, text  # noqa: F401
 from .dataset import ArrayDataset, split_sizes, train_val_test_split
 from .idx import parse_idx, read_idx
 from .loader import DataLoader

@@ -21,9 +21,15 @@ class ArrayDataset(Dataset):
     ``class_names`` (classification only) are the names the class ids stand for, in id order:
     a CSV's ``species`` column of words gives ``["setosa", "versicolor", ...]`` and labels
     0, 1, ...; predictions map back with ``class_names[id]``. None where labels are numbers.
+
+    ``positions`` (``ordered`` data only, such as a text's windows) are the ``[start, stop)``
+    of the source's positions that each sample reads, labels included, one row per sample in
+    order: such samples overlap and come in an order that matters, so they are split by
+    position (``split_contiguous``), never at random. None for independent samples.
     """
 
-    def __init__(self, features, labels, num_classes=None, origin=None, class_names=None):
+    def __init__(self, features, labels, num_classes=None, origin=None, class_names=None,
+                 positions=None):
         features, labels = np.asarray(features), np.asarray(labels)
         if features.ndim == 0 or len(features) != len(labels):
             raise ValueError(
@@ -36,11 +42,17 @@ class ArrayDataset(Dataset):
             if num_classes != len(class_names):
                 raise ValueError(f"num_classes={num_classes} but {len(class_names)} class names")
         self.class_names = class_names
+        self.positions = None if positions is None else _positions(positions, len(features))
         self.num_classes = _num_classes(labels, num_classes) if self.is_classification else None
 
     @property
     def is_classification(self):
         return self.labels.dtype.kind in "iub"
+
+    @property
+    def ordered(self):
+        """Whether the samples are windows of one sequence, split by position only."""
+        return self.positions is not None
 
     @property
     def feature_shape(self):
@@ -62,9 +74,10 @@ class ArrayDataset(Dataset):
 
     def subset(self, indices):
         """An ArrayDataset of the samples at ``indices``, keeping ``num_classes`` (and the
-        class names)."""
+        class names and positions)."""
+        positions = None if self.positions is None else self.positions[indices]
         return ArrayDataset(self.features[indices], self.labels[indices], self.num_classes,
-                            self.origin, self.class_names)
+                            self.origin, self.class_names, positions)
 
     def split(self, fractions, seed=0, stratify=False):
         """Disjoint random subsets with the given fractions (summing to 1), as a tuple.
@@ -83,6 +96,21 @@ class ArrayDataset(Dataset):
             order = rng.permutation(len(self))
         return tuple(self.subset(part) for part in np.split(order, np.cumsum(sizes)[:-1]))
 
+    def split_contiguous(self, fractions):
+        """Consecutive parts with the given fractions, in order (the first part first), for
+        ``ordered`` data: each part but the last drops its samples that read positions of the
+        next part (windows that straddle the cut), so no two parts share a position."""
+        if not self.ordered:
+            raise ValueError("split_contiguous needs ordered samples (positions); use split")
+        bounds = np.cumsum(split_sizes(len(self), fractions))
+        parts = [np.arange(start, stop) for start, stop in zip([0, *bounds[:-1]], bounds)]
+        starts = [self.positions[part, 0].min() if len(part) else None for part in parts]
+        for i, part in enumerate(parts[:-1]):
+            later = [start for start in starts[i + 1:] if start is not None]
+            if later:
+                parts[i] = part[self.positions[part, 1] <= min(later)]
+        return tuple(self.subset(part) for part in parts)
+
     def __repr__(self):
         kind = f"{self.num_classes} classes" if self.is_classification else "regression"
         return (f"<ArrayDataset: {len(self)} samples, features {self.feature_shape} "
@@ -90,7 +118,11 @@ class ArrayDataset(Dataset):
 
 
 def train_val_test_split(dataset, val=0.1, test=0.1, seed=0, stratify=False):
-    """``(train, val, test)``: the dataset cut by a fixed seed; train gets what is left."""
+    """``(train, val, test)``: the dataset cut by a fixed seed; train gets what is left.
+    ``ordered`` data (a text's windows) is cut by position instead: train, then val, then
+    test, with no window in two parts (the seed and stratify do not apply)."""
+    if dataset.ordered:
+        return dataset.split_contiguous((1.0 - val - test, val, test))
     return dataset.split((1.0 - val - test, val, test), seed=seed, stratify=stratify)
 
 
@@ -153,6 +185,14 @@ def _stratified_order(labels, rng):
         members = order[labels[order] == c]
         position[members] = (np.arange(len(members)) + 0.5) / len(members)
     return order[np.argsort(position[order], kind="stable")]
+
+
+def _positions(positions, n):
+    positions = np.asarray(positions)
+    if positions.shape != (n, 2) or positions.dtype.kind not in "iu":
+        raise ValueError(f"positions must be integers of shape ({n}, 2), one [start, stop) "
+                         f"per sample, got {positions.dtype} of shape {positions.shape}")
+    return positions.astype(np.int64)
 
 
 def _num_classes(labels, num_classes):

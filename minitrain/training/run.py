@@ -94,6 +94,9 @@ def _summary(trainer, experiment):
     if experiment.test is not None:
         summary.update({f"test_{k}": v for k, v in trainer.evaluate(experiment.test).items()})
     summary.update(wall_time_s=trainer.wall_time(), epochs=trainer.epoch, steps=trainer.step)
+    baseline = (experiment.preprocessing or {}).get("unigram_loss", {}).get("val")
+    if baseline is not None:  # a language model: its val_loss beside guessing by frequency
+        summary["unigram_val_loss"] = baseline
     if trainer.history:  # early stopping's own best, below, is the epoch whose weights it kept
         epoch, value, monitor = best_epoch(trainer.history)
         summary.update(best_epoch=epoch, best_value=value, monitor=monitor)
