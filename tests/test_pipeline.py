@@ -361,3 +361,19 @@ def test_training_loop_from_scratch_on_the_digits():
     first_loss, last_epoch = log[0][2], [loss for epoch, _, loss in log if epoch == 2]
     assert first_loss > 2.0 and max(last_epoch) < first_loss / 5
     assert float(train_acc_metric.result()) > 0.8  # over all three epochs
+
+
+@pytest.mark.parametrize("n, shards, index", [(10, 3, 0), (10, 3, 2), (2, 4, 3), (9, 1, 0)])
+def test_shard_keeps_every_nth_element_as_tf_data(n, shards, index):
+    sharded = mt.data.Dataset.range(n).shard(shards, index)
+    values = [int(v) for v in sharded]
+    assert values == list(range(n))[index::shards]
+    assert int(sharded.cardinality()) == len(values)
+
+
+@pytest.mark.parametrize("shards, index, told", [(0, 0, "greater than zero"),
+                                                 (3, 3, "between 0 and 2"),
+                                                 (3, -1, "between 0 and 2")])
+def test_shard_refuses_what_tf_data_refuses(shards, index, told):
+    with pytest.raises(ValueError, match=told):
+        mt.data.Dataset.range(5).shard(shards, index)

@@ -182,6 +182,8 @@ def check_commands(block, namespace):
 
 
 def check_command(block, words):
+    if words[:1] == ["mpiexec"] and words[1:2] == ["-n"] and words[2].isdecimal():
+        return check_command(block, words[3:])  # the command each process runs
     command = minitrain_command(words)
     if command is not None:
         check_minitrain(block, words, command)

@@ -4,6 +4,10 @@ is the same command).
 Exit status: 0 when the run finished, 1 when training failed (a loss that became nan),
 2 on bad input (a missing file, an invalid config or override, an unavailable device, a run
 directory or checkpoint that cannot be used), 130 on Ctrl-C.
+
+Under ``mpiexec -n N`` the run is data-parallel (minitrain.distributed): rank 0 writes the
+run directory and prints; the other ranks train, write nothing and print nothing (but a
+traceback), and exit with the same status.
 """
 import argparse
 import sys
@@ -15,6 +19,7 @@ import yaml
 
 import minitrain as mt
 
+from .. import distributed
 from ..config import ConfigError, build, load_config, resume_config
 from ..config.errors import ConfigWarning
 from ..training import (
@@ -115,37 +120,65 @@ def resolve(args):
 
 
 def main(argv=None):
+    if distributed.init().size == 1:  # no mpiexec: mpi4py is not even imported
+        return _main(argv)
+    if not distributed.is_primary():
+        warnings.simplefilter("ignore")  # rank 0 shows them once
+    try:
+        status = _main(argv)
+    except BaseException:  # a crash before training: no rank is left waiting at its start
+        distributed.settle(1)
+        raise
+    distributed.settle(status)  # a rank that failed before training tells the others
+    return status
+
+
+def _fail(err, status=2):
+    """``fail`` on rank 0; the other ranks of an MPI run exit silently (the error is rank 0's
+    too, or rank 0 reports theirs)."""
+    return fail(err, status=status) if distributed.is_primary() else status
+
+
+def _main(argv):
     args = parse_args(argv)
     warnings.formatwarning = _config_warnings_in_one_line(warnings.formatwarning)
     start, run_dir = time.perf_counter(), None
     try:
         config, run_dir = resolve(args)
+        if not distributed.is_primary():
+            run_dir = run_dir.replica()
         if args.print_config:
-            print(yaml.safe_dump(dict(config), sort_keys=False), end="")
+            if distributed.is_primary():
+                print(yaml.safe_dump(dict(config), sort_keys=False), end="")
             return 0
         with mt.device(config["device"]), blas_threads(config["threads"]):
             # built before the run directory is touched: a config error leaves nothing behind
             experiment = build(config)
             if args.dry_run:
-                print(dry_run(experiment))
+                line = dry_run(experiment)
+                if distributed.is_primary():
+                    print(line)
                 return 0
             summary = run_experiment(experiment, run_dir, resume=args.resume,
                                      overwrite=args.overwrite, threads=config["threads"],
                                      progress_bar=not args.quiet and sys.stdout.isatty())
     except (ConfigError, CheckpointError, RunDirectoryError, mt.DeviceError) as err:
-        return fail(err)
+        return _fail(err)
+    except distributed.PeerFailure as err:
+        return _fail(err, status=err.status)
     except TrainingError as err:
         run_dir.log(f"error: {err}", console=False)
-        return fail(err, status=1)
+        return _fail(err, status=1)
     except OSError as err:  # a run file that cannot be written: a full disk, no permission
         name = err.filename2 or err.filename  # os.replace(temporary, name) names both
-        return fail(f"cannot write {name or 'the run directory'}: {err.strerror or err}"
-                    f"{_what_is_kept(run_dir)}")
+        return _fail(f"cannot write {name or 'the run directory'}: {err.strerror or err}"
+                     f"{_what_is_kept(run_dir)}")
     except KeyboardInterrupt:
         message = f"interrupted{_how_to_continue(run_dir)}"
         if run_dir is not None and run_dir.log_file.parent.is_dir():
             run_dir.log(message, console=False)
-        print(f"\n{message}", file=sys.stderr)
+        if distributed.is_primary():
+            print(f"\n{message}", file=sys.stderr)
         return 130
     _report(summary, run_dir, time.perf_counter() - start, args.resume)
     return 0

@@ -198,6 +198,22 @@ class Dataset:
         return _Pipeline(lambda: itertools.islice(self._elements(), start, stop), total,
                          "SkipDataset")
 
+    def shard(self, num_shards, index, name=None):
+        """Every ``num_shards``-th element from the ``index``-th: element i is kept where
+        i % num_shards == index (tf.data's; a DataLoader's ``shard`` splits each batch
+        instead). A ValueError where TensorFlow raises InvalidArgumentError."""
+        num_shards, index = int(num_shards), int(index)
+        if num_shards < 1:
+            raise ValueError(f"Number of shards must be greater than zero (currently "
+                             f"num_shards = {num_shards}).")
+        if not 0 <= index < num_shards:
+            raise ValueError(f"Index must be between 0 and {num_shards - 1} (currently index "
+                             f"= {index}).")
+        n = self._cardinality()
+        total = n if n < 0 else n // num_shards + (index < n % num_shards)
+        return _Pipeline(lambda: itertools.islice(self._elements(), index, None, num_shards),
+                         total, "ShardDataset")
+
     def enumerate(self, start=0, name=None):
         """``(index, element)`` pairs, the index an int64 scalar counting from ``start``."""
         start = int(start)

@@ -3,6 +3,7 @@
 The Trainer's ``micro_batches`` uses both functions; a data-parallel step uses ``accumulate``
 on its own part, then sums across processes.
 """
+import warnings
 
 
 def split(n, parts):
@@ -29,3 +30,9 @@ def accumulate(parts):
 
 def _add(a, b):
     return b if a is None else a if b is None else a + b
+
+
+def warn_frozen():
+    # Keras 3's train_step warns too: a frozen model trains nothing, which may be meant
+    warnings.warn("the model has no trainable variables (is it frozen, trainable = False?): "
+                  "the training steps update nothing", stacklevel=3)

@@ -1,6 +1,8 @@
-"""A whole run: train, validate, test, and fill the run directory."""
+"""A whole run: train, validate, test, and fill the run directory (rank 0's alone, in an MPI
+run: the other ranks train their shards and write nothing)."""
 from dataclasses import dataclass, field
 
+from .. import distributed
 from .callbacks import Callback, EarlyStopping, best_epoch
 from .header import describe
 from .progress import EpochLog, ProgressBar
@@ -39,7 +41,7 @@ class HistoryFile(Callback):
 
 
 def make_trainer(experiment, run_dir, progress_bar=False):
-    shown = (ProgressBar if progress_bar else EpochLog)(run_dir.log)
+    shown = (ProgressBar if progress_bar and run_dir.writes else EpochLog)(run_dir.log)
     return Trainer(experiment.model, experiment.optimizer, experiment.loss, experiment.metrics,
                    callbacks=[*experiment.callbacks, HistoryFile(run_dir), shown],
                    checkpoint=run_dir.checkpoint, checkpoint_every=experiment.checkpoint_every,
@@ -55,14 +57,19 @@ def run_experiment(experiment, run_dir, resume=False, overwrite=False, progress_
     ``overwrite`` (a RunDirectoryError either way). ``threads``: the BLAS threads the caller
     set, for the header."""
     run_dir = run_dir if isinstance(run_dir, RunDirectory) else RunDirectory(run_dir)
+    if not distributed.is_primary():
+        run_dir = run_dir.replica()
     with run_dir.open(resume=resume, overwrite=overwrite):
         return _run(experiment, run_dir, resume, progress_bar, threads)
 
 
 def _run(experiment, run_dir, resume, progress_bar, threads):
     trainer, resumed_from = make_trainer(experiment, run_dir, progress_bar), None
+    train, ranks = experiment.train, distributed.world_size()
+    if ranks > 1:  # each rank trains on its share of every batch
+        train = train.shard(ranks, distributed.rank())
     if resume and run_dir.checkpoint.is_file():
-        trainer.restore(run_dir.checkpoint, experiment.train)
+        trainer.restore(run_dir.checkpoint, train)
         resumed_from = f"{run_dir.checkpoint} at epoch {trainer.epoch}, step {trainer.step}"
     elif resume:
         run_dir.log(f"no checkpoint in {run_dir.path} yet: starting from the beginning")
@@ -72,12 +79,19 @@ def _run(experiment, run_dir, resume, progress_bar, threads):
         run_dir.write_preprocessing(experiment.preprocessing)
     for line in describe(experiment, run_dir, threads, resumed_from):
         run_dir.log(line)
-    trainer.fit(experiment.train, experiment.epochs, experiment.validation)
+    if ranks > 1:
+        run_dir.log(f"data-parallel over {ranks} MPI processes: each trains on 1/{ranks} of "
+                    f"every batch of {experiment.train.batch_size}")
+    statuses = distributed.settle(0)  # no rank starts training while another has failed
+    if any(statuses):
+        raise distributed.PeerFailure(statuses)
+    trainer.fit(train, experiment.epochs, experiment.validation)
     run_dir.write_history(trainer.history)
     summary = _summary(trainer, experiment)
-    experiment.model.save_weights(run_dir.weights)
+    run_dir.write_weights(experiment.model)
     run_dir.write_summary(summary)
-    _draw_curves(run_dir)
+    if run_dir.writes:
+        _draw_curves(run_dir)
     return summary
 
 

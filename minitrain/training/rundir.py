@@ -12,6 +12,9 @@
 A run holds the directory for its whole life (``open`` ... ``close``, or ``with``): an
 operating-system lock keeps a second run out, a fresh run refuses a directory that holds a run
 unless told to overwrite it, and no run file is written through a symbolic link.
+
+In an MPI run only rank 0 writes, locks and prints; the other ranks hold a ``replica()``,
+which reads the run's files (the checkpoint to resume from) and writes nothing.
 """
 import csv
 import glob
@@ -37,6 +40,8 @@ class RunDirectoryError(ValueError):
 class RunDirectory:
     """The files of one run under ``path``; nothing is created until ``open``. ``source``
     (e.g. the option or config key that chose ``path``) prefixes the errors about it."""
+
+    writes = True  # False for a replica
 
     def __init__(self, path, source=None):
         self.path, self.source = Path(path), source
@@ -169,6 +174,13 @@ class RunDirectory:
     def write_summary(self, summary):
         write_text(self.metrics_json, json.dumps(summary, indent=2) + "\n")
 
+    def write_weights(self, model):
+        model.save_weights(self.weights)
+
+    def replica(self):
+        """This directory as a rank other than 0 of an MPI run sees it: read, never written."""
+        return ReplicaDirectory(self.path, self.source)
+
     def log(self, line, console=True):
         """Print ``line`` (around a live progress bar) and append it to train.log."""
         if console and self.console:
@@ -177,6 +189,40 @@ class RunDirectory:
             except BrokenPipeError:  # `train.py ... | head`: the reader left, the run goes on
                 self.console = False
         append_line(self.log_file, line + "\n")
+
+
+class ReplicaDirectory(RunDirectory):
+    """A run directory that reads its files and writes, locks and prints nothing: what the
+    ranks other than 0 of an MPI run use (rank 0 writes for all)."""
+
+    writes = False
+
+    def open(self, resume=False, overwrite=False):
+        return self
+
+    def close(self):
+        pass
+
+    def write_config(self, config):
+        pass
+
+    def write_preprocessing(self, state):
+        pass
+
+    def write_history(self, history):
+        pass
+
+    def write_summary(self, summary):
+        pass
+
+    def write_weights(self, model):
+        pass
+
+    def log(self, line, console=True):
+        pass
+
+    def replica(self):
+        return self
 
 
 def _csv_rows(columns, rows, header=False):

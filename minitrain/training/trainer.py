@@ -14,16 +14,16 @@ unsplit step's), and a BatchNormalization layer sees part-sized batches.
 import math
 import numbers
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .. import random
+from .. import distributed, random
 from ..backprop import GradientTape
 from ..data.pipeline import INFINITE_CARDINALITY, Dataset
 from . import checkpoint as ckpt
-from .accumulate import accumulate, split
+from .accumulate import accumulate, split, warn_frozen
+from .parallel import DataParallel, this_rank
 from .state import capture, columns, restore, rows
 
 
@@ -31,7 +31,7 @@ class TrainingError(RuntimeError):
     """A run that cannot go on (the CLI exits with status 1)."""
 
 
-class Trainer:
+class Trainer(DataParallel):
     """Fits ``model`` with ``optimizer`` on ``loss`` (a mean over the batch).
 
     ``metrics``: a dict {name: metric} (or a list of metrics, named by their ``name``),
@@ -63,6 +63,7 @@ class Trainer:
         self._in_epoch, self._loss_total, self._loss_count = False, 0.0, 0
         self._elapsed, self._started = 0.0, None
         self.epochs, self.steps_per_epoch = None, None
+        self._parallel, self._joined = False, False  # data-parallel; weights shared yet
 
     # --- one step ------------------------------------------------------------------------------
     def train_step(self, x, y):
@@ -78,7 +79,7 @@ class Trainer:
         if variables:
             self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         else:
-            _warn_frozen()
+            warn_frozen()
         for metric in self.metrics.values():
             metric.update_state(y, y_pred)
         return float(loss)
@@ -87,17 +88,22 @@ class Trainer:
         """One update from the parts of the batch (``split``): each part's forward and
         backward on its own, the metrics updated on each, the gradients combined by
         ``accumulate``. The loss returned is the parts' losses weighted the same way."""
+        loss, grads = self.accumulated_gradients(x, y)
+        variables = self.model.trainable_variables
+        if variables:
+            self.optimizer.apply_gradients(zip(grads, variables))
+        else:
+            warn_frozen()
+        return loss
+
+    def accumulated_gradients(self, x, y):
+        """(mean loss, gradients) of the batch from its ``micro_batches`` parts; nothing
+        applied."""
         n, parts = len(x), []
         for start, stop in split(n, self.micro_batches):
             parts.append(((stop - start) / n, self.part_gradients(x[start:stop], y[start:stop])))
         loss = sum(weight * part_loss for weight, (part_loss, _) in parts)
-        variables = self.model.trainable_variables
-        if variables:
-            grads = accumulate((weight, grads) for weight, (_, grads) in parts)
-            self.optimizer.apply_gradients(zip(grads, variables))
-        else:
-            _warn_frozen()
-        return loss
+        return loss, accumulate((weight, grads) for weight, (_, grads) in parts)
 
     def part_gradients(self, x, y):
         """(mean loss, gradients of the trainable variables) on one part of a batch, the
@@ -140,10 +146,13 @@ class Trainer:
         steps (set ``trainer.stop_training = False`` to go on anyway)."""
         self.epochs = int(epochs)
         self.steps_per_epoch = _length(_check_finite(train, "fit()"))
+        self._parallel = distributed.world_size() > 1
+        if self._parallel:
+            self._join_world(train)
         self._started = time.perf_counter()
         # overflow on the way to a nan is reported once, by the finiteness checks, not by numpy
         try:
-            with np.errstate(over="ignore", invalid="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"), distributed.deferred_interrupts():
                 self._callback("on_train_begin")
                 while self.epoch < self.epochs and not self.stop_training:
                     self._train_epoch(train)
@@ -151,6 +160,12 @@ class Trainer:
                 self._callback("on_train_end")
         except KeyboardInterrupt:  # Ctrl-C: the display takes its bar off the terminal
             self._callback("on_interrupt")
+            raise
+        except BaseException as err:
+            # every rank meets a nan together; anything else (a file rank 0 cannot write)
+            # happened on one rank only, while the others wait for it in a collective
+            if self._parallel and not isinstance(err, TrainingError):
+                distributed.abort(err)
             raise
         finally:
             self._elapsed, self._started = self.wall_time(), None
@@ -166,11 +181,16 @@ class Trainer:
             return  # resumed from a checkpoint taken after the epoch's last step
         for x, y in train:
             self._callback("on_batch_begin")
-            loss = self.train_step(x, y)
+            if self._parallel:
+                loss, n = self.parallel_step(x, y)
+            else:
+                loss, n = self.train_step(x, y), len(x)
             self.step, self.batch = self.step + 1, self.batch + 1
-            self._loss_total, self._loss_count = self._loss_total + loss * len(x), (
-                self._loss_count + len(x))
+            self._loss_total, self._loss_count = self._loss_total + loss * n, (
+                self._loss_count + n)
             self._callback("on_batch_end")
+            if self._parallel:  # a callback's stop, decided by all ranks
+                self.stop_training = distributed.agree(self.stop_training)
             # a callback that stops on a nan (Keras's TerminateOnNaN) ends the run quietly
             if not math.isfinite(loss) and not self.stop_training:
                 raise self._diverged(f"the loss is {loss}")
@@ -180,6 +200,8 @@ class Trainer:
                 break
 
     def _end_epoch(self, train, validation):
+        if self._parallel:  # BatchNormalization's moving statistics: rank 0's, on every rank
+            distributed.broadcast_variables(self.model.non_trainable_weights)
         logs = self.running_logs()
         if validation is not None:
             logs.update({f"val_{k}": v for k, v in self.evaluate(validation).items()})
@@ -188,6 +210,8 @@ class Trainer:
         self.history.append(logs)
         for callback in self.callbacks:
             callback.on_epoch_end(self, logs)
+        if self._parallel:  # early stopping, decided by all ranks
+            self.stop_training = distributed.agree(self.stop_training)
         # the last epoch always leaves a checkpoint: resuming a finished run does nothing
         last = self.stop_training or self.epoch >= self.epochs
         if self.checkpoint_path is not None and (last or (
@@ -252,14 +276,19 @@ class Trainer:
         weights = self.model.get_weights()
         if not all(np.isfinite(w).all() for w in weights if w.dtype.kind == "f"):
             raise self._diverged("the weights are no longer finite")
-        ckpt.save(path, self.state(train))
+        state = self.state(train)
+        if self._parallel:  # the ranks differ only in their generators: rank 0 keeps them all
+            state["world"] = {"size": distributed.world_size(),
+                              "rng": distributed.gather_object(state["rng"])}
+        if distributed.is_primary():
+            ckpt.save(path, state)
         self.last_checkpoint = (path, self.step)
 
     def restore(self, path, train=None):
         """Continue from the checkpoint at ``path``; ``train`` is the loader to reposition.
         A checkpoint of another run (other sizes, optimizer, metrics or data) is refused with
         a CheckpointError naming the first thing that differs, before anything changes."""
-        state = ckpt.load(path)
+        state = this_rank(ckpt.load(path), path)
         if hasattr(self.optimizer, "build"):
             self.optimizer.build(self.model.trainable_variables)
         self._check_fits(state, path, train)
@@ -275,6 +304,7 @@ class Trainer:
             train.set_state(state["data"])
         self._set_loop(state["loop"])
         self.last_checkpoint = (Path(path), self.step)
+        self._joined = True  # the checkpoint gave every rank the same weights, and its stream
 
     def _set_loop(self, loop):
         self.step, self.epoch, self.batch = loop["step"], loop["epoch"], loop["batch"]
@@ -304,12 +334,6 @@ class Trainer:
                 f"{path} does not fit this run: {ckpt.name_weight(problem, names)}. It was "
                 "written by a run of another model, optimizer, metrics or data: resume with the "
                 "config that wrote it, or start afresh in another directory")
-
-
-def _warn_frozen():
-    # Keras 3's train_step warns too: a frozen model trains nothing, which may be meant
-    warnings.warn("the model has no trainable variables (is it frozen, trainable = False?): "
-                  "the training steps update nothing", stacklevel=3)
 
 
 def _check_finite(data, what):
