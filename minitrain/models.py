@@ -319,7 +319,20 @@ class Sequential(Model):
         return model
 
     def call(self, inputs, training=False):
+        if self._layers and getattr(self._layers[0], "mask_zero", False):
+            return self._call_masked(inputs, training)
         x = inputs
         for layer in self._layers:
             x = layer(x, training=training)
+        return x
+
+    def _call_masked(self, inputs, training):
+        """Keras's mask flow, from an Embedding with mask_zero: each layer that takes a
+        ``mask`` gets its input's, and ``compute_mask`` says what passes on."""
+        x, mask = inputs, None
+        for layer in self._layers:
+            takes_mask = mask is not None and "mask" in inspect.signature(layer.call).parameters
+            y = layer(x, training=training, mask=mask) if takes_mask else layer(
+                x, training=training)
+            x, mask = y, layer.compute_mask(x, mask)
         return x

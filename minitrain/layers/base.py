@@ -102,6 +102,8 @@ class Layer(Module):
     """
 
     _call_takes_training = False
+    # Keras's: a layer that keeps its input's time steps passes a mask on (compute_mask)
+    supports_masking = False
     # bookkeeping the Module walk skips: _walk_attributes gives the own weights in order itself
     _TF_MODULE_IGNORED_PROPERTIES = frozenset({"_own", "_tracked", "_losses", "_regularized",
                                                 "_auto_config", "_build_shapes",
@@ -324,6 +326,11 @@ class Layer(Module):
                                  f"no defined {what}.")
         tensors = getattr(self._inbound_nodes[0], attribute)
         return tensors[0] if len(tensors) == 1 else tensors
+
+    def compute_mask(self, inputs, previous_mask=None):
+        """Keras's: the mask of this layer's output, given its input's; a Sequential hands it
+        to the next layer whose call takes ``mask`` (an Embedding with mask_zero starts one)."""
+        return previous_mask if self.supports_masking else None
 
     # --- config (Keras's) --------------------------------------------------------------------
     def get_config(self):

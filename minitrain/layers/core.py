@@ -13,6 +13,8 @@ from .serializable import serialize, serialize_function
 class Dense(Layer):
     """activation(inputs @ kernel + bias), over the last axis of the inputs."""
 
+    supports_masking = True  # each time step on its own: a mask passes through
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, **kwargs):
@@ -52,6 +54,8 @@ class Dense(Layer):
 class Activation(Layer):
     """An activation by name ("relu", ...) or a function, as a layer."""
 
+    supports_masking = True  # each time step on its own: a mask passes through
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -89,6 +93,8 @@ class Dropout(Layer):
     sequence of different masks. Without, they come from ``mt.random``'s global generator.
     """
 
+    supports_masking = True  # each time step on its own: a mask passes through
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
@@ -111,9 +117,10 @@ class Embedding(Layer):
     """Row ``i`` of the ``(input_dim, output_dim)`` embeddings matrix for each index ``i``."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, **kwargs):
+                 embeddings_regularizer=None, mask_zero=False, **kwargs):
         super().__init__(**kwargs)
         self.autocast = False  # indices stay integers, as in Keras
+        self.mask_zero = bool(mask_zero)  # index 0 is padding: the layers after skip it
         self.input_dim = positive_int(input_dim, "Embedding: input_dim")
         self.output_dim = positive_int(output_dim, "Embedding: output_dim")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -133,8 +140,11 @@ class Embedding(Layer):
                                  f"{self.input_dim}), got values {low}..{high}")
         return ops.gather(self.embeddings, indices)
 
+    def compute_mask(self, inputs, previous_mask=None):
+        return ops.not_equal(inputs, 0) if self.mask_zero else None
+
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim,
-                "output_dim": self.output_dim,
+                "output_dim": self.output_dim, "mask_zero": self.mask_zero,
                 "embeddings_initializer": serialize(self.embeddings_initializer),
                 "embeddings_regularizer": serialize(self.embeddings_regularizer)}

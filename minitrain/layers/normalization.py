@@ -95,6 +95,8 @@ class BatchNormalization(_Normalization):
 class LayerNormalization(_Normalization):
     """Normalizes each example over ``axis`` (the last by default) with its own statistics."""
 
+    supports_masking = True  # each time step on its own: a mask passes through
+
     def call(self, inputs):
         mean, variance = nn.moments(inputs, self.axes, keepdims=True)
         return self._normalize(inputs, mean, variance)

@@ -104,6 +104,10 @@ class _RNN(Layer):
         return self.bias
 
     # --- the loop ----------------------------------------------------------------------------
+    def compute_mask(self, inputs, previous_mask=None):
+        """Keras's: the steps' mask goes on with the sequence, not with its last output."""
+        return previous_mask if self.return_sequences else None
+
     def call(self, sequences, initial_state=None, mask=None, training=False):
         states = self._initial_states(sequences, initial_state)
         dp, rec_dp = self._dropout_masks(sequences, training)

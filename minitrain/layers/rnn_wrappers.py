@@ -95,6 +95,9 @@ class Bidirectional(Layer):
             self.backward_layer.set_weights(self._initial_weights[half:])
             self._initial_weights = None
 
+    def compute_mask(self, inputs, previous_mask=None):
+        return previous_mask if self.return_sequences else None
+
     def call(self, sequences, initial_state=None, mask=None, training=None):
         kwargs = {"training": training}
         if mask is not None and _takes(self.forward_layer, "mask"):
@@ -156,6 +159,8 @@ class Bidirectional(Layer):
 
 class TimeDistributed(Layer):
     """The same layer on every time step: (batch, time, ...) -> (batch, time, ...')."""
+
+    supports_masking = True  # each time step on its own: a mask passes through
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):
