@@ -19,6 +19,18 @@ optimizer: adam
 training: {epochs: 1}
 """
 
+# a run of a few dozen steps for the Python API: dropout and Adam, so that a resume must
+# restore the random generator and the optimizer's slots both ("training" is the test's own)
+SMALL_RUN = {
+    "seed": 3,
+    "data": {"source": "spirals", "options": {"n_samples": 240}, "batch_size": 16},
+    "model": [{"Dense": {"units": 16, "activation": "relu"}}, {"Dropout": {"rate": 0.2}},
+              {"Dense": {"units": 2}}],
+    "loss": {"name": "sparse_categorical_crossentropy", "from_logits": True},
+    "optimizer": {"name": "adam", "learning_rate": 0.01},
+    "metrics": ["accuracy"],
+}
+
 
 def _limit_memory(megabytes):
     def limit():

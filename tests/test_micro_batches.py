@@ -4,7 +4,7 @@ validated through the CLI, and a killed run with micro_batches resumed bit for b
 import numpy as np
 import pytest
 import yaml
-from clirun import TINY, refused, train
+from clirun import SMALL_RUN, TINY, refused, train
 
 import minitrain as mt
 from minitrain.config import build, load_config
@@ -145,16 +145,8 @@ def test_a_bad_micro_batches_exits_2_naming_the_key(tmp_path, value, named):
 # --- resume ----------------------------------------------------------------------------------
 
 # dropout draws each part's masks from the global generator: a resume must restore it
-CONFIG = {
-    "seed": 3,
-    "data": {"source": "spirals", "options": {"n_samples": 240}, "batch_size": 16},
-    "model": [{"Dense": {"units": 16, "activation": "relu"}}, {"Dropout": {"rate": 0.2}},
-              {"Dense": {"units": 2}}],
-    "loss": {"name": "sparse_categorical_crossentropy", "from_logits": True},
-    "optimizer": {"name": "adam", "learning_rate": 0.01},
-    "metrics": ["accuracy"],
-    "training": {"epochs": 3, "micro_batches": 2, "checkpoint": {"every": 4, "unit": "step"}},
-}
+CONFIG = {**SMALL_RUN, "training": {"epochs": 3, "micro_batches": 2,
+                                    "checkpoint": {"every": 4, "unit": "step"}}}
 
 
 class Kill(Callback):

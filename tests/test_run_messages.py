@@ -6,6 +6,7 @@ import re
 from types import SimpleNamespace
 
 import pytest
+from clirun import SMALL_RUN
 
 from minitrain.config import build, load_config
 from minitrain.training import Callback, EarlyStopping, EpochLog, ProgressBar, Trainer
@@ -13,16 +14,8 @@ from minitrain.training.callbacks import best_epoch, format_value
 from minitrain.training.header import describe
 from minitrain.training.progress import interruption
 
-CONFIG = {
-    "seed": 3,
-    "data": {"source": "spirals", "options": {"n_samples": 240}, "batch_size": 16},
-    "model": [{"Dense": {"units": 16, "activation": "relu"}}, {"Dropout": {"rate": 0.2}},
-              {"Dense": {"units": 2}}],
-    "loss": {"name": "sparse_categorical_crossentropy", "from_logits": True},
-    "optimizer": {"name": "adam", "learning_rate": 0.01},
-    "metrics": ["accuracy"],
-    "training": {"epochs": 4, "early_stopping": {"monitor": "val_loss", "patience": 3}},
-}
+CONFIG = {**SMALL_RUN, "training": {"epochs": 4, "early_stopping": {"monitor": "val_loss",
+                                                                     "patience": 3}}}
 
 
 def experiment(**training):
