@@ -1,5 +1,6 @@
 """Model (a layer made of layers, Keras's subclassing style), Functional (``Model(inputs,
 outputs)`` over a graph of layers called on ``Input``s) and Sequential."""
+import functools
 import inspect
 
 from . import functional, nest, ops, saving, serialization
@@ -331,8 +332,15 @@ class Sequential(Model):
         ``mask`` gets its input's, and ``compute_mask`` says what passes on."""
         x, mask = inputs, None
         for layer in self._layers:
-            takes_mask = mask is not None and "mask" in inspect.signature(layer.call).parameters
+            takes_mask = mask is not None and _call_takes_mask(type(layer))
             y = layer(x, training=training, mask=mask) if takes_mask else layer(
                 x, training=training)
             x, mask = y, layer.compute_mask(x, mask)
         return x
+
+
+@functools.cache
+def _call_takes_mask(cls):
+    """Whether a layer class's call has a ``mask`` argument (asked once per class, not once a
+    step: inspecting a signature costs more than the check it saves)."""
+    return "mask" in inspect.signature(cls.call).parameters
