@@ -31,7 +31,8 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import minitrain as mt  # noqa: E402
-from minitrain.ops.conv import _col2im_array, _im2col_array  # noqa: E402
+from minitrain.ops.conv_kernels import col2im_array as _col2im_array  # noqa: E402
+from minitrain.ops.conv_kernels import im2col_array as _im2col_array  # noqa: E402
 
 torch.set_num_threads(THREADS)
 F32 = np.float32

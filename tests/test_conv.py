@@ -7,7 +7,8 @@ from gradcases import table_tests
 from layercases import Draw, case
 
 import minitrain as mt
-from minitrain.ops.conv import col2im, im2col
+from minitrain.ops.conv import col2im, conv2d_backprop_filter, conv2d_backprop_input, im2col
+from minitrain.ops.conv_kernels import KINDS, formulated
 
 rng = Draw(seed=7)
 u = rng.uniform
@@ -115,6 +116,41 @@ POOL_CASES = [case(f"{name} {i}", _pool(pool, window, strides, padding), rng.dis
               for i, (shape, window, strides, padding) in zip(GEOMETRY_IDS, GEOMETRIES)]
 
 
+def _formulated(kind, f):
+    """f with its stride-1 convolutions in formulation ``kind``; the ops record the kind, so
+    their gradients of every order use it too."""
+    def run(*xs):
+        with formulated(kind):
+            return f(*xs)
+    return run
+
+
+_PADS_SAME = ((1, 0), (1, 1))  # a (2, 3) window's SAME padding
+
+
+def _channels(kind):
+    return 1 if kind == "planes" else 2  # planes hold one channel
+
+
+def _backprop_input(c):
+    return lambda g, w: conv2d_backprop_input(g, w, (1, 4, 5, c), (1, 1), _PADS_SAME)
+
+
+def _backprop_filter(c):  # squared: a linear op's first derivative would not depend on x
+    return lambda x, g: conv2d_backprop_filter(x, g, (2, 3, c, 3), (1, 1), _PADS_SAME) ** 2
+
+
+KIND_CASES = [
+    case(f"conv2d {kind} {padding}", _formulated(kind, _conv(1, padding)),
+         u(1, 4, 5, _channels(kind)), u(2, 3, _channels(kind), 2))
+    for kind in KINDS for padding in ("SAME", "VALID")] + [
+    case(f"conv2d_backprop_input {kind}", _formulated(kind, _backprop_input(_channels(kind))),
+         u(1, 4, 5, 3), u(2, 3, _channels(kind), 3))
+    for kind in KINDS] + [
+    case(f"conv2d_backprop_filter {kind}", _formulated(kind, _backprop_filter(_channels(kind))),
+         u(1, 4, 5, _channels(kind)), u(1, 4, 5, 3))
+    for kind in KINDS]
+
 SECOND_CASES = [  # small sizes: every block of the Hessian is checked by finite differences
     case("conv2d same stride 1", _conv(1, "SAME"), u(1, 4, 4, 2), u(3, 3, 2, 2)),
     case("conv2d valid stride 2", _conv(2, "VALID"), u(1, 5, 5, 2), u(3, 3, 2, 2)),
@@ -137,8 +173,8 @@ PATCH_CASES = [
          u(1, 3, 2, 2, 2, 1)),
 ]
 
-FIRST_ORDER = CONV_CASES + POOL_CASES + TILE_CASES + PATCH_CASES
-SECOND_ORDER = SECOND_CASES + PATCH_CASES
+FIRST_ORDER = CONV_CASES + KIND_CASES + POOL_CASES + TILE_CASES + PATCH_CASES
+SECOND_ORDER = SECOND_CASES + KIND_CASES + PATCH_CASES
 
 
 test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)
@@ -170,7 +206,8 @@ def test_max_pool_gradient_goes_to_the_first_maximum_as_tensorflow():
 def test_the_tiling_max_pool_equals_the_patch_path_ties_and_nan_included(window):
     """The patch-free path (windows that tile the image) gives the patch path's maxima and
     first-maximum gradients, on values with ties and a NaN."""
-    from minitrain.ops.conv import _first_maximum, _first_maximum_tiles, _im2col_array, _tile_max
+    from minitrain.ops.conv import _first_maximum, _first_maximum_tiles, _tile_max
+    from minitrain.ops.conv_kernels import im2col_array as _im2col_array
     a = np.random.default_rng(0).integers(0, 3, (2, 6, 4, 3)).astype(np.float64)
     a[0, 1, 1, 0] = np.nan
     kh, kw = window

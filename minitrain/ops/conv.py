@@ -1,18 +1,22 @@
-"""2-D convolution and pooling (NHWC), built on one pair of adjoint ops: im2col and col2im.
+"""2-D convolution and pooling (NHWC).
 
-im2col copies every kh x kw window of the (padded) input into a patch array of shape
-(N, Ho, Wo, kh, kw, C), through a strided view: no Python loop over pixels or examples.
-A convolution is then one matmul of the patches with the filters, so its gradient with respect
-to the filters is a matmul, and with respect to the input a col2im (the scatter-add of patch
-gradients back to their pixels). im2col and col2im are linear and each other's adjoint, so each
-is the other's gradient, and derivatives of any order work through nested tapes.
+A convolution is three ops, as in TensorFlow: conv2d and its two gradients,
+conv2d_backprop_input and conv2d_backprop_filter. Each is linear in each of its two inputs, so
+each one's gradients are the other two (and conv2d itself): derivatives of any order work
+through nested tapes. Their array kernels (conv_kernels.py) pick a formulation per shape.
+
+Pooling is built on a pair of adjoint ops, im2col and col2im: im2col copies every kh x kw
+window of the (padded) input into a patch array of shape (N, Ho, Wo, kh, kw, C) through a
+strided view, col2im scatter-adds patch gradients back to their pixels; each is the other's
+gradient. A max-pool whose windows tile the image needs no patches at all.
 """
 import math
 
 from .. import backend
 from ..tensor import Tensor
-from .core import as_pair, as_tensor, register_gradient, run
-from .linalg import matmul
+from . import conv_kernels
+from .conv_kernels import col2im_array, im2col_array
+from .core import as_pair, as_tensor, register_gradient, run, run2
 from .reduce import reduce_sum
 from .selection import where
 from .shape import expand_dims, reshape
@@ -58,40 +62,12 @@ def _pads(shape, window, strides, padding, name):
     return pads
 
 
-# --- im2col and col2im on arrays -------------------------------------------------------------
-def _im2col_array(a, window, strides, pads, pad_value=0):
-    xp = backend.array_module(a)
-    (kh, kw), (sh, sw) = window, strides
-    if any(p for pair in pads for p in pair):
-        a = xp.pad(a, ((0, 0), pads[0], pads[1], (0, 0)), constant_values=pad_value)
-    n, h, w, c = a.shape
-    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
-    s_n, s_h, s_w, s_c = a.strides
-    view = xp.lib.stride_tricks.as_strided(
-        a, (n, ho, wo, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h, s_w, s_c))
-    return xp.ascontiguousarray(view)
-
-
-def _col2im_array(cols, shape, window, strides, pads):
-    xp = backend.array_module(cols)
-    (kh, kw), (sh, sw), ((top, bottom), (left, right)) = window, strides, pads
-    n, h, w, c = shape
-    ho, wo = cols.shape[1:3]
-    out = xp.zeros((n, h + top + bottom, w + left + right, c), dtype=cols.dtype)
-    # one strided add per kernel offset (kh * kw of them): the windows overlap, so each pixel
-    # collects the gradients of every patch that copied it
-    for i in range(kh):
-        for j in range(kw):
-            out[:, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += cols[:, :, :, i, j]
-    return xp.ascontiguousarray(out[:, top:top + h, left:left + w])
-
-
 # --- the differentiable pair -----------------------------------------------------------------
 def im2col(input, window, strides, pads, pad_value=0):
     """The (N, Ho, Wo, kh, kw, C) patches of an NHWC input padded by ``pads`` with pad_value."""
     x = as_tensor(input)
     attrs = {"window": window, "strides": strides, "pads": pads}
-    return run("im2col", lambda a: _im2col_array(a, window, strides, pads, pad_value), (x,),
+    return run("im2col", lambda a: im2col_array(a, window, strides, pads, pad_value), (x,),
                attrs)
 
 
@@ -106,7 +82,7 @@ def col2im(cols, shape, window, strides, pads):
     """The NHWC array of ``shape`` whose pixels sum the patch entries copied from them."""
     c = as_tensor(cols)
     attrs = {"window": window, "strides": strides, "pads": pads}
-    return run("col2im", lambda a: _col2im_array(a, shape, window, strides, pads), (c,), attrs)
+    return run("col2im", lambda a: col2im_array(a, shape, window, strides, pads), (c,), attrs)
 
 
 @register_gradient("col2im")
@@ -121,12 +97,78 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     """sum over (i, j, c) of x[n, h*sh + i, w*sw + j, c] * filters[i, j, c, k] (a correlation)."""
     x, w = as_pair(input, filters, "conv2d")
     _check_conv_args(x.shape, w.shape, data_format, dilations)
-    kh, kw, c_in, c_out = w.shape
     strides = spatial_pair(strides, "conv2d: strides")
-    cols = im2col(x, (kh, kw), strides, _pads(x.shape, (kh, kw), strides, padding, "conv2d"))
-    n, ho, wo = cols.shape[:3]
-    y = matmul(reshape(cols, (n * ho * wo, kh * kw * c_in)), reshape(w, (kh * kw * c_in, c_out)))
-    return reshape(y, (n, ho, wo, c_out))
+    pads = _pads(x.shape, w.shape[:2], strides, padding, "conv2d")
+    return _conv(x, w, _geometry(w.shape, strides, pads))
+
+
+def _geometry(filter_shape, strides, pads):
+    """The attributes the three ops of one convolution share, its formulation among them."""
+    return {"strides": strides, "pads": pads,
+            "kind": conv_kernels.formulation(filter_shape, strides)}
+
+
+def _conv(x, w, geometry):
+    return run2("conv2d", lambda a, b: conv_kernels.forward(a, b, **geometry), x, w, geometry)
+
+
+def conv2d_backprop_input(grad, filters, input_shape, strides, pads):
+    """The gradient of conv2d with respect to an input of ``input_shape`` (the transposed
+    convolution of ``grad``); ``pads`` are the forward's ((top, bottom), (left, right))."""
+    g, w = as_pair(grad, filters, "conv2d_backprop_input")
+    return _input_grad(g, w, input_shape, _geometry(w.shape, strides, pads))
+
+
+def conv2d_backprop_filter(input, grad, filter_shape, strides, pads):
+    """The gradient of conv2d with respect to filters of ``filter_shape``."""
+    x, g = as_pair(input, grad, "conv2d_backprop_filter")
+    return _filter_grad(x, g, filter_shape, _geometry(tuple(filter_shape), strides, pads))
+
+
+def _input_grad(g, w, input_shape, geometry):
+    shape = tuple(input_shape)
+    return run2("conv2d_backprop_input", lambda a, b: conv_kernels.input_grad(
+        a, b, shape, **geometry), g, w, {**geometry, "input_shape": shape})
+
+
+def _filter_grad(x, g, filter_shape, geometry):
+    shape = tuple(filter_shape)
+    return run2("conv2d_backprop_filter", lambda a, b: conv_kernels.filter_grad(
+        a, b, shape, **geometry), x, g, {**geometry, "filter_shape": shape})
+
+
+def _shared(op):
+    return {key: op.attrs[key] for key in ("strides", "pads", "kind")}
+
+
+def _pair_grads(op, first, second):
+    """The gradients the sweep needs, each computed only then (a model's input needs none)."""
+    need_first, need_second = op.needs_grad
+    return (first() if need_first else None), (second() if need_second else None)
+
+
+@register_gradient("conv2d")
+def _conv2d_grad(op, grad):
+    """the transposed convolution of grad; each window of x against grad"""
+    (x, w), geometry = op.inputs, _shared(op)
+    return _pair_grads(op, lambda: _input_grad(grad, w, x.shape, geometry),
+                       lambda: _filter_grad(x, grad, w.shape, geometry))
+
+
+@register_gradient("conv2d_backprop_input")
+def _backprop_input_grad(op, grad):
+    """linear in g and in w: conv2d(grad, w), and grad's windows against g"""
+    (g, w), geometry = op.inputs, _shared(op)
+    return _pair_grads(op, lambda: _conv(grad, w, geometry),
+                       lambda: _filter_grad(grad, g, w.shape, geometry))
+
+
+@register_gradient("conv2d_backprop_filter")
+def _backprop_filter_grad(op, grad):
+    """linear in x and in g: the transposed convolution of g with grad, and conv2d(x, grad)"""
+    (x, g), geometry = op.inputs, _shared(op)
+    return _pair_grads(op, lambda: _input_grad(g, grad, x.shape, geometry),
+                       lambda: _conv(x, grad, geometry))
 
 
 def _check_nhwc(data_format, name):
@@ -244,5 +286,5 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     cols, geometry = _pool_patches(x, ksize, strides, padding, data_format, "avg_pool2d", 0)
     xp = backend.array_module(x._data)
     ones = xp.ones((1,) + x.shape[1:3] + (1,), dtype=x.dtype)
-    counts = _im2col_array(ones, *geometry).sum(axis=(3, 4))  # real pixels per window
+    counts = im2col_array(ones, *geometry).sum(axis=(3, 4))  # real pixels per window
     return reduce_sum(cols, axis=3) / Tensor(counts)

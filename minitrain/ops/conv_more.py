@@ -1,7 +1,7 @@
 """More convolutions, all from conv.py's ops: transposed, depthwise, separable and 1-D.
 
-None registers a gradient of its own. conv2d_transpose is the gradient of conv2d with respect
-to its input, col2im(x @ filters^T); depthwise_conv2d is one batched matmul of im2col's patches,
+None registers a gradient of its own. conv2d_transpose is conv2d's gradient with respect to
+its input, conv2d_backprop_input; depthwise_conv2d is one batched matmul of im2col's patches,
 a matmul per channel; the 1-D ops are the 2-D ones on an added axis of size 1. Their
 derivatives, of every order, come from im2col, col2im, matmul and the shape ops.
 """
@@ -12,8 +12,8 @@ from .conv import (
     _check_nhwc,
     _pads,
     avg_pool2d,
-    col2im,
     conv2d,
+    conv2d_backprop_input,
     im2col,
     max_pool2d,
     padding_mode,
@@ -74,19 +74,15 @@ def conv_transpose_output_size(size, window, stride, padding, output_padding=Non
 # --- 2-D -------------------------------------------------------------------------------------
 def conv2d_transpose(input, filters, output_shape, strides, padding="SAME", data_format="NHWC",
                      dilations=None, name=None):
-    """The gradient of conv2d(y, filters) with respect to y of ``output_shape``, at ``input``:
-    col2im(input @ filters^T), filters of shape (kh, kw, output_channels, in_channels)."""
+    """The gradient of conv2d(y, filters) with respect to y of ``output_shape``, at ``input``,
+    filters of shape (kh, kw, output_channels, in_channels)."""
     x, w = as_pair(input, filters, "conv2d_transpose")
     _check_nhwc(data_format, "conv2d_transpose")
     _no_dilations(dilations, "conv2d_transpose")
     strides = _pair(strides, "conv2d_transpose: strides")
     shape = _check_transpose_shapes(x.shape, w.shape, output_shape, strides, padding)
-    kh, kw, c_out, c_in = w.shape
-    n, h, wd = x.shape[:3]
-    cols = matmul(reshape(x, (n * h * wd, c_in)), reshape(w, (kh * kw * c_out, c_in)),
-                  transpose_b=True)
-    pads = _pads(shape, (kh, kw), strides, padding, "conv2d_transpose")
-    return col2im(reshape(cols, (n, h, wd, kh, kw, c_out)), shape, (kh, kw), strides, pads)
+    pads = _pads(shape, w.shape[:2], strides, padding, "conv2d_transpose")
+    return conv2d_backprop_input(x, w, shape, strides, pads)
 
 
 def _check_transpose_shapes(x_shape, w_shape, output_shape, strides, padding):

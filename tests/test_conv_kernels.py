@@ -1,0 +1,123 @@
+"""The convolution's formulations (ops/conv_kernels.py) against each other: the same numbers.
+
+im2col is the reference: test_conv.py checks it against naive loops and finite differences.
+The other two formulations must give its forward and both gradients on every geometry,
+channels wide enough for per-tap GEMMs included; test_conv.py checks each of them by finite
+differences of first and second order as well.
+"""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import minitrain as mt
+from minitrain.ops import conv_kernels
+from minitrain.ops.conv import _pads
+from minitrain.ops.conv_kernels import KINDS, filter_grad, formulated, forward, input_grad
+
+
+def _case(n, h, w, c_in, c_out, kh, kw, padding, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, h, w, c_in)).astype(dtype)
+    f = rng.standard_normal((kh, kw, c_in, c_out)).astype(dtype)
+    pads = _pads(x.shape, (kh, kw), (1, 1), padding, "test")
+    ho, wo = [size + sum(pad) - k + 1 for size, pad, k in zip((h, w), pads, (kh, kw))]
+    g = rng.standard_normal((n, ho, wo, c_out)).astype(dtype)
+    return x, f, g, pads
+
+
+def _all_three(x, f, g, pads, kind):
+    return (forward(x, f, (1, 1), pads, kind), input_grad(g, f, x.shape, (1, 1), pads, kind),
+            filter_grad(x, g, f.shape, (1, 1), pads, kind))
+
+
+def _assert_same(got, want, rtol):
+    for name, a, b in zip(("y", "dx", "dw"), got, want):
+        assert a.shape == b.shape and a.dtype == b.dtype, name
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max(), err_msg=name)
+
+
+GEOMETRIES = [  # (n, h, w, c_in, c_out, kh, kw, padding)
+    (2, 7, 6, 3, 4, 3, 3, "SAME"),
+    (2, 7, 6, 3, 4, 3, 3, "VALID"),
+    (1, 6, 5, 2, 3, 2, 3, "SAME"),    # an even window: SAME pads more after than before
+    (2, 5, 5, 6, 5, 5, 5, "SAME"),    # LeNet's second conv, small
+    (1, 5, 9, 1, 2, 1, 4, "VALID"),   # one row of taps
+    (3, 4, 4, 33, 7, 3, 3, "SAME"),   # wide: per-tap GEMMs
+    (2, 3, 3, 40, 8, 3, 3, "VALID"),  # one output pixel per image
+    (2, 4, 5, 5, 6, 1, 1, "VALID"),   # 1x1: one GEMM on the input's own rows
+    (1, 1, 1, 4, 3, 1, 1, "SAME"),
+    (2, 8, 8, 1, 6, 5, 5, "SAME"),    # LeNet's first conv, small: one channel
+    (1, 6, 5, 1, 3, 2, 3, "VALID"),
+    (2, 5, 4, 1, 2, 3, 1, "SAME"),
+]
+
+
+@pytest.mark.parametrize("kind", ["taps", "kernel rows", "planes"])
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=[str(g) for g in GEOMETRIES])
+def test_each_formulation_gives_im2col_numbers(geometry, kind):
+    if kind == "planes" and geometry[3] != 1:
+        pytest.skip("planes hold one channel")
+    x, f, g, pads = _case(*geometry, dtype=np.float64)
+    _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_float32_stays_float32(kind):
+    x, f, g, pads = _case(2, 9, 8, 1 if kind == "planes" else 4, 5, 3, 3, "SAME", np.float32)
+    want = _all_three(*(a.astype(np.float64) for a in (x, f, g)), pads, "im2col")
+    _assert_same(_all_three(x, f, g, pads, kind),
+                 [a.astype(np.float32) for a in want], 1e-5)
+
+
+@given(n=st.integers(1, 2), h=st.integers(1, 7), w=st.integers(1, 7), c_in=st.integers(1, 4),
+       c_out=st.integers(1, 3), kh=st.integers(1, 4), kw=st.integers(1, 4),
+       padding=st.sampled_from(["SAME", "VALID"]),
+       kind=st.sampled_from(["taps", "kernel rows", "planes"]))
+def test_every_small_geometry_agrees(n, h, w, c_in, c_out, kh, kw, padding, kind):
+    c_in = 1 if kind == "planes" else c_in
+    if padding == "VALID" and (kh > h or kw > w):
+        return  # no output at all: conv2d refuses such a window (test_conv.py)
+    x, f, g, pads = _case(n, h, w, c_in, c_out, kh, kw, padding, np.float64)
+    _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
+
+
+def test_the_blocked_sum_crosses_block_boundaries():
+    """Enough rows that the CPU's row blocks (256 rows at least) split the image several
+    times, with an odd remainder."""
+    x, f, g, pads = _case(3, 23, 21, 32, 40, 3, 3, "SAME", np.float64)
+    _assert_same(_all_three(x, f, g, pads, "taps"), _all_three(x, f, g, pads, "im2col"), 1e-12)
+
+
+@pytest.mark.parametrize("shape, strides, kind", [
+    ((5, 5, 1, 6), (1, 1), "planes"),        # one channel: one GEMM of K = 25
+    ((3, 3, 2, 6), (1, 1), "im2col"),        # a kernel row of 6 values
+    ((5, 5, 6, 16), (1, 1), "kernel rows"),  # K = 30 per kernel row
+    ((3, 3, 3, 32), (1, 1), "kernel rows"),
+    ((3, 3, 32, 32), (1, 1), "taps"),
+    ((1, 1, 3, 8), (1, 1), "taps"),          # 1x1: the input's rows are the patches
+    ((3, 3, 64, 64), (2, 2), "im2col"),      # strides: only im2col
+])
+def test_the_formulation_follows_the_shape(shape, strides, kind):
+    assert conv_kernels.formulation(shape, strides) == kind
+
+
+def test_a_conv2d_records_its_formulation_for_its_gradients(monkeypatch):
+    """The gradients use the kind the forward chose, whatever is in force when they run."""
+    kinds = []
+    for name in ("input_grad", "filter_grad"):
+        kernel = getattr(conv_kernels, name)
+        monkeypatch.setattr(conv_kernels, name, lambda *args, kernel=kernel, **kw: (
+            kinds.append(kw["kind"]), kernel(*args, **kw))[1])
+    x, w = mt.Variable(np.ones((1, 4, 4, 3))), mt.Variable(np.ones((3, 3, 3, 2)))
+    with formulated("taps"), mt.GradientTape() as tape:
+        y = mt.nn.conv2d(x, w, 1, "SAME")
+    with formulated("im2col"):
+        tape.gradient(y, [x, w])
+    assert kinds == ["taps", "taps"]
+
+
+def test_an_unknown_formulation_is_refused():
+    with pytest.raises(ValueError, match="im2col"):
+        with formulated("winograd"):
+            pass
