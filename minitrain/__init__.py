@@ -19,6 +19,7 @@ from . import (
 from . import naming as _naming
 from . import unsupported as _unsupported
 from .backend import DeviceError, device, list_devices
+from .backend import keep_freed_memory as _keep_freed_memory
 from .backprop import GradientTape, UnconnectedGradients
 from .custom_gradient import custom_gradient
 from .eager import executing_eagerly, print  # noqa: A004  (TensorFlow's tf.print)
@@ -65,6 +66,9 @@ __all__ += ["regularizers"]
 __all__ += ["callbacks"]
 __all__ += ["Input", "KerasTensor"]
 __all__ += ["TensorShape", "executing_eagerly", "print"]
+
+# a training step's arrays recur, size for size: reuse their memory instead of faulting it in
+_KEEPS_FREED_MEMORY = _keep_freed_memory()
 
 
 def __getattr__(name):

@@ -180,3 +180,36 @@ def check_same_device(name, a, b):
     if da != db and not (isinstance(a, np.generic) or isinstance(b, np.generic)):
         raise DeviceError(f"{name}: inputs are on different devices, {da} and {db}; move one "
                           f"with x.to('{da}') or x.to('{db}') first")
+
+
+# --- host memory -----------------------------------------------------------------------------
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
+_KEPT = 1 << 30  # bytes: blocks up to this size come from (and return to) malloc's heap
+
+
+def keep_freed_memory(environ=None):
+    """Tell glibc's malloc to keep freed blocks up to 1 GiB for reuse; True if it did.
+
+    numpy takes every array from malloc, which by default serves a block above a threshold
+    (128 kB, rising to at most 32 MB as such blocks are freed) with fresh pages from the
+    system and returns them at free, and trims its heap's free top beyond 128 kB. A training
+    step's large arrays (a convolution's patches, a batch's activations) are the same sizes
+    step after step, so each step got new pages and faulted every 4 kB page in anew: 1500
+    faults and 3 of the 11 ms of a LeNet-5 step (benchmarks/cnn_nets.py). With the thresholds
+    raised, the next step reuses the blocks; the process holds what it needed at its peak.
+    A caching allocator does the same (CuPy's memory pool on the GPU); numpy offers no hook for
+    one from Python. Nothing is done off glibc, or with MINITRAIN_KEEP_FREED_MEMORY=0.
+    """
+    import ctypes
+    import os
+    import sys
+
+    environ = os.environ if environ is None else environ
+    if environ.get("MINITRAIN_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith(
+            "linux"):
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):  # a C library other than glibc (musl has no mallopt)
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, _KEPT)) and bool(mallopt(_M_TRIM_THRESHOLD, _KEPT))
