@@ -125,30 +125,34 @@ def _formulated(kind, f):
     return run
 
 
-_PADS_SAME = ((1, 0), (1, 1))  # a (2, 3) window's SAME padding
+def _filters(kind):
+    """(kh, kw, c_in): planes hold one channel; Winograd's tiles are for 3x3 filters."""
+    return (3, 3, 2) if kind == "winograd" else (2, 3, 1 if kind == "planes" else 2)
 
 
-def _channels(kind):
-    return 1 if kind == "planes" else 2  # planes hold one channel
+def _same_pads(kind):
+    return ((1, 1), (1, 1)) if kind == "winograd" else ((1, 0), (1, 1))
 
 
-def _backprop_input(c):
-    return lambda g, w: conv2d_backprop_input(g, w, (1, 4, 5, c), (1, 1), _PADS_SAME)
+def _backprop_input(kind):
+    kh, kw, c = _filters(kind)
+    return lambda g, w: conv2d_backprop_input(g, w, (1, 4, 5, c), (1, 1), _same_pads(kind))
 
 
-def _backprop_filter(c):  # squared: a linear op's first derivative would not depend on x
-    return lambda x, g: conv2d_backprop_filter(x, g, (2, 3, c, 3), (1, 1), _PADS_SAME) ** 2
+def _backprop_filter(kind):  # squared: a linear op's first derivative would not depend on x
+    shape = _filters(kind) + (3,)
+    return lambda x, g: conv2d_backprop_filter(x, g, shape, (1, 1), _same_pads(kind)) ** 2
 
 
 KIND_CASES = [
     case(f"conv2d {kind} {padding}", _formulated(kind, _conv(1, padding)),
-         u(1, 4, 5, _channels(kind)), u(2, 3, _channels(kind), 2))
+         u(1, 4, 5, _filters(kind)[2]), u(*_filters(kind), 2))
     for kind in KINDS for padding in ("SAME", "VALID")] + [
-    case(f"conv2d_backprop_input {kind}", _formulated(kind, _backprop_input(_channels(kind))),
-         u(1, 4, 5, 3), u(2, 3, _channels(kind), 3))
+    case(f"conv2d_backprop_input {kind}", _formulated(kind, _backprop_input(kind)),
+         u(1, 4, 5, 3), u(*_filters(kind), 3))
     for kind in KINDS] + [
-    case(f"conv2d_backprop_filter {kind}", _formulated(kind, _backprop_filter(_channels(kind))),
-         u(1, 4, 5, _channels(kind)), u(1, 4, 5, 3))
+    case(f"conv2d_backprop_filter {kind}", _formulated(kind, _backprop_filter(kind)),
+         u(1, 4, 5, _filters(kind)[2]), u(1, 4, 5, 3))
     for kind in KINDS]
 
 SECOND_CASES = [  # small sizes: every block of the Hessian is checked by finite differences

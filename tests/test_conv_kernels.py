@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minitrain as mt
-from minitrain.ops import conv_kernels
+from minitrain.ops import conv_kernels, winograd
 from minitrain.ops.conv import _pads
 from minitrain.ops.conv_kernels import KINDS, filter_grad, formulated, forward, input_grad
 
@@ -50,16 +50,28 @@ GEOMETRIES = [  # (n, h, w, c_in, c_out, kh, kw, padding)
     (2, 8, 8, 1, 6, 5, 5, "SAME"),    # LeNet's first conv, small: one channel
     (1, 6, 5, 1, 3, 2, 3, "VALID"),
     (2, 5, 4, 1, 2, 3, 1, "SAME"),
+    (3, 7, 5, 4, 3, 3, 3, "SAME"),    # odd sizes: Winograd's last tiles hang over the edge
+    (2, 4, 6, 2, 3, 3, 3, "VALID"),
+    (5, 8, 8, 6, 5, 3, 3, "SAME"),
 ]
 
 
-@pytest.mark.parametrize("kind", ["taps", "kernel rows", "planes"])
+@pytest.mark.parametrize("kind", ["taps", "kernel rows", "planes", "winograd"])
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=[str(g) for g in GEOMETRIES])
 def test_each_formulation_gives_im2col_numbers(geometry, kind):
-    if kind == "planes" and geometry[3] != 1:
-        pytest.skip("planes hold one channel")
+    if not conv_kernels._applies(kind, geometry[5:7] + geometry[3:4]):
+        pytest.skip(f"{kind} does not apply to this filter shape")
     x, f, g, pads = _case(*geometry, dtype=np.float64)
     _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
+
+
+def test_winograd_goes_through_the_images_in_blocks(monkeypatch):
+    """Blocks of 2 images (a last one of 1): each block's buffers are rewritten in full."""
+    monkeypatch.setattr(winograd, "_BLOCK_VALUES", 16 * 4 * 4 * 6 * 2)
+    x, f, g, pads = _case(5, 8, 8, 6, 5, 3, 3, "SAME", np.float64)
+    assert winograd._block(x, 4 * 4 * 6) == 2
+    _assert_same(_all_three(x, f, g, pads, "winograd"), _all_three(x, f, g, pads, "im2col"),
+                 1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -73,9 +85,10 @@ def test_float32_stays_float32(kind):
 @given(n=st.integers(1, 2), h=st.integers(1, 7), w=st.integers(1, 7), c_in=st.integers(1, 4),
        c_out=st.integers(1, 3), kh=st.integers(1, 4), kw=st.integers(1, 4),
        padding=st.sampled_from(["SAME", "VALID"]),
-       kind=st.sampled_from(["taps", "kernel rows", "planes"]))
+       kind=st.sampled_from(["taps", "kernel rows", "planes", "winograd"]))
 def test_every_small_geometry_agrees(n, h, w, c_in, c_out, kh, kw, padding, kind):
     c_in = 1 if kind == "planes" else c_in
+    kh, kw = (3, 3) if kind == "winograd" else (kh, kw)
     if padding == "VALID" and (kh > h or kw > w):
         return  # no output at all: conv2d refuses such a window (test_conv.py)
     x, f, g, pads = _case(n, h, w, c_in, c_out, kh, kw, padding, np.float64)
@@ -89,17 +102,22 @@ def test_the_blocked_sum_crosses_block_boundaries():
     _assert_same(_all_three(x, f, g, pads, "taps"), _all_three(x, f, g, pads, "im2col"), 1e-12)
 
 
-@pytest.mark.parametrize("shape, strides, kind", [
-    ((5, 5, 1, 6), (1, 1), "planes"),        # one channel: one GEMM of K = 25
-    ((3, 3, 2, 6), (1, 1), "im2col"),        # a kernel row of 6 values
-    ((5, 5, 6, 16), (1, 1), "kernel rows"),  # K = 30 per kernel row
-    ((3, 3, 3, 32), (1, 1), "kernel rows"),
-    ((3, 3, 32, 32), (1, 1), "taps"),
-    ((1, 1, 3, 8), (1, 1), "taps"),          # 1x1: the input's rows are the patches
-    ((3, 3, 64, 64), (2, 2), "im2col"),      # strides: only im2col
+@pytest.mark.parametrize("shape, strides, kinds", [
+    ((5, 5, 1, 6), (1, 1), "planes"),          # one channel: one GEMM of K = 25
+    ((5, 5, 6, 16), (1, 1), ("im2col", "kernel rows", "im2col")),  # narrow: no col2im
+    ((3, 3, 3, 32), (1, 1), ("im2col", "kernel rows", "im2col")),
+    ((3, 3, 2, 6), (1, 1), "im2col"),          # a kernel row of 6 values
+    ((3, 3, 32, 32), (1, 1), "winograd"),
+    ((3, 3, 16, 32), (1, 1), ("im2col", "kernel rows", "im2col")),
+    ((5, 5, 32, 32), (1, 1), "taps"),
+    ((1, 1, 3, 8), (1, 1), "taps"),            # 1x1: the input's rows are the patches
+    ((3, 3, 64, 64), (2, 2), "im2col"),        # strides: only im2col
 ])
-def test_the_formulation_follows_the_shape(shape, strides, kind):
-    assert conv_kernels.formulation(shape, strides) == kind
+def test_the_formulation_follows_the_shape(shape, strides, kinds):
+    kinds = (kinds,) * 3 if isinstance(kinds, str) else kinds
+    got = tuple(conv_kernels.formulation(op, shape, strides)
+                for op in ("forward", "input", "filter"))
+    assert got == kinds
 
 
 def test_a_conv2d_records_its_formulation_for_its_gradients(monkeypatch):
@@ -119,5 +137,5 @@ def test_a_conv2d_records_its_formulation_for_its_gradients(monkeypatch):
 
 def test_an_unknown_formulation_is_refused():
     with pytest.raises(ValueError, match="im2col"):
-        with formulated("winograd"):
+        with formulated("fft"):
             pass

@@ -103,9 +103,9 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
 
 
 def _geometry(filter_shape, strides, pads):
-    """The attributes the three ops of one convolution share, its formulation among them."""
-    return {"strides": strides, "pads": pads,
-            "kind": conv_kernels.formulation(filter_shape, strides)}
+    """The attributes the three ops of one convolution share: the kind is a formulation that
+    a test or benchmark forces on all of them, or None: each op's own choice."""
+    return {"strides": strides, "pads": pads, "kind": conv_kernels.forced(filter_shape, strides)}
 
 
 def _conv(x, w, geometry):

@@ -15,42 +15,58 @@
 - "planes" (stride 1, one channel): im2col's patch matrix transposed, a plane of shifted
   rows per tap, each one contiguous copy (im2col's copy gathers single values there), and one
   GEMM with K = kh * kw.
+- "winograd" (3x3, stride 1, wide): Winograd's F(2x2, 3x3), 2.25x fewer flops (winograd.py).
 
-``formulation`` picks one per shape, from benchmarks/conv_formulations.py: the winners there.
-All three give the same numbers up to float rounding (tests/test_conv_kernels.py).
+``formulation`` picks one per shape and per op (forward, input gradient, filter gradient), the
+winners in benchmarks/conv_formulations.py. All give the same numbers up to float rounding
+(tests/test_conv_kernels.py), so the three ops of one convolution may each take another.
 """
 import contextlib
 from collections import namedtuple
 
 from .. import backend
+from . import winograd
 
-KINDS = ("im2col", "taps", "kernel rows", "planes")
+KINDS = ("im2col", "taps", "kernel rows", "planes", "winograd")
 _forced = []  # the kinds named by enclosing formulated(...) blocks, innermost last
 
 # a row block's accumulator and product stay in the L2 cache: 128k floats of each
 _BLOCK_VALUES = 1 << 17
 
 
-def formulation(w_shape, strides):
-    """The kind for filters of ``w_shape`` at ``strides`` (a conv2d records it, and its
-    gradients of every order use it too)."""
+def formulation(op, w_shape, strides):
+    """The kind for ``op`` ("forward", "input" or "filter") of filters of ``w_shape``."""
     kh, kw, c_in, _ = w_shape
     if strides != (1, 1):
         return "im2col"
-    if _forced and (_forced[-1] != "planes" or c_in == 1):  # planes hold one channel
-        return _forced[-1]
+    if c_in == 1 and kh * kw > 1:  # a kernel row of 5 (LeNet's 5x5 on one channel) would
+        return "planes"            # starve a GEMM
+    if (kh, kw) == (3, 3) and c_in >= 32:
+        return "winograd"
     if kh * kw == 1 or c_in >= 32:
         return "taps"
-    if c_in == 1:  # a kernel row of 5 (LeNet's 5x5 on one channel) would starve a GEMM
-        return "planes"
-    return "kernel rows" if kw * c_in >= 8 else "im2col"
+    # narrow: im2col's copy is small beside its GEMM, but col2im's scatter is slow
+    return "kernel rows" if op == "input" and kw * c_in >= 8 else "im2col"
+
+
+def forced(w_shape, strides):
+    """The kind named by the innermost formulated(...) block, where it applies, or None: a
+    conv2d records it, and its gradients of every order then use it too."""
+    if strides == (1, 1) and _forced and _applies(_forced[-1], w_shape):
+        return _forced[-1]
+    return None
+
+
+def _applies(kind, w_shape):
+    """Planes hold one channel; Winograd's tiles are for 3x3 filters."""
+    return {"planes": w_shape[2] == 1, "winograd": tuple(w_shape[:2]) == (3, 3)}.get(kind, True)
 
 
 @contextlib.contextmanager
 def formulated(kind):
-    """Every stride-1 convolution begun in the block uses ``kind`` ("planes": those of one
-    input channel), for tests and benchmarks: each formulation must give the others' numbers
-    and derivatives."""
+    """Every stride-1 convolution begun in the block uses ``kind`` where it applies ("planes":
+    one input channel, "winograd": 3x3), for tests and benchmarks: each formulation must give
+    the others' numbers and derivatives."""
     if kind not in KINDS:
         raise ValueError(f"formulated: kind must be one of {KINDS}, got {kind!r}")
     _forced.append(kind)
@@ -60,7 +76,10 @@ def formulated(kind):
         _forced.pop()
 
 
-def forward(x, w, strides, pads, kind):
+def forward(x, w, strides, pads, kind=None):
+    kind = kind or formulation("forward", w.shape, strides)
+    if kind == "winograd":
+        return winograd.forward(x, w, pads)
     if kind == "im2col":
         kh, kw, c_in, c_out = w.shape
         cols = im2col_array(x, (kh, kw), strides, pads)
@@ -77,8 +96,11 @@ def forward(x, w, strides, pads, kind):
     return _crop(y, grid, 0, 0, grid.ho, grid.wo)
 
 
-def input_grad(g, w, x_shape, strides, pads, kind):
+def input_grad(g, w, x_shape, strides, pads, kind=None):
     """dL/dx from dL/dy = g: the transposed convolution of g with w."""
+    kind = kind or formulation("input", w.shape, strides)
+    if kind == "winograd":
+        return winograd.input_grad(g, w, x_shape, pads)
     if kind == "im2col":
         kh, kw, c_in, c_out = w.shape
         cols = g.reshape(-1, c_out) @ w.reshape(-1, c_out).T
@@ -99,9 +121,12 @@ def input_grad(g, w, x_shape, strides, pads, kind):
     return _crop(d_rows, grid, grid.top, grid.left, x_shape[1], x_shape[2])
 
 
-def filter_grad(x, g, w_shape, strides, pads, kind):
+def filter_grad(x, g, w_shape, strides, pads, kind=None):
     """dL/dw from dL/dy = g: each tap's rows of x against g."""
+    kind = kind or formulation("filter", w_shape, strides)
     kh, kw, c_in, c_out = w_shape
+    if kind == "winograd":
+        return winograd.filter_grad(x, g, w_shape, pads)
     if kind == "im2col":
         cols = im2col_array(x, (kh, kw), strides, pads)
         return (cols.reshape(-1, kh * kw * c_in).T @ g.reshape(-1, c_out)).reshape(w_shape)
