@@ -1,13 +1,12 @@
-"""Conv2d (NHWC, stride 1) and 2x2 max-pool formulations in numpy, beside PyTorch CPU.
+"""Conv2d (NHWC, stride 1) in each of minitrain's formulations and 2x2 max-pool, beside PyTorch.
 
-Conv candidates (forward; then dL/dx, dL/dW, dL/db), all checked against torch autograd to 1e-4:
-im2col (minitrain's own im2col/col2im array kernels + GEMMs: today's algorithm); shift (pad once,
-flatten to (N*Hp*Wp, Cin) rows, k*k GEMMs on slices shifted by dy*Wp+dx rows, accumulated on the
-padded grid and cropped), -blk (accumulated in cache-sized row blocks), -row (the kw taps of a
-kernel row fused: k GEMMs of K = kw*Cin), -pool (blocked, buffers kept across calls); mt-op (the
-real ops through a GradientTape); gemm-np/gemm-torch (im2col's GEMMs alone: the BLAS floor).
-Pools: mt-op, reshape+max (mask gradient), 4-slice maximum (first-max gradient), torch.
-Page faults: ru_minflt per call, one subprocess per MALLOC_* setting.
+Conv candidates (forward; then forward + dL/dx + dL/dW + dL/db), all checked against torch
+autograd to 1e-4: each formulation of minitrain.ops.conv_kernels that applies to the shape
+(im2col, taps, kernel rows, planes, winograd), the array kernels alone; mt-op (mt.nn.conv2d and
+bias_add through a GradientTape: the formulations the op picks, and the tape); torch;
+gemm-np/gemm-torch (im2col's GEMMs alone, in numpy's BLAS and in PyTorch's: the BLAS floor of
+a direct convolution). Pools: mt-op, reshape+max (mask gradient), 4-slice maximum, torch.
+Page faults: ru_minflt per call, with minitrain's kept freed memory and with malloc's own.
 
     python benchmarks/conv_formulations.py [--repeats 20] [--threads 1] [--skip-faults]
 """
@@ -31,8 +30,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import minitrain as mt  # noqa: E402
-from minitrain.ops.conv_kernels import col2im_array as _col2im_array  # noqa: E402
-from minitrain.ops.conv_kernels import im2col_array as _im2col_array  # noqa: E402
+from minitrain.ops import conv_kernels  # noqa: E402
 
 torch.set_num_threads(THREADS)
 F32 = np.float32
@@ -43,106 +41,13 @@ SHAPES = [("lenet1v", 28, 1, 6, 5, "valid"), ("lenet1s", 28, 1, 6, 5, "same"),
           ("vgg2", 32, 32, 32, 3, "same"), ("vgg3", 16, 32, 64, 3, "same"),
           ("vgg4", 16, 64, 64, 3, "same")]
 POOLS = [("lenet-p1", 24, 6), ("lenet-p2", 8, 16), ("vgg-p1", 32, 32), ("vgg-p2", 16, 64)]
-TRIM = {"MALLOC_TRIM_THRESHOLD_": str(1 << 31)}
-MALLOC = {"default": {}, "trim2G": TRIM,
-          "mmap32M+trim": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), **TRIM},
-          "mmap1G+trim": {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), **TRIM},
-          "toppad256M+trim": {"MALLOC_TOP_PAD_": str(256 << 20), **TRIM}}
+MALLOC = {"kept (minitrain's)": {"MINITRAIN_KEEP_FREED_MEMORY": "1"},
+          "malloc's own": {"MINITRAIN_KEEP_FREED_MEMORY": "0"}}
 
 
 def pads_of(k, padding):
     p, q = ((k - 1) // 2, k // 2) if padding == "same" else (0, 0)
     return ((p, q), (p, q))
-
-
-# --- (a) im2col: minitrain's array kernels ----------------------------------------------------
-def im2col_fwd(x, w, b, padding):
-    kh, kw, ci, co = w.shape
-    cols = _im2col_array(x, (kh, kw), (1, 1), pads_of(kh, padding))
-    y = cols.reshape(-1, kh * kw * ci) @ w.reshape(-1, co) + b
-    return y.reshape(cols.shape[:3] + (co,)), cols
-
-
-def im2col_bwd(x, w, cols, g, padding):
-    co = w.shape[3]
-    g2 = g.reshape(-1, co)
-    dw = (cols.reshape(g2.shape[0], -1).T @ g2).reshape(w.shape)
-    dcols = (g2 @ w.reshape(-1, co).T).reshape(cols.shape)
-    dx = _col2im_array(dcols, x.shape, w.shape[:2], (1, 1), pads_of(w.shape[0], padding))
-    return dx, dw, g2.sum(0)
-
-
-# --- (b) shifted-slice GEMMs on the flattened padded image ------------------------------------
-def fresh(tag, shape, zero=None):
-    """np.empty / np.zeros on every call (what a numpy op does today)."""
-    return (np.zeros if zero else np.empty)(shape, F32)
-
-
-def pool():
-    """Buffers kept across calls by (tag, shape), zeroed once (the callers rewrite the rest)."""
-    bufs = {}
-    return lambda tag, shape, zero=None: bufs[(tag, shape)] if (tag, shape) in bufs \
-        else bufs.setdefault((tag, shape), np.zeros(shape, F32))
-
-
-def tap_sum(base, taps, out, alloc, block):
-    """out[r] = sum over taps (off, wm) of base[r + off] @ wm, in row blocks (block=None: sized
-    so a block of accumulator and product stays in cache; numpy's matmul cannot add into out)."""
-    block = min(block or max(256, (1 << 17) // out.shape[1]), len(out))
-    tmp = alloc(f"tmp{out.shape[1]}", (block, out.shape[1]))
-    for r0 in range(0, len(out), block):
-        r1 = min(r0 + block, len(out))
-        acc, t = out[r0:r1], tmp[:r1 - r0]
-        np.matmul(base[r0 + taps[0][0]:r1 + taps[0][0]], taps[0][1], out=acc)
-        for off, wm in taps[1:]:
-            np.matmul(base[r0 + off:r1 + off], wm, out=t)
-            acc += t
-
-
-def shift_fwd(x, w, b, padding, alloc, fuse_row=False, block=None):
-    n, h, wd, ci = x.shape
-    kh, kw, _, co = w.shape
-    (t, bt), (lf, rt) = pads_of(kh, padding)
-    hp, wp = h + t + bt, wd + lf + rt
-    ho, wo, m = hp - kh + 1, wp - kw + 1, n * hp * wp
-    xp = x
-    if t or bt or lf or rt:
-        xp = alloc("xp", (n, hp, wp, ci), zero="once")
-        xp[:, t:t + h, lf:lf + wd] = x
-    rows = xp.reshape(m, ci)
-    base, taps = rows, [(i * wp + j, w[i, j]) for i in range(kh) for j in range(kw)]
-    if fuse_row:  # base[r] = rows[r:r + kw] flattened; the tail rows only feed dropped outputs
-        base = alloc("base", (m, kw * ci), zero="once")
-        for j in range(kw):
-            base[:m - j, j * ci:(j + 1) * ci] = rows[j:]
-        taps = [(i * wp, w[i].reshape(kw * ci, co)) for i in range(kh)]
-    span = (kh - 1) * wp + kw - 1
-    count = m - span  # padded-grid rows whose window stays inside the array
-    full = alloc("y", (m, co))
-    tap_sum(base, taps, full[:count], alloc, block)
-    y = np.add(full.reshape(n, hp, wp, co)[:, :ho, :wo], b, out=alloc("out", (n, ho, wo, co)))
-    geo = (n, h, wd, ci, kh, kw, co, t, lf, hp, wp, ho, wo, m, span, count, block)
-    return y, (base, taps, geo, fuse_row)
-
-
-def shift_bwd(saved, g, alloc):
-    base, taps, geo, fuse_row = saved
-    n, h, wd, ci, kh, kw, co, t, lf, hp, wp, ho, wo, m, span, count, block = geo
-    # g on the padded grid, with span zero rows in front: dB[s] = sum_off G[s - off] @ W^T
-    ge = alloc("ge", (span + m, co), zero="once")
-    ge[span:].reshape(n, hp, wp, co)[:, :ho, :wo] = g
-    gl = ge[span:span + count]
-    dw = np.stack([base[off:off + count].T @ gl for off, _ in taps]).reshape(kh, kw, ci, co)
-    dbase = alloc("dbase", (m, base.shape[1]))
-    tap_sum(ge, [(span - off, wm.T) for off, wm in taps], dbase, alloc, block)
-    drows = dbase
-    if fuse_row:  # fold the kw column blocks back onto their rows
-        drows = alloc("drows", (m, ci))
-        drows[:] = dbase[:, :ci]
-        for j in range(1, kw):
-            drows[j:] += dbase[:m - j, j * ci:(j + 1) * ci]
-    dx = drows.reshape(n, hp, wp, ci)[:, t:t + h, lf:lf + wd].copy()
-    return dx, dw, g.sum((0, 1, 2))
 
 
 def nchw(a, axes=(0, 3, 1, 2)):
@@ -167,6 +72,17 @@ def check(name, got, want):
         assert a.shape == ref.shape and err < 1e-4, f"{name} {label}: rel err {err:.2e}"
 
 
+def formulation(kind, x, w, b, g, pads):
+    """One formulation's array kernels: y = conv(x, w) + b; then dx, dW, db as well."""
+    def run(backward):
+        y = conv_kernels.forward(x, w, (1, 1), pads, kind) + b
+        if not backward:
+            return y
+        return (y, conv_kernels.input_grad(g, w, x.shape, (1, 1), pads, kind),
+                conv_kernels.filter_grad(x, g, w.shape, (1, 1), pads, kind), g.sum((0, 1, 2)))
+    return run
+
+
 def conv_cases(shape, rng):
     _, h, ci, co, k, padding = shape
     x, b = rng.standard_normal((64, h, h, ci), dtype=F32), rng.standard_normal(co, dtype=F32)
@@ -182,25 +98,14 @@ def conv_cases(shape, rng):
     vs = [mt.Variable(a) for a in (x, w, b)]
     gt = mt.constant(g)
 
-    def im2col(backward):
-        y, cols = im2col_fwd(x, w, b, padding)
-        return (y, *im2col_bwd(x, w, cols, g, padding)) if backward else y
-
-    def shift(fuse_row, alloc, block=None):
-        def run(backward):
-            y, saved = shift_fwd(x, w, b, padding, alloc, fuse_row, block)
-            return (y, *shift_bwd(saved, g, alloc)) if backward else y
-        return run
-
-    cands = {"im2col": im2col, "shift": shift(False, fresh, 1 << 30),
-             "shift-blk": shift(False, fresh), "shift-row": shift(True, fresh),
-             "shift-pool": shift(False, pool()),
-             "mt-op": lambda backward: mt_conv(vs, gt, padding, backward)}
+    cands = {kind: formulation(kind, x, w, b, g, pads_of(k, padding))
+             for kind in conv_kernels.KINDS if conv_kernels._applies(kind, w.shape)}
+    cands["mt-op"] = lambda backward: mt_conv(vs, gt, padding, backward)
     for name, fn in cands.items():
         check(f"{shape[0]} {name}", fn(True), want)
     cands["torch"] = lambda backward: torch_conv(tx, tw, tb, tg, pad, backward)
-    cols, g2, w2 = im2col_fwd(x, w, b, padding)[1].reshape(g.size // co, -1), g.reshape(-1, co), \
-        w.reshape(-1, co)
+    cols = conv_kernels.im2col_array(x, (k, k), (1, 1), pads_of(k, padding))
+    cols, g2, w2 = cols.reshape(g.size // co, -1), g.reshape(-1, co), w.reshape(-1, co)
 
     def gemms(mm, c, g_, w_):  # im2col's forward GEMM; its three fwd+bwd GEMMs
         return lambda bw: (mm(c, w_), mm(c.T, g_), mm(g_, w_.T)) if bw else mm(c, w_)
@@ -298,7 +203,7 @@ def faults_child(repeats):
     rng, out = np.random.default_rng(0), {}
     for shape in (SHAPES[6], SHAPES[0]):
         cands = conv_cases(shape, rng)
-        for k in ("im2col", "shift-blk", "shift-pool", "mt-op", "torch"):
+        for k in [k for k in cands if k not in ("gemm-np", "gemm-torch")]:
             list(map(cands[k], [True] * 3))  # warm-up
             flt, ms = [], []
             for _ in range(repeats):

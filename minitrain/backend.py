@@ -195,7 +195,7 @@ def keep_freed_memory(environ=None):
     system and returns them at free, and trims its heap's free top beyond 128 kB. A training
     step's large arrays (a convolution's patches, a batch's activations) are the same sizes
     step after step, so each step got new pages and faulted every 4 kB page in anew: 1500
-    faults and 3 of the 11 ms of a LeNet-5 step (benchmarks/cnn_nets.py). With the thresholds
+    faults and 3 of the 11 ms of a LeNet-5 step (benchmarks/cnn_step.py). With the thresholds
     raised, the next step reuses the blocks; the process holds what it needed at its peak.
     A caching allocator does the same (CuPy's memory pool on the GPU); numpy offers no hook for
     one from Python. Nothing is done off glibc, or with MINITRAIN_KEEP_FREED_MEMORY=0.

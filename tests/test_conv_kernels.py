@@ -115,9 +115,13 @@ def test_the_blocked_sum_crosses_block_boundaries():
 ])
 def test_the_formulation_follows_the_shape(shape, strides, kinds):
     kinds = (kinds,) * 3 if isinstance(kinds, str) else kinds
-    got = tuple(conv_kernels.formulation(op, shape, strides)
+    got = tuple(conv_kernels.formulation(op, shape, strides, (64, 14, 14, shape[2]))
                 for op in ("forward", "input", "filter"))
     assert got == kinds
+
+
+def test_a_tiny_image_takes_im2col_for_the_input_gradient_too():
+    assert conv_kernels.formulation("input", (3, 3, 16, 32), (1, 1), (64, 4, 4, 16)) == "im2col"
 
 
 def test_a_conv2d_records_its_formulation_for_its_gradients(monkeypatch):

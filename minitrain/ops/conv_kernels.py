@@ -34,8 +34,9 @@ _forced = []  # the kinds named by enclosing formulated(...) blocks, innermost l
 _BLOCK_VALUES = 1 << 17
 
 
-def formulation(op, w_shape, strides):
-    """The kind for ``op`` ("forward", "input" or "filter") of filters of ``w_shape``."""
+def formulation(op, w_shape, strides, x_shape):
+    """The kind for ``op`` ("forward", "input" or "filter") of filters of ``w_shape`` on an
+    input of ``x_shape``."""
     kh, kw, c_in, _ = w_shape
     if strides != (1, 1):
         return "im2col"
@@ -45,8 +46,10 @@ def formulation(op, w_shape, strides):
         return "winograd"
     if kh * kw == 1 or c_in >= 32:
         return "taps"
-    # narrow: im2col's copy is small beside its GEMM, but col2im's scatter is slow
-    return "kernel rows" if op == "input" and kw * c_in >= 8 else "im2col"
+    # narrow: im2col's copy is small beside its GEMM, but col2im's scatter is slow, but on
+    # images as small as 4x4, where the padded grid is twice the output
+    wide_row = kw * c_in >= 8 and x_shape[1] * x_shape[2] >= 64
+    return "kernel rows" if op == "input" and wide_row else "im2col"
 
 
 def forced(w_shape, strides):
@@ -77,7 +80,7 @@ def formulated(kind):
 
 
 def forward(x, w, strides, pads, kind=None):
-    kind = kind or formulation("forward", w.shape, strides)
+    kind = kind or formulation("forward", w.shape, strides, x.shape)
     if kind == "winograd":
         return winograd.forward(x, w, pads)
     if kind == "im2col":
@@ -98,7 +101,7 @@ def forward(x, w, strides, pads, kind=None):
 
 def input_grad(g, w, x_shape, strides, pads, kind=None):
     """dL/dx from dL/dy = g: the transposed convolution of g with w."""
-    kind = kind or formulation("input", w.shape, strides)
+    kind = kind or formulation("input", w.shape, strides, x_shape)
     if kind == "winograd":
         return winograd.input_grad(g, w, x_shape, pads)
     if kind == "im2col":
@@ -123,7 +126,7 @@ def input_grad(g, w, x_shape, strides, pads, kind=None):
 
 def filter_grad(x, g, w_shape, strides, pads, kind=None):
     """dL/dw from dL/dy = g: each tap's rows of x against g."""
-    kind = kind or formulation("filter", w_shape, strides)
+    kind = kind or formulation("filter", w_shape, strides, x.shape)
     kh, kw, c_in, c_out = w_shape
     if kind == "winograd":
         return winograd.filter_grad(x, g, w_shape, pads)
