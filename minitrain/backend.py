@@ -29,8 +29,30 @@ def sum_in_dtype(data, axes, keepdims):
     """The sum over ``axes`` in the data's own dtype (numpy's add.reduce skips the Python
     wrapper of ndarray.sum: microseconds, on a hot path of the sweep)."""
     if type(data) is np.ndarray:
+        if _rows_of_floats(data, axes):
+            return _column_sums(data, keepdims)
         return np.add.reduce(data, axis=axes, keepdims=keepdims, dtype=data.dtype)
     return data.sum(axis=axes, keepdims=keepdims, dtype=data.dtype)
+
+
+def _rows_of_floats(data, axes):
+    """Whether the sum is over every axis but the last, of a large contiguous float array: a
+    bias's gradient, the sum of a batch's rows."""
+    return (data.ndim >= 2 and axes == _LEADING[data.ndim] and data.dtype in _FLOATS
+            and data.flags.c_contiguous and data.size >= 4096 and data.shape[-1] > 0)
+
+
+_LEADING = {n: tuple(range(n - 1)) for n in range(2, 9)}
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _column_sums(data, keepdims):
+    """ones @ rows, one BLAS matrix-vector product: 10x numpy's reduction over the leading
+    axes when the rows are short (a (64, 28, 28, 6) gradient: 0.05 ms against 0.6), and as
+    exact (numpy adds row after row there; the BLAS keeps several partial sums)."""
+    rows = data.reshape(-1, data.shape[-1])
+    total = np.ones(rows.shape[0], data.dtype) @ rows
+    return total.reshape((1,) * (data.ndim - 1) + total.shape) if keepdims else total
 
 
 def min_max(data):
