@@ -1,7 +1,7 @@
 """One MLP training step: 784-512-512-10, ReLU, sparse softmax cross-entropy from logits, and
 SGD (learning rate 0.01) or Adam (Keras's defaults, learning rate 0.001).
 
-Reports the median milliseconds per step, float32, for:
+Reports the median milliseconds per step, float32, and the minor page faults per step, for:
   numpy      a hand-written forward/backward and in-place SGD, or Keras's Adam written in place
              with numpy (no allocation per step): the floor for any numpy framework (CPU only)
   mt-ops     minitrain: Variables and ops under a GradientTape; SGD by assign_sub, Adam by
@@ -20,7 +20,7 @@ machines, OpenBLAS's own threads can make one matmul many times slower.
 import argparse
 
 from keras_step import keras_step
-from timing import interleaved_medians, pin_blas_threads
+from timing import faults_per_step, interleaved_medians, pin_blas_threads
 
 THREADS = pin_blas_threads()  # before numpy loads its BLAS
 
@@ -219,12 +219,14 @@ def main():
     x, y = batch(args.batch)
     steps = available_steps(x, y, args.device, args.optimizer)
     ms, losses = median_ms(steps, args.repeats)
+    faults = faults_per_step(steps)
     reference = "numpy" if "numpy" in ms else "torch"
     print(f"MLP {'-'.join(map(str, SIZES))} step, {args.optimizer}, batch {args.batch}, "
           f"float32, {args.device}, {args.threads} BLAS thread(s)")
     for name, value in ms.items():
         ratio = f"{value / ms[reference]:.2f}x {reference}" if reference in ms else ""
-        print(f"  {name:9s} {value:8.2f} ms   {ratio:14s} first loss {losses[name]:.5f}")
+        print(f"  {name:9s} {value:8.2f} ms   {ratio:14s} {faults[name]:6.0f} faults/step  "
+              f"first loss {losses[name]:.5f}")
 
 
 if __name__ == "__main__":

@@ -38,3 +38,17 @@ def interleaved_medians(steps, repeats, warmup=3, seed=0):
             step()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def faults_per_step(steps, repeats=10):
+    """The median minor page faults of one call of each step (resource.getrusage): memory
+    that the allocator gave back to the system and the step faults in again."""
+    import resource
+
+    faults = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            step()
+            faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    return {name: statistics.median(f) for name, f in faults.items()}
