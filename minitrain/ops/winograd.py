@@ -22,9 +22,9 @@ _BLOCK_VALUES = 1 << 19  # transformed input values per block: 2 MB in float32
 def forward(x, w, pads):
     xp = backend.array_module(x)
     n, c, k = x.shape[0], x.shape[3], w.shape[3]
-    (ho, wo, th, tw), padded = _tiling(x.shape, pads), _padded(x, pads)
-    u = _transform_filters(w)
-    y = xp.empty((n, 2 * th, 2 * tw, k), x.dtype)
+    ho, wo, th, tw = _tiling(x.shape, pads)
+    quads, u = _input_quads(x, pads, th, tw), _transform_filters(w)
+    y_quads = xp.empty((2, 2, n, th, tw, k), x.dtype)
     block = _block(x, th * tw * c)
     v, rows = _scratch(xp, block, th, tw, c, x.dtype)
     m = xp.empty((16, block * th * tw, k), x.dtype)
@@ -32,12 +32,12 @@ def forward(x, w, pads):
     for start in range(0, n, block):
         stop = min(start + block, n)
         b = stop - start
-        _transform_input(padded[start:stop], v[:, :b], rows[:, :b])
+        _transform_input(quads[:, :, start:stop], v[:, :b], rows[:, :, :b])
         mb = m[:, :b * th * tw]
         xp.matmul(v[:, :b].reshape(16, -1, c), u, out=mb)
         _transform_output(mb.reshape(4, 4, b, th, tw, k), s[:, :, :b],
-                          y[start:stop].reshape(b, th, 2, tw, 2, k))
-    return y[:, :ho, :wo]
+                          y_quads[:, :, start:stop])
+    return _from_quads(y_quads)[:, :ho, :wo]
 
 
 def input_grad(g, w, x_shape, pads):
@@ -51,25 +51,26 @@ def input_grad(g, w, x_shape, pads):
 def filter_grad(x, g, w_shape, pads):
     xp = backend.array_module(x)
     n, c, k = x.shape[0], x.shape[3], w_shape[3]
-    (ho, wo, th, tw), padded = _tiling(x.shape, pads), _padded(x, pads)
-    g_tiles = xp.zeros((n, 2 * th, 2 * tw, k), g.dtype)  # zero past the cropped outputs
-    g_tiles[:, :ho, :wo] = g
+    ho, wo, th, tw = _tiling(x.shape, pads)
+    quads = _input_quads(x, pads, th, tw)
+    g_quads = _quads_of(g, 0, 0, th, tw)  # zero past the cropped outputs
     block = _block(x, th * tw * max(c, k))
     v, rows = _scratch(xp, block, th, tw, c, x.dtype)
     gt = xp.empty((16, block, th, tw, k), x.dtype)
+    g_rows = xp.empty((4, 2, block, th, tw, k), x.dtype)
     d_u = xp.zeros((16, c, k), x.dtype)
     for start in range(0, n, block):
         stop = min(start + block, n)
         b = stop - start
-        _transform_input(padded[start:stop], v[:, :b], rows[:, :b])
-        _transform_gradient(g_tiles[start:stop], gt[:, :b])
+        _transform_input(quads[:, :, start:stop], v[:, :b], rows[:, :, :b])
+        _transform_gradient(g_quads[:, :, start:stop], gt[:, :b], g_rows[:, :, :b])
         d_u += xp.matmul(v[:, :b].reshape(16, -1, c).transpose(0, 2, 1),
                          gt[:, :b].reshape(16, -1, k))
     g_matrix = xp.asarray(_G, dtype=x.dtype)
     return xp.einsum("ai,abck,bj->ijck", g_matrix, d_u.reshape(4, 4, c, k), g_matrix)
 
 
-# --- geometry and buffers --------------------------------------------------------------------
+# --- geometry, the quad layout, buffers ------------------------------------------------------
 def _tiling(x_shape, pads):
     """The output's size and the number of 2x2 output tiles down and across."""
     ((top, bottom), (left, right)) = pads
@@ -77,14 +78,34 @@ def _tiling(x_shape, pads):
     return ho, wo, -(-ho // 2), -(-wo // 2)
 
 
-def _padded(x, pads):
-    """x in zeros sized to whole tiles: (2 * th + 2, 2 * tw + 2) per image."""
-    xp, (n, h, w, c) = backend.array_module(x), x.shape
-    _, _, th, tw = _tiling(x.shape, pads)
+def _quads_of(a, top, left, rows, cols):
+    """a, placed at (top, left) of a zero image of (2 * rows, 2 * cols) pixels, as its four
+    quads: q[py, px][:, r, s] = image[:, 2r + py, 2s + px], each contiguous. A tile's rows and
+    columns then are whole slices of quads, so the transforms below run on long contiguous
+    runs, not on every other pixel (numpy's loops are several times slower there)."""
+    xp, n, c = backend.array_module(a), a.shape[0], a.shape[3]
+    quads = xp.zeros((2, 2, n, rows, cols, c), a.dtype)
+    for py in range(2):
+        i0 = (py - top) % 2  # the first row of a that lands on a row of parity py
+        r0 = (i0 + top) // 2
+        for px in range(2):
+            j0 = (px - left) % 2
+            part = a[:, i0::2, j0::2]
+            s0 = (j0 + left) // 2
+            quads[py, px, :, r0:r0 + part.shape[1], s0:s0 + part.shape[2]] = part
+    return quads
+
+
+def _input_quads(x, pads, th, tw):
+    """The padded input as quads: (2 * th + 2, 2 * tw + 2) pixels, whole tiles."""
     ((top, _), (left, _)) = pads
-    padded = xp.zeros((n, 2 * th + 2, 2 * tw + 2, c), x.dtype)
-    padded[:, top:top + h, left:left + w] = x
-    return padded
+    return _quads_of(x, top, left, th + 1, tw + 1)
+
+
+def _from_quads(quads):
+    """The image (n, 2 * rows, 2 * cols, C) of its quads: one interleaving copy."""
+    _, _, n, rows, cols, c = quads.shape
+    return quads.transpose(2, 3, 0, 4, 1, 5).reshape(n, 2 * rows, 2 * cols, c)
 
 
 def _block(x, values_per_image):
@@ -95,9 +116,9 @@ def _block(x, values_per_image):
 
 
 def _scratch(xp, block, th, tw, c, dtype):
-    """The transformed input tiles (16, block, th, tw, C) and the row pass's (4, ...)."""
+    """The transformed input tiles (16, block, th, tw, C) and the row pass's (4, 2, ...)."""
     return (xp.empty((16, block, th, tw, c), dtype),
-            xp.empty((4, block, th, 2 * tw + 2, c), dtype))
+            xp.empty((4, 2, block, th, tw + 1, c), dtype))
 
 
 # --- the transforms (additions only) ---------------------------------------------------------
@@ -110,19 +131,23 @@ def _transform_filters(w):
 
 def _b_transpose(d, out):
     """B^T d along one axis: (d0 - d2, d1 + d2, d2 - d1, d1 - d3)."""
-    xp = backend.array_module(out)
+    xp = backend.array_module(out[0])
     xp.subtract(d[0], d[2], out=out[0])
     xp.add(d[1], d[2], out=out[1])
     xp.subtract(d[2], d[1], out=out[2])
     xp.subtract(d[1], d[3], out=out[3])
 
 
-def _transform_input(padded, v, rows):
-    """v[4a + b] = (B^T d B)[a, b] for every 4x4 tile d of the padded block (stride 2)."""
+def _transform_input(quads, v, rows):
+    """v[4a + b] = (B^T d B)[a, b] for every 4x4 tile d of the padded block (stride 2).
+
+    Row i of a tile is quad row i % 2, shifted by i // 2; so is column j."""
     th, tw = v.shape[2:4]
-    _b_transpose([padded[:, i:i + 2 * th:2] for i in range(4)], rows)
+    for px in range(2):
+        _b_transpose([quads[i % 2, px, :, i // 2:i // 2 + th] for i in range(4)], rows[:, px])
     for a in range(4):
-        _b_transpose([rows[a][:, :, j:j + 2 * tw:2] for j in range(4)], v[4 * a:4 * a + 4])
+        _b_transpose([rows[a, j % 2, :, :, j // 2:j // 2 + tw] for j in range(4)],
+                     v[4 * a:4 * a + 4])
 
 
 def _a_transpose(m, out):
@@ -134,27 +159,25 @@ def _a_transpose(m, out):
     out[1] -= m[3]
 
 
-def _transform_output(m, s, y_tiles):
-    """y_tiles[:, :, a, :, b] = (A^T M A)[a, b], m of shape (4, 4, block, th, tw, K)."""
+def _transform_output(m, s, y_quads):
+    """y_quads[a, b] = (A^T M A)[a, b], m of shape (4, 4, block, th, tw, K)."""
     _a_transpose(m, s)
     for a in range(2):
-        _a_transpose(s[a], [y_tiles[:, :, a, :, 0], y_tiles[:, :, a, :, 1]])
+        _a_transpose(s[a], y_quads[a])
 
 
 def _a_times(g0, g1, out):
     """A g along one axis, A = [[1, 0], [1, 1], [1, -1], [0, -1]]: (g0, g0 + g1, g0 - g1, -g1)."""
-    xp = backend.array_module(out)
-    out[0] = g0
+    xp = backend.array_module(out[0])
+    out[0][...] = g0
     xp.add(g0, g1, out=out[1])
     xp.subtract(g0, g1, out=out[2])
     xp.negative(g1, out=out[3])
 
 
-def _transform_gradient(g_tiles, gt):
-    """gt[4a + b] = (A g A^T)[a, b] for every 2x2 tile g of the output gradient."""
-    xp = backend.array_module(g_tiles)
-    b, th, tw, k = gt.shape[1:]
-    rows = xp.empty((4, b, th, 2 * tw, k), g_tiles.dtype)
-    _a_times(g_tiles[:, 0::2], g_tiles[:, 1::2], rows)
+def _transform_gradient(g_quads, gt, rows):
+    """gt[4a + b] = (A g A^T)[a, b] for every 2x2 tile g of the output gradient (its quads)."""
+    for px in range(2):
+        _a_times(g_quads[0, px], g_quads[1, px], rows[:, px])
     for a in range(4):
-        _a_times(rows[a][:, :, 0::2], rows[a][:, :, 1::2], gt[4 * a:4 * a + 4])
+        _a_times(rows[a, 0], rows[a, 1], gt[4 * a:4 * a + 4])
