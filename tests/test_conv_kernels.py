@@ -108,7 +108,8 @@ def test_the_blocked_sum_crosses_block_boundaries():
     ((3, 3, 3, 32), (1, 1), ("im2col", "kernel rows", "im2col")),
     ((3, 3, 2, 6), (1, 1), "im2col"),          # a kernel row of 6 values
     ((3, 3, 32, 32), (1, 1), "winograd"),
-    ((3, 3, 16, 32), (1, 1), ("im2col", "kernel rows", "im2col")),
+    ((3, 3, 16, 32), (1, 1), "winograd"),
+    ((3, 3, 8, 32), (1, 1), ("im2col", "kernel rows", "im2col")),
     ((5, 5, 32, 32), (1, 1), "taps"),
     ((1, 1, 3, 8), (1, 1), "taps"),            # 1x1: the input's rows are the patches
     ((3, 3, 64, 64), (2, 2), "im2col"),        # strides: only im2col
@@ -120,8 +121,11 @@ def test_the_formulation_follows_the_shape(shape, strides, kinds):
     assert got == kinds
 
 
-def test_a_tiny_image_takes_im2col_for_the_input_gradient_too():
-    assert conv_kernels.formulation("input", (3, 3, 16, 32), (1, 1), (64, 4, 4, 16)) == "im2col"
+@pytest.mark.parametrize("w_shape", [(3, 3, 8, 32), (3, 3, 16, 32)])
+def test_a_tiny_image_takes_im2col_for_every_op(w_shape):
+    x_shape = (64, 4, 4, w_shape[2])
+    assert {conv_kernels.formulation(op, w_shape, (1, 1), x_shape)
+            for op in ("forward", "input", "filter")} == {"im2col"}
 
 
 def test_a_conv2d_records_its_formulation_for_its_gradients(monkeypatch):

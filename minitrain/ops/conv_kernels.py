@@ -15,7 +15,8 @@
 - "planes" (stride 1, one channel): im2col's patch matrix transposed, a plane of shifted
   rows per tap, each one contiguous copy (im2col's copy gathers single values there), and one
   GEMM with K = kh * kw.
-- "winograd" (3x3, stride 1, wide): Winograd's F(2x2, 3x3), 2.25x fewer flops (winograd.py).
+- "winograd" (3x3, stride 1, 16 channels or more): Winograd's F(2x2, 3x3), 2.25x fewer
+  flops (winograd.py).
 
 ``formulation`` picks one per shape and per op (forward, input gradient, filter gradient), the
 winners in benchmarks/conv_formulations.py. All give the same numbers up to float rounding
@@ -42,13 +43,16 @@ def formulation(op, w_shape, strides, x_shape):
         return "im2col"
     if c_in == 1 and kh * kw > 1:  # a kernel row of 5 (LeNet's 5x5 on one channel) would
         return "planes"            # starve a GEMM
-    if (kh, kw) == (3, 3) and c_in >= 32:
+    image = x_shape[1] * x_shape[2]
+    # at 16 channels Winograd is on a par on 16x16 images, 1.3x faster on 32x32; on a 4x4
+    # image its many small passes cost more than the flops it saves
+    if (kh, kw) == (3, 3) and c_in >= 16 and image >= 64:
         return "winograd"
     if kh * kw == 1 or c_in >= 32:
         return "taps"
     # narrow: im2col's copy is small beside its GEMM, but col2im's scatter is slow, but on
     # images as small as 4x4, where the padded grid is twice the output
-    wide_row = kw * c_in >= 8 and x_shape[1] * x_shape[2] >= 64
+    wide_row = kw * c_in >= 8 and image >= 64
     return "kernel rows" if op == "input" and wide_row else "im2col"
 
 
