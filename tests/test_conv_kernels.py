@@ -65,11 +65,11 @@ def test_each_formulation_gives_im2col_numbers(geometry, kind):
     _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
 
 
-def test_winograd_goes_through_the_images_in_blocks(monkeypatch):
-    """Blocks of 2 images (a last one of 1): each block's buffers are rewritten in full."""
-    monkeypatch.setattr(winograd, "_BLOCK_VALUES", 16 * 4 * 4 * 6 * 2)
-    x, f, g, pads = _case(5, 8, 8, 6, 5, 3, 3, "SAME", np.float64)
-    assert winograd._block(x, 4 * 4 * 6) == 2
+def test_winograd_goes_through_the_tile_rows_in_blocks(monkeypatch):
+    """Blocks of 2 tile rows (a last one of 1): each block's buffers are rewritten in full."""
+    x, f, g, pads = _case(3, 10, 7, 6, 5, 3, 3, "SAME", np.float64)  # 5 rows of 4 tiles
+    monkeypatch.setattr(winograd, "_BLOCK_VALUES", 16 * 4 * 3 * 6 * 2)
+    assert winograd._block(x, 4 * 3 * 6, 5) == 2
     _assert_same(_all_three(x, f, g, pads, "winograd"), _all_three(x, f, g, pads, "im2col"),
                  1e-12)
 

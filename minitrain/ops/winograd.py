@@ -24,20 +24,22 @@ def forward(x, w, pads):
     n, c, k = x.shape[0], x.shape[3], w.shape[3]
     ho, wo, th, tw = _tiling(x.shape, pads)
     quads, u = _input_quads(x, pads, th, tw), _transform_filters(w)
-    y_quads = xp.empty((2, 2, n, th, tw, k), x.dtype)
-    block = _block(x, th * tw * c)
-    v, rows = _scratch(xp, block, th, tw, c, x.dtype)
-    m = xp.empty((16, block * th * tw, k), x.dtype)
-    s = xp.empty((2, 4, block, th, tw, k), x.dtype)
-    for start in range(0, n, block):
-        stop = min(start + block, n)
+    y = xp.empty((n, th, 2, tw, 2, k), x.dtype)  # (n, 2 * th, 2 * tw, k), tile by tile
+    block = _block(x, tw * n * c, th)
+    v, rows = _scratch(xp, block, tw, n, c, x.dtype)
+    m = xp.empty((16, block * tw * n, k), x.dtype)
+    s = xp.empty((2, 4, block, tw, n, k), x.dtype)
+    y_quads = xp.empty((2, 2, block, tw, n, k), x.dtype)
+    for start in range(0, th, block):
+        stop = min(start + block, th)
         b = stop - start
-        _transform_input(quads[:, :, start:stop], v[:, :b], rows[:, :, :b])
-        mb = m[:, :b * th * tw]
+        _transform_input(quads, start, stop, v[:, :b], rows[:, :, :b])
+        mb = m[:, :b * tw * n]
         xp.matmul(v[:, :b].reshape(16, -1, c), u, out=mb)
-        _transform_output(mb.reshape(4, 4, b, th, tw, k), s[:, :, :b],
-                          y_quads[:, :, start:stop])
-    return _from_quads(y_quads)[:, :ho, :wo]
+        _transform_output(mb.reshape(4, 4, b, tw, n, k), s[:, :, :b], y_quads[:, :, :b])
+        # into the image while the block is in the cache (a copy of the whole: 5x slower)
+        y[:, start:stop] = y_quads[:, :, :b].transpose(4, 2, 0, 3, 1, 5)
+    return y.reshape(n, 2 * th, 2 * tw, k)[:, :ho, :wo]
 
 
 def input_grad(g, w, x_shape, pads):
@@ -54,15 +56,15 @@ def filter_grad(x, g, w_shape, pads):
     ho, wo, th, tw = _tiling(x.shape, pads)
     quads = _input_quads(x, pads, th, tw)
     g_quads = _quads_of(g, 0, 0, th, tw)  # zero past the cropped outputs
-    block = _block(x, th * tw * max(c, k))
-    v, rows = _scratch(xp, block, th, tw, c, x.dtype)
-    gt = xp.empty((16, block, th, tw, k), x.dtype)
-    g_rows = xp.empty((4, 2, block, th, tw, k), x.dtype)
+    block = _block(x, tw * n * max(c, k), th)
+    v, rows = _scratch(xp, block, tw, n, c, x.dtype)
+    gt = xp.empty((16, block, tw, n, k), x.dtype)
+    g_rows = xp.empty((4, 2, block, tw, n, k), x.dtype)
     d_u = xp.zeros((16, c, k), x.dtype)
-    for start in range(0, n, block):
-        stop = min(start + block, n)
+    for start in range(0, th, block):
+        stop = min(start + block, th)
         b = stop - start
-        _transform_input(quads[:, :, start:stop], v[:, :b], rows[:, :, :b])
+        _transform_input(quads, start, stop, v[:, :b], rows[:, :, :b])
         _transform_gradient(g_quads[:, :, start:stop], gt[:, :b], g_rows[:, :, :b])
         d_u += xp.matmul(v[:, :b].reshape(16, -1, c).transpose(0, 2, 1),
                          gt[:, :b].reshape(16, -1, k))
@@ -79,20 +81,22 @@ def _tiling(x_shape, pads):
 
 
 def _quads_of(a, top, left, rows, cols):
-    """a, placed at (top, left) of a zero image of (2 * rows, 2 * cols) pixels, as its four
-    quads: q[py, px][:, r, s] = image[:, 2r + py, 2s + px], each contiguous. A tile's rows and
-    columns then are whole slices of quads, so the transforms below run on long contiguous
-    runs, not on every other pixel (numpy's loops are several times slower there)."""
+    """a placed at (top, left) of a zero image of (2 * rows, 2 * cols) pixels, as its four
+    quads, row and column outermost: q[py, px][r, s] = image[:, 2r + py, 2s + px, :].
+
+    A tile's rows and columns are then slices of whole rows of quads, each one contiguous
+    block of (images, channels): numpy's loops run 3x slower on strided operands, even on
+    runs of hundreds of values."""
     xp, n, c = backend.array_module(a), a.shape[0], a.shape[3]
-    quads = xp.zeros((2, 2, n, rows, cols, c), a.dtype)
+    quads = xp.zeros((2, 2, rows, cols, n, c), a.dtype)
     for py in range(2):
         i0 = (py - top) % 2  # the first row of a that lands on a row of parity py
         r0 = (i0 + top) // 2
         for px in range(2):
             j0 = (px - left) % 2
-            part = a[:, i0::2, j0::2]
+            part = a[:, i0::2, j0::2].transpose(1, 2, 0, 3)
             s0 = (j0 + left) // 2
-            quads[py, px, :, r0:r0 + part.shape[1], s0:s0 + part.shape[2]] = part
+            quads[py, px, r0:r0 + part.shape[0], s0:s0 + part.shape[1]] = part
     return quads
 
 
@@ -102,23 +106,17 @@ def _input_quads(x, pads, th, tw):
     return _quads_of(x, top, left, th + 1, tw + 1)
 
 
-def _from_quads(quads):
-    """The image (n, 2 * rows, 2 * cols, C) of its quads: one interleaving copy."""
-    _, _, n, rows, cols, c = quads.shape
-    return quads.transpose(2, 3, 0, 4, 1, 5).reshape(n, 2 * rows, 2 * cols, c)
-
-
-def _block(x, values_per_image):
-    """Images per block: all of them on a GPU, a cache's worth on the CPU."""
+def _block(x, values_per_tile_row, tile_rows):
+    """Tile rows per block: all of them on a GPU, a cache's worth on the CPU."""
     if backend.is_device_array(x):
-        return x.shape[0]
-    return max(1, min(x.shape[0], _BLOCK_VALUES // (16 * values_per_image)))
+        return tile_rows
+    return max(1, min(tile_rows, _BLOCK_VALUES // (16 * values_per_tile_row)))
 
 
-def _scratch(xp, block, th, tw, c, dtype):
-    """The transformed input tiles (16, block, th, tw, C) and the row pass's (4, 2, ...)."""
-    return (xp.empty((16, block, th, tw, c), dtype),
-            xp.empty((4, 2, block, th, tw + 1, c), dtype))
+def _scratch(xp, block, tw, n, c, dtype):
+    """The transformed input tiles (16, block, tw, n, C) and the row pass's (4, 2, ...)."""
+    return (xp.empty((16, block, tw, n, c), dtype),
+            xp.empty((4, 2, block, tw + 1, n, c), dtype))
 
 
 # --- the transforms (additions only) ---------------------------------------------------------
@@ -138,15 +136,16 @@ def _b_transpose(d, out):
     xp.subtract(d[1], d[3], out=out[3])
 
 
-def _transform_input(quads, v, rows):
-    """v[4a + b] = (B^T d B)[a, b] for every 4x4 tile d of the padded block (stride 2).
+def _transform_input(quads, start, stop, v, rows):
+    """v[4a + b] = (B^T d B)[a, b] for every 4x4 tile d in tile rows start:stop (stride 2).
 
-    Row i of a tile is quad row i % 2, shifted by i // 2; so is column j."""
-    th, tw = v.shape[2:4]
+    Row i of a tile is quad row i % 2, one further down if i >= 2; so is column j."""
+    tw = v.shape[2]
     for px in range(2):
-        _b_transpose([quads[i % 2, px, :, i // 2:i // 2 + th] for i in range(4)], rows[:, px])
+        _b_transpose([quads[i % 2, px, start + i // 2:stop + i // 2] for i in range(4)],
+                     rows[:, px])
     for a in range(4):
-        _b_transpose([rows[a, j % 2, :, :, j // 2:j // 2 + tw] for j in range(4)],
+        _b_transpose([rows[a, j % 2, :, j // 2:j // 2 + tw] for j in range(4)],
                      v[4 * a:4 * a + 4])
 
 
@@ -160,7 +159,7 @@ def _a_transpose(m, out):
 
 
 def _transform_output(m, s, y_quads):
-    """y_quads[a, b] = (A^T M A)[a, b], m of shape (4, 4, block, th, tw, K)."""
+    """y_quads[a, b] = (A^T M A)[a, b], m of shape (4, 4, block, tw, n, K)."""
     _a_transpose(m, s)
     for a in range(2):
         _a_transpose(s[a], y_quads[a])
