@@ -219,10 +219,10 @@ def test_the_tiling_max_pool_equals_the_patch_path_ties_and_nan_included(window)
     cols = cols.reshape(cols.shape[:3] + (kh * kw, 3))
     np.testing.assert_array_equal(_tile_max(a, window), cols.max(axis=3))
     y = cols.max(axis=3)
-    tiles = _first_maximum_tiles(a, y, window)  # (N, Ho, kh, Wo, kw, C)
+    tiles = _first_maximum_tiles(a, y, window)  # (kh, kw, N, Ho, Wo, C)
     patches = _first_maximum(cols, y)           # (N, Ho, Wo, kh * kw, C)
     n, ho, wo = y.shape[:3]
-    as_patches = tiles.transpose(0, 1, 3, 2, 4, 5).reshape(n, ho, wo, kh * kw, 3)
+    as_patches = tiles.transpose(2, 3, 4, 0, 1, 5).reshape(n, ho, wo, kh * kw, 3)
     np.testing.assert_array_equal(as_patches, patches)
 
 

@@ -19,7 +19,7 @@ from .conv_kernels import col2im_array, im2col_array
 from .core import as_pair, as_tensor, register_gradient, run, run2
 from .reduce import reduce_sum
 from .selection import where
-from .shape import expand_dims, reshape
+from .shape import expand_dims, reshape, transpose
 
 
 # --- geometry --------------------------------------------------------------------------------
@@ -239,25 +239,26 @@ def _tile_max(a, window):
 @register_gradient("tile_max")
 def _tile_max_grad(op, grad):
     """grad at the first maximum of each window (TensorFlow's), spread back over the tiles:
-    a constant mask times grad broadcast over each window, so it differentiates again."""
+    a constant mask times grad, so it differentiates again. The mask is laid out offset by
+    offset, (kh, kw, N, Ho, Wo, C), so that the product runs on contiguous arrays; one
+    interleaving copy puts the tiles back in place."""
     (x,), (y,) = op.inputs, op.outputs
     kh, kw = op.attrs["window"]
     n, h, w, c = x.shape
-    mask = _first_maximum_tiles(x._data, y._data, (kh, kw))
-    tiled = reshape(grad, (n, h // kh, 1, w // kw, 1, c)) * Tensor(mask)
-    return (reshape(tiled, (n, h, w, c)),)
+    offsets = grad * Tensor(_first_maximum_tiles(x._data, y._data, (kh, kw)))
+    return (reshape(transpose(offsets, (2, 3, 0, 4, 1, 5)), (n, h, w, c)),)
 
 
 def _first_maximum_tiles(a, y, window):
-    """As (N, Ho, kh, Wo, kw, C): 1 at the first entry of each window that equals its max."""
+    """As (kh, kw, N, Ho, Wo, C): 1 at the first entry of each window that equals its max."""
     xp = backend.array_module(a)
-    (kh, kw), (n, ho, wo, c) = window, y.shape
-    mask = xp.zeros((n, ho, kh, wo, kw, c), dtype=a.dtype)
+    (kh, kw) = window
+    mask = xp.empty((kh, kw) + y.shape, dtype=a.dtype)
     taken = xp.zeros(y.shape, dtype=bool)
     for k, view in enumerate(_offsets(a, window)):
         first = (view == y) & ~taken
         taken |= first
-        mask[:, :, k // kw, :, k % kw] = first
+        mask[k // kw, k % kw] = first
     return mask
 
 
