@@ -10,8 +10,10 @@ GEMMs of a direct convolution. The transforms are additions only. The filters' g
 this map's adjoint, G^T [ (A g A^T) * (B^T d B) ] G summed over tiles; the input's gradient is
 the forward with the kernel flipped and its channels swapped.
 
-The tiles go through in blocks of images small enough that the transformed blocks stay in the
-cache. Rounding differs from a direct convolution's by a few ulps (tests/test_conv_kernels.py).
+The image is first split into its four quads (every other row and column), laid out tile row
+and column outermost, so that every transform pass runs on contiguous slices; the tiles then
+go through in blocks of tile rows small enough that the transformed blocks stay in the cache.
+Rounding differs from a direct convolution's by a few ulps (tests/test_conv_kernels.py).
 """
 from .. import backend
 
