@@ -68,7 +68,7 @@ __all__ += ["Input", "KerasTensor"]
 __all__ += ["TensorShape", "executing_eagerly", "print"]
 
 # a training step's arrays recur, size for size: reuse their memory instead of faulting it in
-_KEEPS_FREED_MEMORY = _keep_freed_memory()
+_KEPT_BLOCK_BYTES = _keep_freed_memory()
 
 
 def __getattr__(name):

@@ -38,8 +38,9 @@ def sum_in_dtype(data, axes, keepdims):
 def _rows_of_floats(data, axes):
     """Whether the sum is over every axis but the last, of a large contiguous float array: a
     bias's gradient, the sum of a batch's rows."""
-    return (data.ndim >= 2 and axes == _LEADING[data.ndim] and data.dtype in _FLOATS
-            and data.flags.c_contiguous and data.size >= 4096 and data.shape[-1] > 0)
+    return (data.size >= 4096 and data.ndim >= 2 and data.dtype in _FLOATS
+            and axes == _LEADING.get(data.ndim, "any rank") and data.flags.c_contiguous
+            and data.shape[-1] > 0)
 
 
 _LEADING = {n: tuple(range(n - 1)) for n in range(2, 9)}
@@ -48,8 +49,8 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _column_sums(data, keepdims):
     """ones @ rows, one BLAS matrix-vector product: 10x numpy's reduction over the leading
-    axes when the rows are short (a (64, 28, 28, 6) gradient: 0.05 ms against 0.6), and as
-    exact (numpy adds row after row there; the BLAS keeps several partial sums)."""
+    axes when the rows are short (a (64, 28, 28, 6) gradient: 0.05 ms against 0.6), and no
+    less exact (numpy adds row after row there; the BLAS keeps several partial sums)."""
     rows = data.reshape(-1, data.shape[-1])
     total = np.ones(rows.shape[0], data.dtype) @ rows
     return total.reshape((1,) * (data.ndim - 1) + total.shape) if keepdims else total
@@ -207,10 +208,12 @@ def check_same_device(name, a, b):
 # --- host memory -----------------------------------------------------------------------------
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
 _KEPT = 1 << 30  # bytes: blocks up to this size come from (and return to) malloc's heap
+_DOCUMENTED_MAX = 32 << 20  # the largest M_MMAP_THRESHOLD mallopt(3) promises on 64 bits
 
 
 def keep_freed_memory(environ=None):
-    """Tell glibc's malloc to keep freed blocks up to 1 GiB for reuse; True if it did.
+    """Tell glibc's malloc to keep freed blocks for reuse; the largest block size it keeps
+    (1 GiB, or 32 MiB where the C library refuses more), 0 where nothing was done.
 
     numpy takes every array from malloc, which by default serves a block above a threshold
     (128 kB, rising to at most 32 MB as such blocks are freed) with fresh pages from the
@@ -229,9 +232,11 @@ def keep_freed_memory(environ=None):
     environ = os.environ if environ is None else environ
     if environ.get("MINITRAIN_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith(
             "linux"):
-        return False
+        return 0
     try:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # a C library other than glibc (musl has no mallopt)
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, _KEPT)) and bool(mallopt(_M_TRIM_THRESHOLD, _KEPT))
+        return 0
+    kept = next((size for size in (_KEPT, _DOCUMENTED_MAX)
+                 if mallopt(_M_MMAP_THRESHOLD, size)), 0)
+    return kept if kept and mallopt(_M_TRIM_THRESHOLD, _KEPT) else 0

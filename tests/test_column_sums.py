@@ -39,3 +39,20 @@ def test_other_reductions_and_dtypes_keep_numpy_s_path():
     np.testing.assert_array_equal(backend.sum_in_dtype(strided, (0,), False), np.full(4, 4096))
     np.testing.assert_array_equal(backend.sum_in_dtype(np.ones((4, 4096), np.float32), (1,),
                                                        False), np.full(4, 4096))
+
+
+@pytest.mark.parametrize("shape, axes", [((8192,), None), ((8192,), (0,)), ((64, 128), None),
+                                         ((64, 128), ()), ((2,) * 9 + (16,), ())])
+def test_other_sums_of_large_arrays_stay_whole(shape, axes):
+    data = np.ones(shape, np.float32)
+    want = np.add.reduce(data, axis=axes, dtype=data.dtype)
+    got = backend.sum_in_dtype(data, axes, False)
+    assert got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+
+
+def test_arrays_of_any_rank_reduce():
+    data = np.ones((2,) * 9 + (8,))
+    np.testing.assert_array_equal(mt.reduce_sum(data, axis=list(range(9))).numpy(),
+                                  np.full(8, 512.0))
+    assert float(mt.reduce_sum(data)) == 4096.0

@@ -1,7 +1,7 @@
 """The convolution's formulations (ops/conv_kernels.py) against each other: the same numbers.
 
 im2col is the reference: test_conv.py checks it against naive loops and finite differences.
-The other two formulations must give its forward and both gradients on every geometry,
+The other formulations must give its forward and both gradients on every geometry,
 channels wide enough for per-tap GEMMs included; test_conv.py checks each of them by finite
 differences of first and second order as well.
 """
@@ -95,11 +95,55 @@ def test_every_small_geometry_agrees(n, h, w, c_in, c_out, kh, kw, padding, kind
     _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
 
 
-def test_the_blocked_sum_crosses_block_boundaries():
-    """Enough rows that the CPU's row blocks (256 rows at least) split the image several
-    times, with an odd remainder."""
+def test_the_blocked_sum_crosses_block_boundaries(monkeypatch):
+    """Row blocks of 256 (the least the CPU's blocks take) split the image several times,
+    with an odd remainder."""
+    monkeypatch.setattr(conv_kernels, "_BLOCK_VALUES", 256)
     x, f, g, pads = _case(3, 23, 21, 32, 40, 3, 3, "SAME", np.float64)
+    assert conv_kernels._grid(x.shape, f.shape, pads).count > 5 * 256
     _assert_same(_all_three(x, f, g, pads, "taps"), _all_three(x, f, g, pads, "im2col"), 1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("shape, w_shape", [
+    ((0, 6, 6, 1), (3, 3, 1, 4)),     # no images
+    ((0, 8, 8, 16), (3, 3, 16, 4)),
+    ((2, 5, 5, 3), (3, 3, 3, 0)),     # no filters
+    ((2, 5, 5, 0), (3, 3, 0, 4)),     # no channels: sums of nothing
+])
+def test_empty_shapes_give_empty_or_zero_results(shape, w_shape, kind):
+    x, w = np.ones(shape), np.ones(w_shape)
+    pads = _pads(shape, w_shape[:2], (1, 1), "SAME", "test")
+    y = forward(x, w, (1, 1), pads, kind)
+    assert y.shape == shape[:3] + w_shape[3:] and not y.any()
+    g = np.ones(y.shape)
+    assert input_grad(g, w, shape, (1, 1), pads, kind).shape == shape
+    dw = filter_grad(x, g, w_shape, (1, 1), pads, kind)
+    assert dw.shape == w_shape and not dw.any()
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_integers_are_exact_whatever_the_formulation(dtype):
+    """Winograd's transforms hold halves: integer convolutions take another formulation."""
+    rng = np.random.default_rng(3)
+    x = rng.integers(-3, 4, (2, 8, 8, 16)).astype(dtype)
+    w = rng.integers(-2, 3, (3, 3, 16, 4)).astype(dtype)
+    want = forward(x.astype(np.float64), w.astype(np.float64), (1, 1), ((1, 1), (1, 1)), "im2col")
+    for kind in (None, "winograd"):
+        y = forward(x, w, (1, 1), ((1, 1), (1, 1)), kind)
+        assert y.dtype == dtype
+        np.testing.assert_array_equal(y, want)
+    with formulated("winograd"):
+        np.testing.assert_array_equal(mt.nn.conv2d(x, w, 1, "SAME").numpy(), want)
+
+
+def test_winograd_forced_beyond_its_padding_takes_another_formulation():
+    """The input gradient pads by 2 - pad: explicit pads of 3 or more go to taps."""
+    x, f, g, _ = _case(1, 5, 6, 2, 3, 3, 3, "SAME", np.float64)
+    pads = ((4, 3), (4, 0))
+    g = np.random.default_rng(4).standard_normal((1, 10, 8, 3))
+    _assert_same([input_grad(g, f, x.shape, (1, 1), pads, "winograd")],
+                 [input_grad(g, f, x.shape, (1, 1), pads, "im2col")], 1e-12)
 
 
 @pytest.mark.parametrize("shape, strides, kinds", [
@@ -115,6 +159,7 @@ def test_the_blocked_sum_crosses_block_boundaries():
     ((3, 3, 64, 64), (2, 2), "im2col"),        # strides: only im2col
 ])
 def test_the_formulation_follows_the_shape(shape, strides, kinds):
+    """(Each op's winners in benchmarks/conv_formulations.py.)"""
     kinds = (kinds,) * 3 if isinstance(kinds, str) else kinds
     got = tuple(conv_kernels.formulation(op, shape, strides, (64, 14, 14, shape[2]))
                 for op in ("forward", "input", "filter"))

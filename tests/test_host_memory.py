@@ -22,7 +22,7 @@ for _ in range(10):
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(20):
     round_trip()
-print(minitrain._KEEPS_FREED_MEMORY, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(minitrain._KEPT_BLOCK_BYTES, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 """
 
 
@@ -30,18 +30,20 @@ def _faults(keep):
     env = {**ENV, "MINITRAIN_KEEP_FREED_MEMORY": keep}
     out = subprocess.run([sys.executable, "-c", FAULTS], env=env, cwd=ROOT, check=True,
                          capture_output=True, text=True).stdout.split()
-    return out[0] == "True", int(out[1])
+    return int(out[0]), int(out[1])
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc only")
 def test_a_recurring_large_array_faults_in_once_not_every_time():
     kept, faults = _faults("1")
-    assert kept and faults < 100, faults
+    if kept < 40 << 20:
+        pytest.skip(f"this C library keeps blocks up to {kept} bytes only (mallopt refused 1 GiB)")
+    assert faults < 100, faults
     # what it saves: up to 10240 pages of 4 kB a round (fewer where numpy's arrays get
     # transparent huge pages)
     not_kept, system_faults = _faults("0")
-    assert not not_kept and system_faults > 20 * 100, system_faults
+    assert not_kept == 0 and system_faults > 20 * 100, system_faults
 
 
 def test_the_environment_switch_turns_it_off():
-    assert backend.keep_freed_memory({"MINITRAIN_KEEP_FREED_MEMORY": "0"}) is False
+    assert backend.keep_freed_memory({"MINITRAIN_KEEP_FREED_MEMORY": "0"}) == 0

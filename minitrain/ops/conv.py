@@ -221,7 +221,7 @@ def _tiling_window(shape, ksize, strides, padding, data_format):
     return window if tiles and padding_mode(padding, "max_pool2d") in ("SAME", "VALID") else None
 
 
-def _offsets(a, window):
+def _window_views(a, window):
     """The strided views a[:, i::kh, j::kw], one per window offset, in row-major order."""
     kh, kw = window
     return [a[:, i::kh, j::kw] for i in range(kh) for j in range(kw)]
@@ -229,7 +229,7 @@ def _offsets(a, window):
 
 def _tile_max(a, window):
     xp = backend.array_module(a)
-    views = _offsets(a, window)
+    views = _window_views(a, window)
     y = views[0].copy()
     for view in views[1:]:
         xp.maximum(y, view, out=y)  # NaN propagates, as a max over the window does
@@ -255,7 +255,7 @@ def _first_maximum_tiles(a, y, window):
     (kh, kw) = window
     mask = xp.empty((kh, kw) + y.shape, dtype=a.dtype)
     taken = xp.zeros(y.shape, dtype=bool)
-    for k, view in enumerate(_offsets(a, window)):
+    for k, view in enumerate(_window_views(a, window)):
         first = (view == y) & ~taken
         taken |= first
         mask[k // kw, k % kw] = first

@@ -1,4 +1,4 @@
-"""Array kernels of a 2-D convolution (NHWC) and of its two gradients, in three formulations.
+"""Array kernels of a 2-D convolution (NHWC) and of its two gradients, in five formulations.
 
     y[n, p, q, k] = sum over (i, j, c) of xpad[n, p*sh + i, q*sw + j, c] * w[i, j, c, k]
 
@@ -15,8 +15,8 @@
 - "planes" (stride 1, one channel): im2col's patch matrix transposed, a plane of shifted
   rows per tap, each one contiguous copy (im2col's copy gathers single values there), and one
   GEMM with K = kh * kw.
-- "winograd" (3x3, stride 1, 16 channels or more): Winograd's F(2x2, 3x3), 2.25x fewer
-  flops (winograd.py).
+- "winograd" (3x3, stride 1, 16 channels or more, images of 8x8 or more): Winograd's
+  F(2x2, 3x3), 2.25x fewer flops (winograd.py).
 
 ``formulation`` picks one per shape and per op (forward, input gradient, filter gradient), the
 winners in benchmarks/conv_formulations.py. All give the same numbers up to float rounding
@@ -43,17 +43,37 @@ def formulation(op, w_shape, strides, x_shape):
         return "im2col"
     if c_in == 1 and kh * kw > 1:  # a kernel row of 5 (LeNet's 5x5 on one channel) would
         return "planes"            # starve a GEMM
-    image = x_shape[1] * x_shape[2]
+    small = min(x_shape[1:3]) < 8
     # at 16 channels Winograd is on a par on 16x16 images, 1.3x faster on 32x32; on a 4x4
     # image its many small passes cost more than the flops it saves
-    if (kh, kw) == (3, 3) and c_in >= 16 and image >= 64:
+    if (kh, kw) == (3, 3) and c_in >= 16 and not small:
         return "winograd"
     if kh * kw == 1 or c_in >= 32:
         return "taps"
-    # narrow: im2col's copy is small beside its GEMM, but col2im's scatter is slow, but on
-    # images as small as 4x4, where the padded grid is twice the output
-    wide_row = kw * c_in >= 8 and image >= 64
-    return "kernel rows" if op == "input" and wide_row else "im2col"
+    # narrow layers: im2col, whose copy is small beside its GEMM; but its input gradient's
+    # scatter (col2im) is slow, so kernel rows there, except on images as small as 4x4,
+    # whose padded grid is twice the output
+    return "kernel rows" if op == "input" and kw * c_in >= 8 and not small else "im2col"
+
+
+def _chosen(kind, op, w_shape, strides, x_shape, dtype, pads):
+    """The kind a test forced, where it can run, or the formulation's choice. Winograd's
+    transforms have halves in them (no integers), and its input gradient pads by 2 - pad."""
+    if kind is None or kind == "winograd" and (dtype.kind not in "fc" or _pads_over(pads, 2)):
+        kind = formulation(op, w_shape, strides, x_shape)
+    if kind == "winograd" and (dtype.kind not in "fc" or _pads_over(pads, 2)):
+        return "taps"
+    return kind
+
+
+def _pads_over(pads, limit):
+    return any(p > limit for pair in pads for p in pair)
+
+
+def _output_shape(x_shape, w_shape, strides, pads):
+    sizes = [(n + sum(pad) - k) // s + 1
+             for n, pad, k, s in zip(x_shape[1:3], pads, w_shape[:2], strides)]
+    return (x_shape[0], *sizes, w_shape[3])
 
 
 def forced(w_shape, strides):
@@ -84,7 +104,10 @@ def formulated(kind):
 
 
 def forward(x, w, strides, pads, kind=None):
-    kind = kind or formulation("forward", w.shape, strides, x.shape)
+    if not (x.size and w.size):  # no images, channels or filters: sums of nothing
+        return backend.array_module(x).zeros(_output_shape(x.shape, w.shape, strides, pads),
+                                              x.dtype)
+    kind = _chosen(kind, "forward", w.shape, strides, x.shape, x.dtype, pads)
     if kind == "winograd":
         return winograd.forward(x, w, pads)
     if kind == "im2col":
@@ -98,14 +121,17 @@ def forward(x, w, strides, pads, kind=None):
         planes = _planes(_padded_rows(x, grid), w.shape, grid)
         xp.matmul(planes.T, w.reshape(-1, w.shape[3]), out=y[:grid.count])
     else:
-        base, taps = _taps(_padded_rows(x, grid), w, grid, kind == "kernel rows")
-        _tap_sum(base, taps, y[:grid.count])
+        fused, rows = kind == "kernel rows", _padded_rows(x, grid)
+        base = _kernel_row_base(rows, w.shape[1]) if fused else rows
+        _tap_sum(base, _tap_weights(w, grid, fused), y[:grid.count])
     return _crop(y, grid, 0, 0, grid.ho, grid.wo)
 
 
 def input_grad(g, w, x_shape, strides, pads, kind=None):
     """dL/dx from dL/dy = g: the transposed convolution of g with w."""
-    kind = kind or formulation("input", w.shape, strides, x_shape)
+    if not (g.size and w.size):
+        return backend.array_module(g).zeros(x_shape, g.dtype)
+    kind = _chosen(kind, "input", w.shape, strides, x_shape, g.dtype, pads)
     if kind == "winograd":
         return winograd.input_grad(g, w, x_shape, pads)
     if kind == "im2col":
@@ -130,7 +156,9 @@ def input_grad(g, w, x_shape, strides, pads, kind=None):
 
 def filter_grad(x, g, w_shape, strides, pads, kind=None):
     """dL/dw from dL/dy = g: each tap's rows of x against g."""
-    kind = kind or formulation("filter", w_shape, strides, x.shape)
+    if not (x.size and g.size):
+        return backend.array_module(x).zeros(w_shape, x.dtype)
+    kind = _chosen(kind, "filter", w_shape, strides, x.shape, x.dtype, pads)
     kh, kw, c_in, c_out = w_shape
     if kind == "winograd":
         return winograd.filter_grad(x, g, w_shape, pads)
@@ -155,7 +183,8 @@ Grid = namedtuple("Grid", "n hp wp ho wo m span count top left")
 
 
 def _grid(x_shape, w_shape, pads):
-    """The padded grid: its size, the outputs' size, and how many rows have a whole window."""
+    """The padded grid: its size, the outputs' size, and the rows computed (count: those
+    whose last tap stays inside the array, dropped outputs among them)."""
     n, h, w, _ = x_shape
     kh, kw = w_shape[:2]
     ((top, bottom), (left, right)) = pads
@@ -240,11 +269,6 @@ def _tap_weights(w, grid, fused):
     if fused:
         return list(zip(_offsets(kh, 1, grid), w.reshape(kh, kw * c_in, c_out)))
     return list(zip(_offsets(kh, kw, grid), w.reshape(kh * kw, c_in, c_out)))
-
-
-def _taps(rows, w, grid, fused):
-    base = _kernel_row_base(rows, w.shape[1]) if fused else rows
-    return base, _tap_weights(w, grid, fused)
 
 
 def _tap_sum(base, taps, out):

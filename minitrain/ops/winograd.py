@@ -27,7 +27,7 @@ def forward(x, w, pads):
     ho, wo, th, tw = _tiling(x.shape, pads)
     quads, u = _input_quads(x, pads, th, tw), _transform_filters(w)
     y = xp.empty((n, th, 2, tw, 2, k), x.dtype)  # (n, 2 * th, 2 * tw, k), tile by tile
-    block = _block(x, tw * n * c, th)
+    block = _block(x, tw * n * max(c, k), th)
     v, rows = _scratch(xp, block, tw, n, c, x.dtype)
     m = xp.empty((16, block * tw * n, k), x.dtype)
     s = xp.empty((2, 4, block, tw, n, k), x.dtype)
