@@ -30,7 +30,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import minitrain as mt  # noqa: E402
-from minitrain.ops import conv_kernels  # noqa: E402
+from minitrain.ops import conv_kernels, patches  # noqa: E402
 
 torch.set_num_threads(THREADS)
 F32 = np.float32
@@ -104,7 +104,7 @@ def conv_cases(shape, rng):
     for name, fn in cands.items():
         check(f"{shape[0]} {name}", fn(True), want)
     cands["torch"] = lambda backward: torch_conv(tx, tw, tb, tg, pad, backward)
-    cols = conv_kernels.im2col_array(x, (k, k), (1, 1), pads_of(k, padding))
+    cols = patches.im2col_array(x, (k, k), (1, 1), pads_of(k, padding))
     cols, g2, w2 = cols.reshape(g.size // co, -1), g.reshape(-1, co), w.reshape(-1, co)
 
     def gemms(mm, c, g_, w_):  # im2col's forward GEMM; its three fwd+bwd GEMMs

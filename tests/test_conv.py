@@ -211,7 +211,7 @@ def test_the_tiling_max_pool_equals_the_patch_path_ties_and_nan_included(window)
     """The patch-free path (windows that tile the image) gives the patch path's maxima and
     first-maximum gradients, on values with ties and a NaN."""
     from minitrain.ops.conv import _first_maximum, _first_maximum_tiles, _tile_max
-    from minitrain.ops.conv_kernels import im2col_array as _im2col_array
+    from minitrain.ops.patches import im2col_array as _im2col_array
     a = np.random.default_rng(0).integers(0, 3, (2, 6, 4, 3)).astype(np.float64)
     a[0, 1, 1, 0] = np.nan
     kh, kw = window

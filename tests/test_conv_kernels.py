@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minitrain as mt
-from minitrain.ops import conv_kernels, winograd
+from minitrain.ops import conv_kernels, shifted_rows, winograd
 from minitrain.ops.conv import _pads
 from minitrain.ops.conv_kernels import KINDS, filter_grad, formulated, forward, input_grad
 
@@ -98,9 +98,9 @@ def test_every_small_geometry_agrees(n, h, w, c_in, c_out, kh, kw, padding, kind
 def test_the_blocked_sum_crosses_block_boundaries(monkeypatch):
     """Row blocks of 256 (the least the CPU's blocks take) split the image several times,
     with an odd remainder."""
-    monkeypatch.setattr(conv_kernels, "_BLOCK_VALUES", 256)
+    monkeypatch.setattr(shifted_rows, "_BLOCK_VALUES", 256)
     x, f, g, pads = _case(3, 23, 21, 32, 40, 3, 3, "SAME", np.float64)
-    assert conv_kernels._grid(x.shape, f.shape, pads).count > 5 * 256
+    assert shifted_rows._grid(x.shape, f.shape, pads).count > 5 * 256
     _assert_same(_all_three(x, f, g, pads, "taps"), _all_three(x, f, g, pads, "im2col"), 1e-12)
 
 

@@ -15,8 +15,8 @@ import math
 from .. import backend
 from ..tensor import Tensor
 from . import conv_kernels
-from .conv_kernels import col2im_array, im2col_array
 from .core import as_pair, as_tensor, register_gradient, run, run2
+from .patches import col2im_array, im2col_array
 from .reduce import reduce_sum
 from .selection import where
 from .shape import expand_dims, reshape, transpose
