@@ -41,7 +41,8 @@ def forward(x, w, pads):
         _transform_output(mb.reshape(4, 4, b, tw, n, k), s[:, :, :b], y_quads[:, :, :b])
         # into the image while the block is in the cache (a copy of the whole: 5x slower)
         y[:, start:stop] = y_quads[:, :, :b].transpose(4, 2, 0, 3, 1, 5)
-    return y.reshape(n, 2 * th, 2 * tw, k)[:, :ho, :wo]
+    # odd sizes: the last tiles overhang; the crop in memory of its own, as the others
+    return xp.ascontiguousarray(y.reshape(n, 2 * th, 2 * tw, k)[:, :ho, :wo])
 
 
 def input_grad(g, w, x_shape, pads):
