@@ -268,11 +268,21 @@ def abort(error, status=1):
     """Report ``error`` (this rank's alone: a file that rank 0 could not write, a bug) and end
     every rank: the others may be waiting in a collective for this one."""
     w = world()
-    print(f"error on rank {w.rank} of {w.size}: ", end="", file=sys.stderr)
-    traceback.print_exception(error, file=sys.stderr)
-    sys.stderr.flush()
+    report = f"error on rank {w.rank} of {w.size}: " + "".join(traceback.format_exception(error))
+    _write_whole(report)
     w.comm.Abort(status)
     os._exit(status)  # MPI_Abort may return before the launcher ends this process
+
+
+def _write_whole(text):
+    """text on standard error in one write: Abort ends every rank at once, and a report
+    written in pieces could reach the launcher cut after its first line."""
+    sys.stderr.flush()
+    try:
+        os.write(sys.stderr.fileno(), text.encode(errors="replace"))
+    except (AttributeError, OSError, ValueError):  # a stream with no descriptor (captured)
+        sys.stderr.write(text)
+        sys.stderr.flush()
 
 
 @contextlib.contextmanager
