@@ -126,17 +126,7 @@ def tensorflow_step(net, weights, x, y):
     model = tf.keras.Sequential(keras_layers(tf.keras.layers, net))
     model(x[:1])
     model.set_weights(weights)
-    optimizer = tf.keras.optimizers.SGD(LEARNING_RATE)
-    loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-    x, y = tf.constant(x), tf.constant(y.astype(np.int32))
-
-    def step():
-        with tf.GradientTape() as tape:
-            loss = loss_fn(y, model(x, training=True))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return float(loss)
-    return step
+    return sgd_step(model, tf.constant(x), tf.constant(y.astype(np.int32)), LEARNING_RATE, tf)
 
 
 def measure(steps, repeats):
