@@ -42,17 +42,15 @@ def formulation(op, w_shape, strides, x_shape):
 
 
 def _chosen(kind, op, w_shape, strides, x_shape, dtype, pads):
-    """The kind a test forced, where it can run, or the formulation's choice. Winograd's
-    transforms have halves in them (no integers), and its input gradient pads by 2 - pad."""
-    if kind is None or kind == "winograd" and (dtype.kind not in "fc" or _pads_over(pads, 2)):
+    """The kind a test forced, where it can run, or the formulation's choice."""
+    if kind is None or kind == "winograd" and not _winograd_runs(dtype, pads):
         kind = formulation(op, w_shape, strides, x_shape)
-    if kind == "winograd" and (dtype.kind not in "fc" or _pads_over(pads, 2)):
-        return "taps"
-    return kind
+    return "taps" if kind == "winograd" and not _winograd_runs(dtype, pads) else kind
 
 
-def _pads_over(pads, limit):
-    return any(p > limit for pair in pads for p in pair)
+def _winograd_runs(dtype, pads):
+    """Its transforms hold halves (no integers); its input gradient pads by 2 - pad."""
+    return dtype.kind in "fc" and not any(p > 2 for pair in pads for p in pair)
 
 
 def _output_shape(x_shape, w_shape, strides, pads):
