@@ -22,6 +22,7 @@ _BLOCK_VALUES = 1 << 19  # transformed input values per block: 2 MB in float32
 
 
 def forward(x, w, pads):
+    """conv(x, w) of stride 1 on pads ((top, bottom), (left, right)), w of shape (3, 3, C, K)."""
     xp = backend.array_module(x)
     n, c, k = x.shape[0], x.shape[3], w.shape[3]
     ho, wo, th, tw = _tiling(x.shape, pads)
@@ -54,9 +55,10 @@ def input_grad(g, w, x_shape, pads):
 
 
 def filter_grad(x, g, w_shape, pads):
+    """dL/dw from dL/dy = g: the forward's adjoint in w, summed over every tile."""
     xp = backend.array_module(x)
     n, c, k = x.shape[0], x.shape[3], w_shape[3]
-    ho, wo, th, tw = _tiling(x.shape, pads)
+    _, _, th, tw = _tiling(x.shape, pads)
     quads = _input_quads(x, pads, th, tw)
     g_quads = _quads_of(g, 0, 0, th, tw)  # zero past the cropped outputs
     block = _block(x, tw * n * max(c, k), th)
