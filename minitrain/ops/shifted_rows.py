@@ -40,6 +40,9 @@ def input_grad(g, w, x_shape, pads, kind):
     xp, grid = backend.array_module(g), _grid(x_shape, w.shape, pads)
     if kind == "planes":
         return _planes_input_grad(g, w, x_shape, grid)
+    kh, kw, c_in, _ = w.shape
+    if kind == "kernel rows" and kw * c_in >= 16:
+        return _channel_major_input_grad(g, w, x_shape, grid)
     # g on the padded grid, behind span zero rows: dL/dbase[s] = sum over taps of
     # g[s - offset] @ w_tap^T, every index inside the array
     padded = xp.zeros((grid.span + grid.m, w.shape[3]), g.dtype)
@@ -111,6 +114,29 @@ def _planes_input_grad(g, w, x_shape, grid):
     for t, offset in enumerate(_offsets(*w.shape[:2], grid)):
         flat[offset:offset + grid.count] += d_planes[t]
     return _compact(_crop(d_rows, grid, grid.top, grid.left, x_shape[1], x_shape[2]))
+
+
+def _channel_major_input_grad(g, w, x_shape, grid):
+    """The kernel rows' input gradient transposed, (kw * C, rows) = w_i @ g^T per kernel row:
+    the fold of the kw column blocks then adds whole rows of the result, not runs of C values
+    (LeNet's second conv: 0.88 ms against 1.15); with kw * C < 16 the GEMM's M starves."""
+    xp = backend.array_module(g)
+    kh, kw, c, k = w.shape
+    g_t = xp.zeros((k, grid.span + grid.m), g.dtype)  # behind span zeros, as input_grad's
+    g_t[:, grid.span:].reshape(k, grid.n, grid.hp, grid.wp)[:, :, :grid.ho, :grid.wo] = \
+        g.transpose(3, 0, 1, 2)
+    d_base, part = xp.empty((2, kw * c, grid.m), g.dtype)
+    for i, row in enumerate(w.reshape(kh, kw * c, k)):
+        start = grid.span - i * grid.wp
+        xp.matmul(row, g_t[:, start:start + grid.m], out=part if i else d_base)
+        if i:
+            d_base += part
+    d_t = d_base[:c].copy()  # (C, rows): each kernel column's block back on its row
+    for j in range(1, kw):
+        d_t[:, j:] += d_base[j * c:(j + 1) * c, :grid.m - j]
+    image = d_t.reshape(c, grid.n, grid.hp, grid.wp)
+    crop = image[:, :, grid.top:grid.top + x_shape[1], grid.left:grid.left + x_shape[2]]
+    return xp.ascontiguousarray(crop.transpose(1, 2, 3, 0))
 
 
 def _offsets(kh, kw, grid):
