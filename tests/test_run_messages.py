@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from clirun import SMALL_RUN
+from test_trainer import Kill  # Ctrl-C at a given step
 
 from minitrain.config import build, load_config
 from minitrain.training import Callback, EarlyStopping, EpochLog, ProgressBar, Trainer
@@ -177,17 +178,6 @@ def test_epochs_of_unknown_length_are_measured_by_the_first():
     bar.on_epoch_end(trainer, {"loss": 0.5, "lr": 0.01, "time": 0.1})
     assert bar.bar.total == 35
     bar.close()
-
-
-class Kill(Callback):
-    """Stands in for Ctrl-C at a given step."""
-
-    def __init__(self, step):
-        self.step = step
-
-    def on_batch_end(self, trainer):
-        if trainer.step == self.step:
-            raise KeyboardInterrupt
 
 
 def test_ctrl_c_takes_the_bar_off_the_terminal_and_says_where_the_run_stood():
