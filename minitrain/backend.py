@@ -56,6 +56,33 @@ def _column_sums(data, keepdims):
     return total.reshape((1,) * (data.ndim - 1) + total.shape) if keepdims else total
 
 
+def transposed_matmul(a, b):
+    """a^T @ b over the last two axes, for tall a (..., m, p) and b (..., m, q): the GEMM of
+    a filter's gradient, a sum over many rows into a small (p, q) result.
+
+    OpenBLAS runs that shape at half its speed or less when m is long and p small (a
+    (65536, 27)^T @ (65536, 32) product: 5.2 ms against 3.1; p = 25: 2.1x), so on numpy the
+    rows of such a product go through in chunks of _ROW_CHUNK, one batched product of short
+    GEMMs, and the chunks' results are summed. From p = 64 on, one GEMM is as fast or faster."""
+    m, p = a.shape[-2:]
+    if type(a) is not np.ndarray or m < 4 * _ROW_CHUNK or p > 32:
+        return array_module(a).matmul(a.swapaxes(-1, -2), b)
+    whole = m - m % _ROW_CHUNK
+    total = np.matmul(_row_chunks(a, whole).swapaxes(-1, -2), _row_chunks(b, whole)).sum(-3)
+    if whole < m:
+        total += a[..., whole:, :].swapaxes(-1, -2) @ b[..., whole:, :]
+    return total
+
+
+_ROW_CHUNK = 128
+
+
+def _row_chunks(a, whole):
+    """The first ``whole`` rows of a as (..., whole // _ROW_CHUNK, _ROW_CHUNK, p)."""
+    return a[..., :whole, :].reshape(a.shape[:-2] + (whole // _ROW_CHUNK, _ROW_CHUNK,
+                                                     a.shape[-1]))
+
+
 def min_max(data):
     """The smallest and the largest element (through the ufuncs on numpy, as sum_in_dtype)."""
     if type(data) is np.ndarray:

@@ -22,7 +22,8 @@ def input_grad(g, w, x_shape, strides, pads):
 def filter_grad(x, g, w_shape, strides, pads):
     kh, kw, c_in, c_out = w_shape
     cols = im2col_array(x, (kh, kw), strides, pads)
-    return (cols.reshape(-1, kh * kw * c_in).T @ g.reshape(-1, c_out)).reshape(w_shape)
+    return backend.transposed_matmul(cols.reshape(-1, kh * kw * c_in),
+                                     g.reshape(-1, c_out)).reshape(w_shape)
 
 
 # --- the adjoint pair -----------------------------------------------------------------------

@@ -61,14 +61,14 @@ def filter_grad(x, g, w_shape, pads, kind):
     xp, grid = backend.array_module(x), _grid(x.shape, w_shape, pads)
     g_rows = _rows_on_grid(g, grid)
     if kind == "planes":
-        return (_planes(_padded_rows(x, grid), w_shape, grid) @ g_rows).reshape(w_shape)
+        planes = _planes(_padded_rows(x, grid), w_shape, grid)
+        return backend.transposed_matmul(planes.T, g_rows).reshape(w_shape)
     fused = kind == "kernel rows"
     base = _kernel_row_base(_padded_rows(x, grid), kw) if fused else _padded_rows(x, grid)
     offsets = _offsets(kh, 1, grid) if fused else _offsets(kh, kw, grid)
-    dw = xp.empty((len(offsets), base.shape[1], c_out), x.dtype)
-    for t, offset in enumerate(offsets):
-        xp.matmul(base[offset:offset + grid.count].T, g_rows, out=dw[t])
-    return dw.reshape(w_shape)
+    dw = [backend.transposed_matmul(base[offset:offset + grid.count], g_rows)
+          for offset in offsets]
+    return xp.stack(dw).reshape(w_shape)
 
 
 # --- the grid and its rows ------------------------------------------------------------------

@@ -1,0 +1,33 @@
+"""backend.transposed_matmul: a^T @ b over many rows (a filter's gradient), in row chunks."""
+import numpy as np
+import pytest
+
+from minitrain import backend
+
+
+@pytest.mark.parametrize("a_shape, q", [
+    ((5000, 27), 32),      # chunked, with a remainder of 5000 % 128 rows
+    ((1024, 1), 6),        # whole chunks only
+    ((16, 1000, 32), 32),  # batched, as Winograd's 16 positions
+    ((300, 25), 6),        # too few rows: one GEMM
+    ((2000, 64), 16),      # wide a: one GEMM
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transposed_matmul_matches_a_float64_reference(a_shape, q, dtype):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(a_shape).astype(dtype)
+    b = rng.standard_normal(a_shape[:-1] + (q,)).astype(dtype)
+    got = backend.transposed_matmul(a, b)
+    want = np.swapaxes(a.astype(np.float64), -1, -2) @ b.astype(np.float64)
+    assert got.dtype == dtype and got.shape == want.shape
+    tolerance = 1e-4 if dtype == np.float32 else 1e-11
+    np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance * np.sqrt(a_shape[-2]))
+
+
+def test_transposed_matmul_takes_strided_views():
+    """The planes of shifted rows arrive transposed, slices of a larger array."""
+    rng = np.random.default_rng(1)
+    planes = rng.standard_normal((25, 3000))
+    rows = rng.standard_normal((3100, 6))[50:3050]
+    np.testing.assert_allclose(backend.transposed_matmul(planes.T, rows), planes @ rows,
+                               rtol=1e-12)
