@@ -301,7 +301,7 @@ SET_TEXTS = st.one_of(
               st.one_of(st.sampled_from(NASTY), st.text(max_size=20))))
 
 
-@settings(max_examples=200, deadline=500)
+@settings(max_examples=200)
 @given(st.lists(SET_TEXTS, max_size=3))
 def test_fuzz_any_set_text_loads_or_is_a_config_error(overrides):
     loads_or_refuses(MLP, overrides)
@@ -352,7 +352,7 @@ YAMLISH = st.recursive(
     max_leaves=12)
 
 
-@settings(max_examples=200, deadline=500)
+@settings(max_examples=200)
 @given(section=st.sampled_from(["seed", "data", "model", "loss", "optimizer", "metrics",
                                 "training", "output", "name"]), value=YAMLISH)
 def test_fuzz_a_random_yaml_section_loads_or_is_a_config_error(tmp_path_factory, section,
