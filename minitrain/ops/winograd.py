@@ -95,6 +95,7 @@ def _quads_of(a, top, left, rows, cols):
     once thrashes the cache sets they share (1.8x slower there)."""
     xp, n, c = backend.array_module(a), a.shape[0], a.shape[3]
     quads = xp.zeros((2, 2, rows, cols, n, c), a.dtype)
+    step = max(n, 1) if backend.is_device_array(a) else _IMAGES_PER_COPY  # a GPU: one copy
     for py in range(2):
         i0 = (py - top) % 2  # the first row of a that lands on a row of parity py
         r0 = (i0 + top) // 2
@@ -103,8 +104,8 @@ def _quads_of(a, top, left, rows, cols):
             part = a[:, i0::2, j0::2].transpose(1, 2, 0, 3)
             s0 = (j0 + left) // 2
             into = quads[py, px, r0:r0 + part.shape[0], s0:s0 + part.shape[1]]
-            for i in range(0, n, _IMAGES_PER_COPY):
-                into[:, :, i:i + _IMAGES_PER_COPY] = part[:, :, i:i + _IMAGES_PER_COPY]
+            for i in range(0, n, step):
+                into[:, :, i:i + step] = part[:, :, i:i + step]
     return quads
 
 
