@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from clirun import SMALL_RUN
 
 import minitrain as mt
 from minitrain.config import build, load_config
@@ -19,18 +20,13 @@ from minitrain.training import (
 )
 from minitrain.training import checkpoint as ckpt
 
-# small enough to train in a fraction of a second; dropout and Adam make sure the random
-# generator and the optimizer's slots must both be restored for a resume to match
+# clirun's small run (dropout and Adam: a resume must restore both the random generator and
+# the optimizer's slots), with a learning-rate schedule and checkpoints every 4 steps
 CONFIG = {
-    "seed": 3,
-    "data": {"source": "spirals", "options": {"n_samples": 240}, "batch_size": 16},
-    "model": [{"Dense": {"units": 16, "activation": "relu"}}, {"Dropout": {"rate": 0.2}},
-              {"Dense": {"units": 2}}],
-    "loss": {"name": "sparse_categorical_crossentropy", "from_logits": True},
+    **SMALL_RUN,
     "optimizer": {"name": "adam", "learning_rate": 0.01,
                   "schedule": {"name": "exponential_decay", "decay_steps": 20,
                                "decay_rate": 0.5}},
-    "metrics": ["accuracy"],
     "training": {"epochs": 5, "checkpoint": {"every": 4, "unit": "step"},
                  "early_stopping": {"monitor": "val_accuracy", "patience": 10,
                                     "restore_best": False}},
