@@ -53,6 +53,9 @@ GEOMETRIES = [  # (n, h, w, c_in, c_out, kh, kw, padding)
     (3, 7, 5, 4, 3, 3, 3, "SAME"),    # odd sizes: Winograd's last tiles hang over the edge
     (2, 4, 6, 2, 3, 3, 3, "VALID"),
     (5, 8, 8, 6, 5, 3, 3, "SAME"),
+    (2, 7, 9, 1, 8, 3, 5, "SAME"),    # one channel, 8 filters: 3 outputs to a GEMM row
+    (1, 6, 7, 1, 12, 4, 2, "VALID"),  # 12 filters: 2 to a row
+    (2, 5, 6, 1, 30, 3, 3, "SAME"),   # 30 filters: one to a row
 ]
 
 
@@ -63,6 +66,12 @@ def test_each_formulation_gives_im2col_numbers(geometry, kind):
         pytest.skip(f"{kind} does not apply to this filter shape")
     x, f, g, pads = _case(*geometry, dtype=np.float64)
     _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
+
+
+@pytest.mark.parametrize("c_out, u", [(1, 4), (6, 4), (8, 3), (12, 2), (16, 1), (30, 1)])
+def test_planes_unroll_few_filters_so_the_gemm_has_24_columns(c_out, u):
+    """(GEOMETRIES holds a case for each unroll.)"""
+    assert shifted_rows._unrolled(c_out) == u
 
 
 def test_winograd_goes_through_the_tile_rows_in_blocks(monkeypatch):
@@ -95,13 +104,14 @@ def test_every_small_geometry_agrees(n, h, w, c_in, c_out, kh, kw, padding, kind
     _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
 
 
-def test_the_blocked_sum_crosses_block_boundaries(monkeypatch):
+@pytest.mark.parametrize("kind", ["taps", "kernel rows"])  # kernel rows: the transposed sum
+def test_the_blocked_sum_crosses_block_boundaries(monkeypatch, kind):
     """Row blocks of 256 (the least the CPU's blocks take) split the image several times,
     with an odd remainder."""
     monkeypatch.setattr(shifted_rows, "_BLOCK_VALUES", 256)
     x, f, g, pads = _case(3, 23, 21, 32, 40, 3, 3, "SAME", np.float64)
     assert shifted_rows._grid(x.shape, f.shape, pads).count > 5 * 256
-    _assert_same(_all_three(x, f, g, pads, "taps"), _all_three(x, f, g, pads, "im2col"), 1e-12)
+    _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)
