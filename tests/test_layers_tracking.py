@@ -46,6 +46,33 @@ def test_a_layer_builds_on_its_first_call_from_the_input_shape():
     assert layer.output_shape == (2, 3)
 
 
+def test_a_layer_built_by_hand_is_built_and_its_first_call_keeps_its_weights():
+    """Keras marks a layer built when its build returns (its build wrapper), however called:
+    a custom layer's build may build the layers it holds."""
+    layer = layers.Dense(3)
+    layer.build([None, 5])
+    assert layer.built and layer.get_build_config() == {"input_shape": (None, 5)}
+    kernel = layer.kernel
+    assert layer(np.ones((2, 5), dtype=np.float32)).shape == (2, 3)
+    assert layer.kernel is kernel and len(layer.weights) == 2
+
+    class Outer(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = layers.Dense(2)
+
+        def build(self, input_shape):
+            self.inner.build(input_shape)
+            super().build(input_shape)
+
+        def call(self, x):
+            return self.inner(x)
+
+    outer = Outer()
+    outer(np.ones((1, 4), dtype=np.float32))
+    assert outer.built and outer.inner.built and len(outer.weights) == 2
+
+
 def test_nested_layers_lists_dicts_and_variables_are_tracked_in_keras_order():
     net = Net()
     net.extra.append(layers.Dense(4))

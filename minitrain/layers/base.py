@@ -17,6 +17,7 @@ whose inputs are indices (Embedding) sets ``autocast = False``, as Keras's does.
 Called on KerasTensors (``mt.Input``), a layer builds from their shapes and records a Node
 instead of computing (see ``keras_tensor``): the functional API.
 """
+import functools
 import inspect
 import itertools
 import warnings
@@ -94,6 +95,27 @@ def shapes_of(structure):
     return nest.pack_sequence_as(structure, [x.shape for x in nest.flatten(structure)])
 
 
+def _marking_built(layer, build):
+    """``build`` that leaves the layer built, as Keras's wrapper does: a layer built by hand
+    (``dense.build((None, 4))``) is not built again by its first call. A subclass's
+    super().build(...) reaches the class's method, not this one."""
+
+    @functools.wraps(build)
+    def build_and_mark(*args, **kwargs):
+        build(*args, **kwargs)
+        input_shape = args[0] if args else kwargs.get("input_shape")
+        if layer._build_shapes is None and _is_shape(input_shape):
+            object.__setattr__(layer, "_build_shapes", tuple(input_shape))
+        layer.built = True
+
+    return build_and_mark
+
+
+def _is_shape(value):
+    return isinstance(value, (list, tuple)) and all(n is None or isinstance(n, int)
+                                                   for n in value)
+
+
 class Layer(Module):
     """A callable with weights: ``build(input_shape)`` creates them, ``call(inputs)`` computes.
 
@@ -129,6 +151,7 @@ class Layer(Module):
         object.__setattr__(layer, "_auto_config", serializable.auto_config(cls, args, kwargs))
         object.__setattr__(layer, "_build_shapes", None)  # the input shapes it was built for
         object.__setattr__(layer, "_input_spec", None)  # what a call may pass (InputSpec)
+        object.__setattr__(layer, "build", _marking_built(layer, layer.build))
         return layer
 
     def __init__(self, trainable=True, name=None, dtype=None, activity_regularizer=None,
