@@ -35,6 +35,47 @@ def sum_in_dtype(data, axes, keepdims):
     return data.sum(axis=axes, keepdims=keepdims, dtype=data.dtype)
 
 
+def along_channels(ufunc, a, vector, out=None):
+    """ufunc(a, vector, out=out) for a vector of a's last axis's size that broadcasts along
+    it (a bias, a batch normalization's scale): on numpy, with a's rows taken r at a time and
+    the vector tiled r times, so that the ufunc's inner loop runs over r * C values, not C (a
+    bias on (64, 28, 28, 6): 0.53 -> 0.28 ms; on (64, 32, 32, 32), 10% less)."""
+    r = _rows_per_run(a, vector, out)
+    if r == 1:
+        return ufunc(a, vector, out=out)
+    width = r * a.shape[-1]
+    runs = ufunc(a.reshape(-1, width), np.tile(vector.reshape(-1), r),
+                 out=None if out is None else out.reshape(-1, width))
+    return runs.reshape(a.shape)
+
+
+_RUN_VALUES = 1024  # an inner loop this long costs its setup no more than a long one
+
+
+def _rows_per_run(a, vector, out):
+    """How many of a's rows along_channels takes at a time: a power of 2 that divides the
+    number of rows, 1 where tiling does not pay or apply."""
+    if type(a) is not np.ndarray or a.size < 4096 or not a.flags.c_contiguous or \
+            vector.size != a.shape[-1] or vector.shape[-1] != a.shape[-1] or \
+            (out is not None and not out.flags.c_contiguous):
+        return 1
+    rows, r = a.size // a.shape[-1], 1
+    while r * a.shape[-1] < _RUN_VALUES and rows % (2 * r) == 0:
+        r *= 2
+    return r
+
+
+def sum_of_products(a, b, axes):
+    """sum(a * b) over ``axes``, kept as dims, for a and b of one shape: over the rows of
+    contiguous numpy arrays (every axis but the last) without the product's array (einsum:
+    one pass, 1.9 -> 1.05 ms on 2M floats; a batch normalization's gradient)."""
+    if type(a) is np.ndarray and _rows_of_floats(a, axes) and b.flags.c_contiguous:
+        channels = a.shape[-1]
+        rows = np.einsum("ij,ij->j", a.reshape(-1, channels), b.reshape(-1, channels))
+        return rows.reshape((1,) * (a.ndim - 1) + (channels,))
+    return sum_in_dtype(a * b, axes, True)
+
+
 def _rows_of_floats(data, axes):
     """Whether the sum is over every axis but the last, of a large contiguous float array: a
     bias's gradient, the sum of a batch's rows."""

@@ -10,6 +10,7 @@ import functools
 
 import numpy as np
 import pytest
+import test_batch_norm
 import test_conv
 import test_gradients
 import test_gradients_conv_more
@@ -24,7 +25,7 @@ from minitrain import backend
 from minitrain.ops import core
 
 TABLES = [test_gradients, test_gradients_nn, test_gradients_shape, test_conv, test_norm_ops,
-          test_gradients_linalg, test_gradients_more, test_gradients_conv_more]
+          test_gradients_linalg, test_gradients_more, test_gradients_conv_more, test_batch_norm]
 ORDERS = ["FIRST_ORDER", "SECOND_ORDER"]
 
 # Registered gradients that no row can record, with the reason. Keep this tiny.

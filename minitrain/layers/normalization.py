@@ -1,5 +1,6 @@
 """BatchNormalization and LayerNormalization (Keras's defaults and numerics)."""
 from .. import initializers, nn, ops
+from ..ops.batch_norm import batch_norm_training
 from ..ops.core import normalize_axes
 from .base import Layer
 from .input_spec import InputSpec
@@ -32,10 +33,12 @@ class _Normalization(Layer):
         axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
         self.input_spec = InputSpec(axes={int(a): input_shape[a] for a in axes})
 
+    def _parameters(self, shape):
+        """(gamma, beta) reshaped to broadcast against the input, None where left out."""
+        return tuple(None if p is None else ops.reshape(p, shape) for p in (self.gamma, self.beta))
+
     def _normalize(self, x, mean, variance):
-        shape = _parameter_shape(x.shape, self.axes)
-        gamma = None if self.gamma is None else ops.reshape(self.gamma, shape)
-        beta = None if self.beta is None else ops.reshape(self.beta, shape)
+        gamma, beta = self._parameters(_parameter_shape(x.shape, self.axes))
         return nn.batch_normalization(x, mean, variance, beta, gamma, self.epsilon)
 
     def get_config(self):
@@ -76,10 +79,11 @@ class BatchNormalization(_Normalization):
             mean = ops.reshape(self.moving_mean, shape)
             variance = ops.reshape(self.moving_variance, shape)
             return self._normalize(inputs, mean, variance)
-        mean, variance = nn.moments(inputs, reduced, keepdims=True)
+        y, mean, variance = batch_norm_training(inputs, *self._parameters(shape), reduced,
+                                                self.epsilon)
         self._update(self.moving_mean, ops.reshape(mean, self.moving_mean.shape))
         self._update(self.moving_variance, ops.reshape(variance, self.moving_variance.shape))
-        return self._normalize(inputs, mean, variance)
+        return y
 
     def _update(self, moving, value):
         # the statistics are state, not part of the differentiated computation
