@@ -6,7 +6,8 @@ training), as one op: (y, mean, variance) = batch_norm_training(x, scale, offset
 
 Composed of moments and batch_normalization, the forward takes about 10 array passes and the
 backward through their ops about 20 more; here the forward takes 6 and the first-order
-backward 9 (a (64, 32, 32, 32) layer: 41 ms -> 15), from TensorFlow's fused formula:
+backward 7 (benchmarks/batch_norm.py, a (64, 32, 32, 32) layer forward + backward: 34 ms ->
+16), from TensorFlow's fused formula:
 
     dx = scale / sqrt(variance + epsilon) * (gy - mean(gy) - xhat * mean(gy * xhat))
 
