@@ -109,9 +109,11 @@ def _planes(x, w_shape, grid, u):
     columns = -(-grid.count // u)
     planes = backend.array_module(x).empty((kh * width, columns), x.dtype)
     for t, offset in enumerate(_offsets(kh, width, grid)):
-        taken = flat[offset::u][:columns]
-        planes[t, :len(taken)] = taken
-        planes[t, len(taken):] = 0
+        taken = flat[offset:offset + columns * u:u]
+        if len(taken) == columns:
+            planes[t] = taken
+        else:
+            planes[t, :len(taken)], planes[t, len(taken):] = taken, 0
     return planes
 
 
@@ -119,6 +121,8 @@ def _toeplitz(w, u):
     """The (kh * (kw + u - 1), u * c_out) weights of u neighbouring outputs: output q of a
     GEMM row reads columns q .. q + kw - 1 of each kernel row of its planes."""
     kh, kw, _, c_out = w.shape
+    if u == 1:
+        return w.reshape(kh * kw, c_out)
     banded = backend.array_module(w).zeros((kh, kw + u - 1, u, c_out), w.dtype)
     for q in range(u):
         banded[:, q:q + kw, q] = w[:, :, 0]
