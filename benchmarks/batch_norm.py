@@ -11,10 +11,9 @@ to PyTorch. BLAS threads pinned (default 1); PyTorch gets the same count.
     python benchmarks/batch_norm.py [--repeats 20] [--threads 1]
 """
 import argparse
-import statistics
 import time
 
-from timing import pin_blas_threads
+from timing import milliseconds, pin_blas_threads, ratio_to
 
 THREADS = pin_blas_threads()  # before numpy loads its BLAS
 
@@ -85,11 +84,7 @@ def run(shape, repeats):
     print(f"BatchNormalization {shape}, training, forward + backward, float32, {THREADS} BLAS "
           f"thread(s), {repeats} repeats")
     for name, ms in times.items():
-        ratios = [a / b for a, b in zip(ms, times["torch"])] if "torch" in times else []
-        ratio = (f"{statistics.median(ratios):.2f}x torch ({min(ratios):.2f}-{max(ratios):.2f})"
-                 if ratios else "")
-        print(f"  {name:9s} {statistics.median(ms):8.2f} ms ({min(ms):.2f}-{max(ms):.2f})  "
-              f"{ratio}")
+        print(f"  {name:9s} {milliseconds(ms)}  {ratio_to(ms, times.get('torch'))}")
 
 
 def main():

@@ -26,7 +26,7 @@ import statistics
 import time
 
 from keras_step import sgd_step
-from timing import pin_blas_threads
+from timing import milliseconds, pin_blas_threads, ratio_to
 
 THREADS = pin_blas_threads()  # before numpy loads its BLAS
 
@@ -165,11 +165,8 @@ def run(net, batch, repeats):
           f"repeats")
     torch_ms = results.get("torch", (None,))[0]
     for name, (ms, faults) in results.items():
-        ratios = [a / b for a, b in zip(ms, torch_ms)] if torch_ms else []
-        ratio = (f"{statistics.median(ratios):.2f}x torch ({min(ratios):.2f}-{max(ratios):.2f})"
-                 if ratios else "")
-        print(f"  {name:9s} {statistics.median(ms):8.2f} ms ({min(ms):.2f}-{max(ms):.2f})  "
-              f"{ratio:26s} {faults:6.0f} faults/step  first loss {first[name]:.5f}")
+        print(f"  {name:9s} {milliseconds(ms)}  {ratio_to(ms, torch_ms):26s} {faults:6.0f} "
+              f"faults/step  first loss {first[name]:.5f}")
 
 
 def main():

@@ -52,3 +52,18 @@ def faults_per_step(steps, repeats=10):
             step()
             faults[name].append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     return {name: statistics.median(f) for name, f in faults.items()}
+
+
+def milliseconds(ms):
+    """'12.34 ms (11.00-15.20)': the median of per-repeat times and their range."""
+    return f"{statistics.median(ms):8.2f} ms ({min(ms):.2f}-{max(ms):.2f})"
+
+
+def ratio_to(ms, reference_ms, reference="torch"):
+    """'1.23x torch (1.10-1.40)': the median and range of the per-repeat ratios to the
+    reference's times, measured alternately with them; '' without a reference."""
+    if not reference_ms:
+        return ""
+    ratios = [a / b for a, b in zip(ms, reference_ms)]
+    return (f"{statistics.median(ratios):.2f}x {reference} ({min(ratios):.2f}-"
+            f"{max(ratios):.2f})")
