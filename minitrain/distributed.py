@@ -30,6 +30,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 
 import numpy as np
@@ -270,8 +271,15 @@ def abort(error, status=1):
     w = world()
     report = f"error on rank {w.rank} of {w.size}: " + "".join(traceback.format_exception(error))
     _write_whole(report)
+    # the launcher forwards a rank's output from a pipe as it reads it; Abort tears the pipes
+    # down, and on a loaded machine a report written just before was lost (a CI run's stderr
+    # came back empty): give it a moment to be read
+    time.sleep(_FORWARD_SECONDS)
     w.comm.Abort(status)
     os._exit(status)  # MPI_Abort may return before the launcher ends this process
+
+
+_FORWARD_SECONDS = 0.5
 
 
 def _write_whole(text):
