@@ -15,10 +15,12 @@ The first-order gradient is computed on the arrays. Where a tape is recording wh
 taken (a second derivative on the way), the same formula is built from differentiable ops
 instead, with the statistics recomputed from x, so that derivatives of every order are true.
 """
+import math
+
 from .. import backend, tape
 from ..tensor import Tensor
 from .arithmetic import rsqrt
-from .core import as_tensor, normalize_axes, register_gradient, run_outputs
+from .core import add_optional, as_tensor, normalize_axes, register_gradient, run_outputs
 from .normalization import moments
 from .reduce import broadcast_to, reduce_sum
 
@@ -41,11 +43,10 @@ def batch_norm_training(x, scale, offset, axes, epsilon):
 
 
 def _forward(x, scale, offset, axes, epsilon):
-    count = _count(x.shape, axes)
+    xp, along, count = backend.array_module(x), backend.along_channels, _count(x.shape, axes)
     mean = _sum(x, axes) / count
     # the centred x, then scaled and shifted in its own memory (in place, a pass costs half
     # of one into new memory)
-    xp, along = backend.array_module(x), backend.along_channels
     y = along(xp.subtract, x, mean)
     variance = backend.sum_of_products(y, y, axes) / count
     along(xp.multiply, y, _inverse_deviation(variance, epsilon, scale), out=y)
@@ -91,9 +92,9 @@ def _array_grads(x, scale, mean, variance, gy, g_mean, g_variance, attrs):
         d_gy += gy
         along(xp.subtract, d_gy, d_offset / count, out=d_gy)
         along(xp.multiply, d_gy, inverse if scale is None else inverse * scale, out=d_gy)
-        d_x = _plus(d_x, d_gy)
+        d_x = add_optional(d_x, d_gy)
     if g_mean is not None:
-        d_x = _plus(d_x, backend.array_module(x).broadcast_to(g_mean / count, x.shape))
+        d_x = add_optional(d_x, xp.broadcast_to(g_mean / count, x.shape))
     return d_x, d_scale, d_offset
 
 
@@ -110,14 +111,10 @@ def _composite_grads(x, scale, gy, g_mean, g_variance, attrs):
         k = inverse if scale is None else inverse * scale
         d_x = k * (gy - d_offset / count - x_hat * (d_scale / count))
     if g_mean is not None:
-        d_x = _plus(d_x, broadcast_to(g_mean / count, x.shape))
+        d_x = add_optional(d_x, broadcast_to(g_mean / count, x.shape))
     if g_variance is not None:
-        d_x = _plus(d_x, centred * (2 * g_variance / count))
+        d_x = add_optional(d_x, centred * (2 * g_variance / count))
     return d_x, d_scale, d_offset
-
-
-def _plus(a, b):
-    return b if a is None else a + b
 
 
 def _inverse_deviation(variance, epsilon, scale):
@@ -131,7 +128,4 @@ def _sum(a, axes):
 
 
 def _count(shape, axes):
-    count = 1
-    for a in axes:
-        count *= shape[a]
-    return count
+    return math.prod(shape[a] for a in axes)

@@ -222,6 +222,11 @@ def binary(name, x, y, forward_name):
     return run2(name, getattr(backend.array_module(x._data), forward_name), x, y)
 
 
+def add_optional(a, b):
+    """a + b, where either may be None (no gradient): gradient functions' partial sums."""
+    return b if a is None else a if b is None else a + b
+
+
 def run(name, forward, inputs, attrs=None):
     """Apply ``forward`` to the inputs' arrays; record the op on tapes that watch an input."""
     y = _forward(name, forward, inputs)

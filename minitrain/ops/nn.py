@@ -5,7 +5,17 @@ from .. import backend
 from ..kernels.bias_act import bias_relu as bias_relu_kernel
 from ..kernels.softmax_xent import sparse_softmax_xent
 from ..tensor import Tensor
-from .core import as_pair, as_tensor, register_gradient, run, run1, run2, run_outputs, xp_of
+from .core import (
+    add_optional,
+    as_pair,
+    as_tensor,
+    register_gradient,
+    run,
+    run1,
+    run2,
+    run_outputs,
+    xp_of,
+)
 from .elementwise import erf, exp, expm1, floating, sigmoid, tanh
 from .reduce import reduce_sum
 from .selection import greater, minimum, where
@@ -226,18 +236,13 @@ def sparse_softmax_cross_entropy(labels, logits, caller, mean=False):
     return loss
 
 
-def _plus(a, b):
-    """a + b, where either may be None (no gradient)"""
-    return b if a is None else a if b is None else a + b
-
-
 @register_gradient("sparse_softmax_cross_entropy")
 def _sparse_softmax_cross_entropy_grad(op, grad, grad_backprop):
     """grad * backprop; backprop's own gradient (met in second derivatives) is softmax's"""
     (x,), backprop = op.inputs, op.outputs[1]
     grad_x = None if grad is None else expand_dims(grad, -1) * backprop
     if grad_backprop is not None:
-        grad_x = _plus(grad_x, _softmax_vjp(softmax(x), grad_backprop, -1))
+        grad_x = add_optional(grad_x, _softmax_vjp(softmax(x), grad_backprop, -1))
     return (grad_x,)
 
 
@@ -249,7 +254,7 @@ def _sparse_softmax_cross_entropy_mean_grad(op, grad, grad_backprop):
     grad_x = None if grad is None else grad * backprop
     if grad_backprop is not None:
         rows = op.attrs["labels"].size
-        grad_x = _plus(grad_x, _softmax_vjp(softmax(x), grad_backprop / rows, -1))
+        grad_x = add_optional(grad_x, _softmax_vjp(softmax(x), grad_backprop / rows, -1))
     return (grad_x,)
 
 
@@ -290,10 +295,10 @@ def _softmax_cross_entropy_grad(op, grad, grad_backprop):
         p = softmax(x, axis)
         if need_x:
             total = reduce_sum(z, axis, keepdims=True)
-            grad_x = _plus(grad_x, _softmax_vjp(p, grad_backprop * total, axis))
+            grad_x = add_optional(grad_x, _softmax_vjp(p, grad_backprop * total, axis))
         if need_z:
             through = reduce_sum(grad_backprop * p, axis, keepdims=True) - grad_backprop
-            grad_z = _plus(grad_z, through)
+            grad_z = add_optional(grad_z, through)
     return grad_z, grad_x
 
 
