@@ -12,7 +12,7 @@ import numpy as np
 
 from . import losses, metrics, optimizers
 from .layers import serializable
-from .layers.base import Layer
+from .layers.base import Layer, is_shape
 from .optimizers import schedules
 from .tensor import Tensor
 
@@ -111,17 +111,11 @@ def construct_model(cls, config):
                         f"deserialization: {err}") from err
 
 
-def _is_shape(value):
-    return isinstance(value, (list, tuple)) and all(
-        n is None or isinstance(n, int) for n in value)
-
-
 def build(layer, shapes):
-    """Build from recorded input shapes: ``build`` for one, a call on zeros for several."""
-    if _is_shape(shapes):
+    """Build from recorded input shapes: ``build`` for one (which marks the layer built, with
+    the shape), a call on zeros for several."""
+    if is_shape(shapes):
         layer.build(tuple(shapes))
-        layer.built = True  # as Layer's first call marks it, with the shape it was built for
-        object.__setattr__(layer, "_build_shapes", tuple(shapes))
         return None
 
     def zeros(shape):

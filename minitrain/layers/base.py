@@ -104,14 +104,15 @@ def _marking_built(layer, build):
     def build_and_mark(*args, **kwargs):
         build(*args, **kwargs)
         input_shape = args[0] if args else kwargs.get("input_shape")
-        if layer._build_shapes is None and _is_shape(input_shape):
+        if layer._build_shapes is None and is_shape(input_shape):
             object.__setattr__(layer, "_build_shapes", tuple(input_shape))
         layer.built = True
 
     return build_and_mark
 
 
-def _is_shape(value):
+def is_shape(value):
+    """Whether ``value`` is one input shape (a list or tuple of sizes or None), not several."""
     return isinstance(value, (list, tuple)) and all(n is None or isinstance(n, int)
                                                    for n in value)
 
@@ -251,8 +252,7 @@ class Layer(Module):
         return nest.pack_sequence_as(inputs, leaves) if structured else leaves[0]
 
     def _maybe_build(self, inputs):
-        self.build(shapes_of(inputs))
-        self.built = True
+        self.build(shapes_of(inputs))  # which marks it built (_marking_built)
         if self._input_spec is not None:  # build may have set the sizes it was built for
             self._check_input_spec(inputs)
 

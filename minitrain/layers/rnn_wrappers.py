@@ -35,9 +35,7 @@ def _build_inner(layer, shape, dtype):
     if not layer.built:
         if layer._dtype is None:
             object.__setattr__(layer, "_dtype", dtype)
-        object.__setattr__(layer, "_build_shapes", tuple(shape))
-        layer.build(tuple(shape))
-        layer.built = True
+        layer.build(tuple(shape))  # which marks it built, with the shape
 
 
 def _strip(name, prefix):
