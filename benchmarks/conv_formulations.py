@@ -73,13 +73,16 @@ def check(name, got, want):
 
 
 def formulation(kind, x, w, b, g, pads):
-    """One formulation's array kernels: y = conv(x, w) + b; then dx, dW, db as well."""
+    """One formulation's array kernels: y = conv(x, w) + b; then dx, dW, db as well (dW from
+    what the forward kept of x, as in a training step)."""
     def run(backward):
-        y = conv_kernels.forward(x, w, (1, 1), pads, kind) + b
+        y, kept = conv_kernels.forward_keeping(x, w, (1, 1), pads, kind)
+        y = y + b
         if not backward:
             return y
         return (y, conv_kernels.input_grad(g, w, x.shape, (1, 1), pads, kind),
-                conv_kernels.filter_grad(x, g, w.shape, (1, 1), pads, kind), g.sum((0, 1, 2)))
+                conv_kernels.filter_grad(x, g, w.shape, (1, 1), pads, kind, kept),
+                g.sum((0, 1, 2)))
     return run
 
 

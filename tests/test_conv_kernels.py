@@ -198,6 +198,63 @@ def test_a_conv2d_records_its_formulation_for_its_gradients(monkeypatch):
     assert kinds == ["taps", "taps"]
 
 
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("geometry", GEOMETRIES[::3], ids=[str(g) for g in GEOMETRIES[::3]])
+def test_the_filter_gradient_reads_the_forwards_kept_input(geometry, kind):
+    """What the forward kept of x gives the filters' gradient it would build, bit for bit;
+    and it is read, not built again (a zeroed copy gives zero)."""
+    if not conv_kernels._applies(kind, geometry[5:7] + geometry[3:4]):
+        pytest.skip(f"{kind} does not apply to this filter shape")
+    x, f, g, pads = _case(*geometry, dtype=np.float64)
+    y, kept = conv_kernels.forward_keeping(x, f, (1, 1), pads, kind)
+    np.testing.assert_array_equal(y, forward(x, f, (1, 1), pads, kind))
+    built = filter_grad(x, g, f.shape, (1, 1), pads, kind)
+    np.testing.assert_array_equal(filter_grad(x, g, f.shape, (1, 1), pads, kind, kept), built)
+    zeroed = conv_kernels.Kept(kept.kind, np.zeros_like(kept.data))
+    assert not filter_grad(x, g, f.shape, (1, 1), pads, kind, zeroed).any() and built.any()
+
+
+def test_a_kept_input_of_another_kind_is_not_read():
+    x, f, g, pads = _case(2, 7, 6, 3, 4, 3, 3, "SAME", np.float64)
+    _, kept = conv_kernels.forward_keeping(x, f, (1, 1), pads, "taps")
+    stale = conv_kernels.Kept("taps", np.zeros_like(kept.data))
+    np.testing.assert_array_equal(filter_grad(x, g, f.shape, (1, 1), pads, "im2col", stale),
+                                  filter_grad(x, g, f.shape, (1, 1), pads, "im2col"))
+
+
+def _recorded_conv(persistent=False):
+    rng = np.random.default_rng(0)
+    x = mt.constant(rng.standard_normal((2, 6, 6, 1)))
+    w = mt.Variable(rng.standard_normal((3, 3, 1, 4)))
+    with mt.GradientTape(persistent=persistent) as tape:
+        y = mt.nn.conv2d(x, w, 1, "SAME")
+        loss = mt.reduce_sum(y * y)
+    (op,) = [op for op in tape._tape.ops if op.name == "conv2d"]
+    return tape, loss, w, op
+
+
+def test_a_recorded_conv2d_keeps_its_input_for_the_filters_gradient_until_then():
+    tape, loss, w, op = _recorded_conv(persistent=True)
+    assert op.attrs["kept"].kind == "planes"
+    first = tape.gradient(loss, w)
+    assert "kept" not in op.attrs  # freed as the sweep went on
+    np.testing.assert_allclose(tape.gradient(loss, w).numpy(), first.numpy(), rtol=1e-12)
+    with formulated("im2col"):
+        want = _recorded_conv()
+    np.testing.assert_allclose(first.numpy(), want[0].gradient(want[1], want[2]).numpy(),
+                               rtol=1e-12)
+
+
+def test_a_kept_input_over_the_size_limit_is_built_again(monkeypatch):
+    monkeypatch.setattr(conv_kernels, "_KEPT_BYTES", 0)
+    tape, loss, w, op = _recorded_conv()
+    assert op.attrs["kept"] is None
+    with formulated("im2col"):
+        want = _recorded_conv()
+    np.testing.assert_allclose(tape.gradient(loss, w).numpy(),
+                               want[0].gradient(want[1], want[2]).numpy(), rtol=1e-12)
+
+
 def test_an_unknown_formulation_is_refused():
     with pytest.raises(ValueError, match="im2col"):
         with formulated("fft"):

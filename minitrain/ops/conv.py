@@ -3,7 +3,9 @@
 A convolution is three ops, as in TensorFlow: conv2d and its two gradients,
 conv2d_backprop_input and conv2d_backprop_filter. Each is linear in each of its two inputs, so
 each one's gradients are the other two (and conv2d itself): derivatives of any order work
-through nested tapes. Their array kernels (conv_kernels.py) pick a formulation per shape.
+through nested tapes. Their array kernels (conv_kernels.py) pick a formulation per shape; a
+recorded conv2d keeps what its kernel built from x (a patch matrix, quads) for the filters'
+gradient, which takes it the first time it runs.
 
 Pooling is built on a pair of adjoint ops, im2col and col2im: im2col copies every kh x kw
 window of the (padded) input into a patch array of shape (N, Ho, Wo, kh, kw, C) through a
@@ -12,7 +14,7 @@ gradient. A max-pool whose windows tile the image needs no patches at all.
 """
 import math
 
-from .. import backend
+from .. import backend, tape
 from ..tensor import Tensor
 from . import conv_kernels
 from .core import as_pair, as_tensor, register_gradient, run, run2
@@ -109,7 +111,15 @@ def _geometry(filter_shape, strides, pads):
 
 
 def _conv(x, w, geometry):
-    return run2("conv2d", lambda a, b: conv_kernels.forward(a, b, **geometry), x, w, geometry)
+    if not tape.active():
+        return run2("conv2d", lambda a, b: conv_kernels.forward(a, b, **geometry), x, w,
+                    geometry)
+    attrs = dict(geometry)  # "kept" joins them, for the filters' gradient
+
+    def forward(a, b):
+        y, attrs["kept"] = conv_kernels.forward_keeping(a, b, **geometry)
+        return y
+    return run2("conv2d", forward, x, w, attrs)
 
 
 def conv2d_backprop_input(grad, filters, input_shape, strides, pads):
@@ -131,10 +141,10 @@ def _input_grad(g, w, input_shape, geometry):
         a, b, shape, **geometry), g, w, {**geometry, "input_shape": shape})
 
 
-def _filter_grad(x, g, filter_shape, geometry):
+def _filter_grad(x, g, filter_shape, geometry, kept=None):
     shape = tuple(filter_shape)
     return run2("conv2d_backprop_filter", lambda a, b: conv_kernels.filter_grad(
-        a, b, shape, **geometry), x, g, {**geometry, "filter_shape": shape})
+        a, b, shape, kept=kept, **geometry), x, g, {**geometry, "filter_shape": shape})
 
 
 def _shared(op):
@@ -149,10 +159,13 @@ def _pair_grads(op, first, second):
 
 @register_gradient("conv2d")
 def _conv2d_grad(op, grad):
-    """the transposed convolution of grad; each window of x against grad"""
+    """the transposed convolution of grad; each window of x against grad (the forward's
+    kept form of x taken, so that it is freed as the sweep goes on; a later sweep of a
+    persistent tape builds it again)"""
     (x, w), geometry = op.inputs, _shared(op)
+    kept = op.attrs.pop("kept", None)
     return _pair_grads(op, lambda: _input_grad(grad, w, x.shape, geometry),
-                       lambda: _filter_grad(x, grad, w.shape, geometry))
+                       lambda: _filter_grad(x, grad, w.shape, geometry, kept))
 
 
 @register_gradient("conv2d_backprop_input")

@@ -10,8 +10,13 @@
 ``formulation`` picks one per shape and per op (forward, input gradient, filter gradient), the
 winners in benchmarks/conv_formulations.py. All give the same numbers up to float rounding
 (tests/test_conv_kernels.py), so the three ops of one convolution may each take another.
+
+What the forward builds from x (a patch matrix, planes, quads, padded rows) is what the filters'
+gradient of the same kind reads: ``forward_keeping`` returns it as ``Kept``, for
+``filter_grad(..., kept=...)``, which then skips building it again.
 """
 import contextlib
+from collections import namedtuple
 
 from .. import backend
 from . import patches, shifted_rows, winograd
@@ -86,16 +91,28 @@ def formulated(kind):
         _forced.pop()
 
 
+Kept = namedtuple("Kept", "kind data")
+_KEPT_BYTES = 1 << 26  # larger ones are built again: keeping them would raise a step's peak
+
+
 def forward(x, w, strides, pads, kind=None):
+    return forward_keeping(x, w, strides, pads, kind)[0]
+
+
+def forward_keeping(x, w, strides, pads, kind=None):
+    """(conv(x, w), Kept or None): x as the filters' gradient of the forward's kind reads it,
+    where it is no larger than _KEPT_BYTES."""
     if not (x.size and w.size):  # no images, channels or filters: sums of nothing
         return backend.array_module(x).zeros(_output_shape(x.shape, w.shape, strides, pads),
-                                              x.dtype)
+                                              x.dtype), None
     kind = _chosen(kind, "forward", w.shape, strides, x.shape, x.dtype, pads)
     if kind == "winograd":
-        return winograd.forward(x, w, pads)
-    if kind == "im2col":
-        return patches.forward(x, w, strides, pads)
-    return shifted_rows.forward(x, w, pads, kind)
+        y, data = winograd.forward(x, w, pads)
+    elif kind == "im2col":
+        y, data = patches.forward(x, w, strides, pads)
+    else:
+        y, data = shifted_rows.forward(x, w, pads, kind)
+    return y, (Kept(kind, data) if data.nbytes <= _KEPT_BYTES else None)
 
 
 def input_grad(g, w, x_shape, strides, pads, kind=None):
@@ -110,13 +127,15 @@ def input_grad(g, w, x_shape, strides, pads, kind=None):
     return shifted_rows.input_grad(g, w, x_shape, pads, kind)
 
 
-def filter_grad(x, g, w_shape, strides, pads, kind=None):
-    """dL/dw from dL/dy = g: each window of x against g."""
+def filter_grad(x, g, w_shape, strides, pads, kind=None, kept=None):
+    """dL/dw from dL/dy = g: each window of x against g. ``kept``: the forward's Kept (or
+    None), used where the filters' gradient is of the forward's kind."""
     if not (x.size and g.size):
         return backend.array_module(x).zeros(w_shape, x.dtype)
     kind = _chosen(kind, "filter", w_shape, strides, x.shape, x.dtype, pads)
+    data = kept.data if kept is not None and kept.kind == kind else None
     if kind == "winograd":
-        return winograd.filter_grad(x, g, w_shape, pads)
+        return winograd.filter_grad(x, g, w_shape, pads, data)
     if kind == "im2col":
-        return patches.filter_grad(x, g, w_shape, strides, pads)
-    return shifted_rows.filter_grad(x, g, w_shape, pads, kind)
+        return patches.filter_grad(x, g, w_shape, strides, pads, data)
+    return shifted_rows.filter_grad(x, g, w_shape, pads, kind, data)

@@ -1,15 +1,19 @@
 """The im2col formulation of a convolution, for any stride: every window copied into a patch
 matrix, then one GEMM. The copy is kh * kw times the input, written and read again; the input
 gradient scatters a patch gradient of that size back (col2im). Pooling uses the same pair.
+
+The forward returns its patch matrix beside the output: the filters' gradient reads the same
+one (conv_kernels keeps it between the two).
 """
 from .. import backend
 
 
 def forward(x, w, strides, pads):
+    """(conv(x, w), the patch matrix)"""
     kh, kw, c_in, c_out = w.shape
     cols = im2col_array(x, (kh, kw), strides, pads)
     y = cols.reshape(-1, kh * kw * c_in) @ w.reshape(-1, c_out)
-    return y.reshape(cols.shape[:3] + (c_out,))
+    return y.reshape(cols.shape[:3] + (c_out,)), cols
 
 
 def input_grad(g, w, x_shape, strides, pads):
@@ -19,9 +23,11 @@ def input_grad(g, w, x_shape, strides, pads):
                         strides, pads)
 
 
-def filter_grad(x, g, w_shape, strides, pads):
+def filter_grad(x, g, w_shape, strides, pads, cols=None):
+    """dL/dw from dL/dy = g; ``cols``: the forward's patch matrix of x, if kept."""
     kh, kw, c_in, c_out = w_shape
-    cols = im2col_array(x, (kh, kw), strides, pads)
+    if cols is None:
+        cols = im2col_array(x, (kh, kw), strides, pads)
     return backend.transposed_matmul(cols.reshape(-1, kh * kw * c_in),
                                      g.reshape(-1, c_out)).reshape(w_shape)
 

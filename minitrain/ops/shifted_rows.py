@@ -13,6 +13,9 @@ or the GEMMs' roles swapped (filters). Three kinds:
   tap, each one contiguous copy (im2col's copy gathers single values there), and one GEMM
   with K = kh * kw. With few filters each GEMM row computes u neighbouring outputs (see
   _unrolled), so that the GEMM's N is u * c_out, not a starving 6.
+
+The forward returns, beside its output, what the filters' gradient reads of x: the padded rows,
+or the planes.
 """
 from collections import namedtuple
 
@@ -23,15 +26,17 @@ _BLOCK_VALUES = 1 << 17
 
 
 def forward(x, w, pads, kind):
-    """conv(x, w) of stride 1 on pads ((top, bottom), (left, right))."""
+    """(conv(x, w) of stride 1 on pads ((top, bottom), (left, right)), x's padded rows or
+    planes)"""
     xp, grid = backend.array_module(x), _grid(x.shape, w.shape, pads)
     if kind == "planes":
-        return _planes_forward(x, w, grid)
+        planes = _planes(x, w.shape, grid, _unrolled(w.shape[3]))
+        return _planes_forward(planes, w, grid), planes
     y = xp.empty((grid.m, w.shape[3]), x.dtype)
     fused, rows = kind == "kernel rows", _padded_rows(x, grid)
     base = _kernel_row_base(rows, w.shape[1]) if fused else rows
     _tap_sum(base, _tap_weights(w, grid, fused), y[:grid.count])
-    return _compact(_crop(y, grid, 0, 0, grid.ho, grid.wo))
+    return _compact(_crop(y, grid, 0, 0, grid.ho, grid.wo)), rows
 
 
 def input_grad(g, w, x_shape, pads, kind):
@@ -54,15 +59,18 @@ def input_grad(g, w, x_shape, pads, kind):
     return _compact(_crop(d_rows, grid, grid.top, grid.left, x_shape[1], x_shape[2]))
 
 
-def filter_grad(x, g, w_shape, pads, kind):
-    """dL/dw from dL/dy = g: each tap's (or kernel row's) rows of x against g."""
+def filter_grad(x, g, w_shape, pads, kind, kept=None):
+    """dL/dw from dL/dy = g: each tap's (or kernel row's) rows of x against g; ``kept``: the
+    forward's padded rows or planes of x, if kept."""
     kh, kw, _, c_out = w_shape
     xp, grid = backend.array_module(x), _grid(x.shape, w_shape, pads)
     if kind == "planes":
-        return _planes_filter_grad(x, g, w_shape, grid)
+        planes = _planes(x, w_shape, grid, _unrolled(c_out)) if kept is None else kept
+        return _planes_filter_grad(planes, g, w_shape, grid)
     g_rows = _rows_on_grid(g, grid)
     fused = kind == "kernel rows"
-    base = _kernel_row_base(_padded_rows(x, grid), kw) if fused else _padded_rows(x, grid)
+    rows = _padded_rows(x, grid) if kept is None else kept
+    base = _kernel_row_base(rows, kw) if fused else rows
     offsets = _offsets(kh, 1, grid) if fused else _offsets(kh, kw, grid)
     dw = [backend.transposed_matmul(base[offset:offset + grid.count], g_rows)
           for offset in offsets]
@@ -84,12 +92,13 @@ def _grid(x_shape, w_shape, pads):
     return Grid(n, hp, wp, hp - kh + 1, wp - kw + 1, m, span, m - span, top, left)
 
 
-def _rows_on_grid(g, grid):
-    """The (count, K) rows of an output gradient on the padded grid: zero where the output
-    was dropped."""
-    on_grid = backend.array_module(g).zeros((grid.m, g.shape[3]), g.dtype)
-    _crop(on_grid, grid, 0, 0, grid.ho, grid.wo)[...] = g
-    return on_grid[:grid.count]
+def _rows_on_grid(g, grid, rows=None):
+    """The first ``rows`` (default: count) rows, of K values, of an output gradient on the
+    padded grid: zero where the output was dropped, and past the grid's end."""
+    rows = grid.count if rows is None else rows
+    on_grid = backend.array_module(g).zeros((max(grid.m, rows), g.shape[3]), g.dtype)
+    _crop(on_grid[:grid.m], grid, 0, 0, grid.ho, grid.wo)[...] = g
+    return on_grid[:rows]
 
 
 # --- planes: one input channel -----------------------------------------------------------
@@ -129,21 +138,30 @@ def _toeplitz(w, u):
     return banded.reshape(kh * (kw + u - 1), u * c_out)
 
 
-def _planes_forward(x, w, grid):
+def _planes_forward(planes, w, grid):
     """One GEMM, planes^T @ the banded weights; its (columns, u * c_out) result is the
     output's rows in order, u to a GEMM row."""
-    xp, c_out = backend.array_module(x), w.shape[3]
+    xp, c_out = backend.array_module(planes), w.shape[3]
     u = _unrolled(c_out)
-    planes = _planes(x, w.shape, grid, u)
-    y = xp.empty((-(-grid.m // u), u * c_out), x.dtype)
+    y = xp.empty((-(-grid.m // u), u * c_out), planes.dtype)
     xp.matmul(planes.T, _toeplitz(w, u), out=y[:planes.shape[1]])
     return _compact(_crop(y.reshape(-1, c_out)[:grid.m], grid, 0, 0, grid.ho, grid.wo))
 
 
-def _planes_filter_grad(x, g, w_shape, grid):
-    """The planes against g's rows, one output to a row (unrolled, it is no faster)."""
-    planes = _planes(x, w_shape, grid, 1)
-    return backend.transposed_matmul(planes.T, _rows_on_grid(g, grid)).reshape(w_shape)
+def _planes_filter_grad(planes, g, w_shape, grid):
+    """The forward's planes (u outputs to a column) against g's rows taken u at a time: one
+    GEMM gives d[i, j', q] = sum over s of plane (i, j')[s] * g[s * u + q], and the filters'
+    gradient at tap (i, j) sums d[i, j + q, q] over q (the banded weights' adjoint). With the
+    forward's planes kept, LeNet's first conv: 1.7 -> 1.1 ms."""
+    kh, kw, _, c_out = w_shape
+    u = _unrolled(c_out)
+    columns = planes.shape[1]
+    g_rows = _rows_on_grid(g, grid, columns * u).reshape(columns, u * c_out)
+    d = backend.transposed_matmul(planes.T, g_rows).reshape(kh, kw + u - 1, u, c_out)
+    dw = d[:, :kw, 0].copy()
+    for q in range(1, u):
+        dw += d[:, q:q + kw, q]
+    return dw.reshape(w_shape)
 
 
 def _planes_input_grad(g, w, x_shape, grid):

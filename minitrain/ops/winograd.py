@@ -13,6 +13,7 @@ the forward with the kernel flipped and its channels swapped.
 The image is first split into its four quads (every other row and column), laid out tile row
 and column outermost, so that every transform pass runs on contiguous slices; the tiles then
 go through in blocks of tile rows small enough that the transformed blocks stay in the cache.
+The forward returns the quads beside its output: the filters' gradient reads the same ones.
 Rounding differs from a direct convolution's by a few ulps (tests/test_conv_kernels.py).
 """
 from .. import backend
@@ -22,7 +23,8 @@ _BLOCK_VALUES = 1 << 19  # transformed input values per block: 2 MB in float32
 
 
 def forward(x, w, pads):
-    """conv(x, w) of stride 1 on pads ((top, bottom), (left, right)), w of shape (3, 3, C, K)."""
+    """(conv(x, w) of stride 1 on pads ((top, bottom), (left, right)), w of shape (3, 3, C, K);
+    x's quads)"""
     xp = backend.array_module(x)
     n, c, k = x.shape[0], x.shape[3], w.shape[3]
     ho, wo, th, tw = _tiling(x.shape, pads)
@@ -43,7 +45,7 @@ def forward(x, w, pads):
         # into the image while the block is in the cache (a copy of the whole: 5x slower)
         y[:, start:stop] = y_quads[:, :, :b].transpose(4, 2, 0, 3, 1, 5)
     # odd sizes: the last tiles overhang; the crop in memory of its own, as the others
-    return xp.ascontiguousarray(y.reshape(n, 2 * th, 2 * tw, k)[:, :ho, :wo])
+    return xp.ascontiguousarray(y.reshape(n, 2 * th, 2 * tw, k)[:, :ho, :wo]), quads
 
 
 def input_grad(g, w, x_shape, pads):
@@ -51,15 +53,17 @@ def input_grad(g, w, x_shape, pads):
     ((top, bottom), (left, right)) = pads
     flipped = w[::-1, ::-1].transpose(0, 1, 3, 2)
     full = ((2 - top, 2 - bottom), (2 - left, 2 - right))
-    return forward(g, backend.array_module(w).ascontiguousarray(flipped), full)
+    return forward(g, backend.array_module(w).ascontiguousarray(flipped), full)[0]
 
 
-def filter_grad(x, g, w_shape, pads):
-    """dL/dw from dL/dy = g: the forward's adjoint in w, summed over every tile."""
+def filter_grad(x, g, w_shape, pads, quads=None):
+    """dL/dw from dL/dy = g: the forward's adjoint in w, summed over every tile; ``quads``:
+    the forward's quads of x, if kept."""
     xp = backend.array_module(x)
     n, c, k = x.shape[0], x.shape[3], w_shape[3]
     _, _, th, tw = _tiling(x.shape, pads)
-    quads = _input_quads(x, pads, th, tw)
+    if quads is None:
+        quads = _input_quads(x, pads, th, tw)
     g_quads = _quads_of(g, 0, 0, th, tw)  # zero past the cropped outputs
     block = _block(x, tw * n * max(c, k), th)
     v, rows = _scratch(xp, block, tw, n, c, x.dtype)
