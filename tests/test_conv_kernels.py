@@ -68,17 +68,36 @@ def test_each_formulation_gives_im2col_numbers(geometry, kind):
     _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
 
 
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("geometry", [g for g in GEOMETRIES if g[5:7] == (3, 3)],
+                         ids=[str(g) for g in GEOMETRIES if g[5:7] == (3, 3)])
+def test_winograd_gives_im2col_numbers_with_either_tile(monkeypatch, geometry, m):
+    """F(2x2, 3x3) and F(4x4, 3x3), whichever the image's size would pick."""
+    monkeypatch.setattr(winograd, "_output_tile", lambda ho, wo: m)
+    x, f, g, pads = _case(*geometry, dtype=np.float64)
+    _assert_same(_all_three(x, f, g, pads, "winograd"), _all_three(x, f, g, pads, "im2col"),
+                 1e-12)
+
+
+@pytest.mark.parametrize("size, m", [(8, 4), (7, 4), (14, 4), (32, 4), (6, 2), (5, 2), (3, 2)])
+def test_winograd_takes_4x4_tiles_unless_they_overhang_by_more_than_a_quarter(size, m):
+    assert winograd._output_tile(size, 16) == m and winograd._output_tile(16, size) == m
+
+
 @pytest.mark.parametrize("c_out, u", [(1, 4), (6, 4), (8, 3), (12, 2), (16, 1), (30, 1)])
 def test_planes_unroll_few_filters_so_the_gemm_has_24_columns(c_out, u):
     """(GEOMETRIES holds a case for each unroll.)"""
     assert shifted_rows._unrolled(c_out) == u
 
 
-def test_winograd_goes_through_the_tile_rows_in_blocks(monkeypatch):
+@pytest.mark.parametrize("m", [2, 4])
+def test_winograd_goes_through_the_tile_rows_in_blocks(monkeypatch, m):
     """Blocks of 2 tile rows (a last one of 1): each block's buffers are rewritten in full."""
-    x, f, g, pads = _case(3, 10, 7, 6, 5, 3, 3, "SAME", np.float64)  # 5 rows of 4 tiles
-    monkeypatch.setattr(winograd, "_BLOCK_VALUES", 16 * 4 * 3 * 6 * 2)
-    assert winograd._block(x, 4 * 3 * 6, 5) == 2
+    x, f, g, pads = _case(3, 5 * m, 7, 6, 5, 3, 3, "SAME", np.float64)  # 5 tile rows
+    monkeypatch.setattr(winograd, "_output_tile", lambda ho, wo: m)
+    per_tile_row = (m + 2) ** 2 * -(-7 // m) * 3 * 6
+    monkeypatch.setattr(winograd, "_BLOCK_VALUES", per_tile_row * 2)
+    assert winograd._block(x, per_tile_row, 5) == 2
     _assert_same(_all_three(x, f, g, pads, "winograd"), _all_three(x, f, g, pads, "im2col"),
                  1e-12)
 

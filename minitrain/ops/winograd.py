@@ -1,30 +1,44 @@
-"""A 3x3 stride-1 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin and Gray, 2015).
+"""A 3x3 stride-1 convolution by Winograd's minimal filtering F(m x m, 3 x 3), m = 4 or 2
+(Lavin and Gray, 2015).
 
-Each 2x2 tile of the output comes from a 4x4 tile of the padded input (tiles overlap by 2):
+Each m x m tile of the output comes from a t x t tile of the padded input, t = m + 2 (tiles
+overlap by 2):
 
     Y = A^T [ (G w G^T) * (B^T d B) ] A,   summed over the input channels,
 
-so the products over channels become 16 GEMMs, one per position of the 4x4 transformed tile,
-of (tiles, C) @ (C, K): 16 multiplies per 4 outputs instead of 36, 2.25x fewer flops than the
-GEMMs of a direct convolution. The filters' gradient is this map's adjoint,
-G^T [ (A g A^T) * (B^T d B) ] G summed over tiles; the input's gradient is the forward with the
-kernel flipped and its channels swapped.
+so the products over channels become t * t GEMMs, one per position of the transformed tile,
+of (tiles, C) @ (C, K): 36 multiplies per 16 outputs (m = 4) or 16 per 4 (m = 2), instead of
+9 per output: 4x or 2.25x fewer flops than the GEMMs of a direct convolution. The filters'
+gradient is this map's adjoint, G^T [ (A g A^T) * (B^T d B) ] G summed over tiles; the
+input's gradient is the forward with the kernel flipped and its channels swapped.
 
 The image is first laid out as rows of pixels, each pixel the batch's channels: (H, W, N, C).
-A tile's 4 rows are then 4 consecutive rows of that array, and its 4 columns 4 consecutive
-blocks of N * C values, so each transform is small matrix products (B^T, 4x4, or A^T, 2x4)
-against strided views of whole tiles: BLAS calls of (4, 4) @ (4, N * C), 2.5x faster than the
-four numpy passes of additions they replace. The tiles go through in blocks of tile rows
-small enough that the transformed blocks stay in the cache. The forward returns the laid-out
-image beside its output: the filters' gradient reads the same one. The transforms' matrices
-hold 0 and +-1 only, so the rounding is the additions' (a few ulps from a direct convolution's,
-tests/test_conv_kernels.py).
+A tile's t rows are then t consecutive rows of that array, and its t columns t consecutive
+blocks of N * C values, so each transform is small matrix products (B^T, t x t, or A^T,
+m x t) against strided views of whole tiles: BLAS calls of (t, t) @ (t, N * C), 2.5x faster
+than numpy passes of additions (m = 2, whose matrices hold only 0 and +-1). The tiles go
+through in blocks of tile rows small enough that the transformed blocks stay in the cache.
+The forward returns the laid-out image beside its output: the filters' gradient reads the
+same one. Rounding: F(2x2, 3x3) is a few ulps from a direct convolution; F(4x4, 3x3), whose
+matrices hold 4, 5, 8 and 1/24, about 10 ulps on one tile in float32
+(tests/test_conv_kernels.py checks both against im2col).
 """
+from collections import namedtuple
+
 from .. import backend
 
-_G = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]]
-_B_T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
-_A_T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+# F(m x m, 3 x 3) for output tiles of m = 2 and m = 4, the input tiles t = m + 2 pixels square:
+# (B^T (t, t), G (t, 3), A^T (m, t)), from the points 0, +-1 (and +-2), as in Lavin and Gray
+_MATRICES = {
+    2: ([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+        [[1, 0, 0], [1 / 2, 1 / 2, 1 / 2], [1 / 2, -1 / 2, 1 / 2], [0, 0, 1]],
+        [[1, 1, 1, 0], [0, 1, -1, -1]]),
+    4: ([[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+         [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]],
+        [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+         [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+        [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]),
+}
 _BLOCK_VALUES = 1 << 19  # transformed input values per block: 2 MB in float32
 
 
@@ -33,25 +47,27 @@ def forward(x, w, pads):
     x laid out as padded rows of pixels)"""
     xp = backend.array_module(x)
     n, c, k = x.shape[0], x.shape[3], w.shape[3]
-    ho, wo, th, tw = _tiling(x.shape, pads)
-    image, u = _input_image(x, pads, th, tw), _transform_filters(w)
-    b_t, a_t = (xp.asarray(m, dtype=x.dtype) for m in (_B_T, _A_T))
-    y = xp.empty((n, th, 2, tw, 2, k), x.dtype)  # (n, 2 * th, 2 * tw, k), tile by tile
-    block = _block(x, tw * n * max(c, k), th)
-    v, rows = _scratch(xp, block, tw, n, c, x.dtype)
-    m = xp.empty((16, block * tw * n, k), x.dtype)
-    s = xp.empty((4, block, tw, 2, n * k), x.dtype)
-    y_block = xp.empty((block, 2, tw, 2, n, k), x.dtype)
+    tiles = _tiling(x.shape, pads)
+    m, t, th, tw = tiles.m, tiles.m + 2, tiles.th, tiles.tw
+    b_t, g_matrix, a_t = _matrices(xp, m, x.dtype)
+    image, u = _input_image(x, pads, tiles), _transform_filters(w, g_matrix)
+    y = xp.empty((n, th, m, tw, m, k), x.dtype)  # (n, m * th, m * tw, k), tile by tile
+    block = _block(x, t * t * tw * n * max(c, k), th)
+    v, rows = _scratch(xp, tiles, block, n, c, x.dtype)
+    products = xp.empty((t * t, block * tw * n, k), x.dtype)
+    down = xp.empty((t, block, tw, m, n * k), x.dtype)
+    y_block = xp.empty((block, m, tw, m, n, k), x.dtype)
     for start in range(0, th, block):
         b = min(start + block, th) - start
         _transform_input(image, start, b_t, v[:, :b], rows[:b])
-        mb = m[:, :b * tw * n]
-        xp.matmul(v[:, :b].reshape(16, -1, c), u, out=mb)
-        _transform_output(mb.reshape(4, 4, b, tw, n * k), a_t, s[:, :b], y_block[:b])
+        pb = products[:, :b * tw * n]
+        xp.matmul(v[:, :b].reshape(t * t, -1, c), u, out=pb)
+        _transform_output(pb.reshape(t, t, b, tw, n * k), a_t, down[:, :b], y_block[:b])
         # into the image while the block is in the cache (a copy of the whole: 5x slower)
         y[:, start:start + b] = y_block[:b].transpose(4, 0, 1, 2, 3, 5)
     # odd sizes: the last tiles overhang; the crop in memory of its own, as the others
-    return xp.ascontiguousarray(y.reshape(n, 2 * th, 2 * tw, k)[:, :ho, :wo]), image
+    whole = y.reshape(n, m * th, m * tw, k)
+    return xp.ascontiguousarray(whole[:, :tiles.ho, :tiles.wo]), image
 
 
 def input_grad(g, w, x_shape, pads):
@@ -67,31 +83,48 @@ def filter_grad(x, g, w_shape, pads, image=None):
     the forward's laid-out x, if kept."""
     xp = backend.array_module(x)
     n, c, k = x.shape[0], x.shape[3], w_shape[3]
-    _, _, th, tw = _tiling(x.shape, pads)
+    tiles = _tiling(x.shape, pads)
+    m, t, th, tw = tiles.m, tiles.m + 2, tiles.th, tiles.tw
+    b_t, g_matrix, a_t = _matrices(xp, m, x.dtype)
     if image is None:
-        image = _input_image(x, pads, th, tw)
-    g_image = _image_of(g, 0, 0, 2 * th, 2 * tw)  # zero past the cropped outputs
-    b_t, a = xp.asarray(_B_T, dtype=x.dtype), xp.asarray(_A_T, dtype=x.dtype).T.copy()
-    block = _block(x, tw * n * max(c, k), th)
-    v, rows = _scratch(xp, block, tw, n, c, x.dtype)
-    gt = xp.empty((16, block, tw, n, k), x.dtype)
-    g_rows = xp.empty((block, 4, 2 * tw, n * k), x.dtype)
-    d_u = xp.zeros((16, c, k), x.dtype)
+        image = _input_image(x, pads, tiles)
+    g_image = _image_of(g, 0, 0, m * th, m * tw)  # zero past the cropped outputs
+    a = xp.ascontiguousarray(a_t.T)
+    block = _block(x, t * t * tw * n * max(c, k), th)
+    v, rows = _scratch(xp, tiles, block, n, c, x.dtype)
+    gt = xp.empty((t * t, block, tw, n, k), x.dtype)
+    g_rows = xp.empty((block, t, m * tw, n * k), x.dtype)
+    d_u = xp.zeros((t * t, c, k), x.dtype)
     for start in range(0, th, block):
         b = min(start + block, th) - start
         _transform_input(image, start, b_t, v[:, :b], rows[:b])
-        _transform_gradient(g_image[2 * start:2 * (start + b)], a, gt[:, :b], g_rows[:b])
-        d_u += backend.transposed_matmul(v[:, :b].reshape(16, -1, c), gt[:, :b].reshape(16, -1, k))
-    g_matrix = xp.asarray(_G, dtype=x.dtype)
-    return xp.einsum("ai,abck,bj->ijck", g_matrix, d_u.reshape(4, 4, c, k), g_matrix)
+        _transform_gradient(g_image[m * start:m * (start + b)], a, gt[:, :b], g_rows[:b])
+        d_u += backend.transposed_matmul(v[:, :b].reshape(t * t, -1, c),
+                                         gt[:, :b].reshape(t * t, -1, k))
+    return xp.einsum("ai,abck,bj->ijck", g_matrix, d_u.reshape(t, t, c, k), g_matrix)
 
 
 # --- geometry, the image's layout, buffers --------------------------------------------------
+Tiling = namedtuple("Tiling", "ho wo m th tw")
+
+
 def _tiling(x_shape, pads):
-    """The output's size and the number of 2x2 output tiles down and across."""
+    """The output's size, its tiles' size m and how many there are down and across."""
     ((top, bottom), (left, right)) = pads
     ho, wo = x_shape[1] + top + bottom - 2, x_shape[2] + left + right - 2
-    return ho, wo, -(-ho // 2), -(-wo // 2)
+    m = _output_tile(ho, wo)
+    return Tiling(ho, wo, m, -(-ho // m), -(-wo // m))
+
+
+def _output_tile(ho, wo):
+    """4x4 output tiles (F(4x4, 3x3): 2.25 products per output, against 4 for 2x2 tiles and
+    9 for a direct convolution), but 2x2 on images whose 4x4 tiles would overhang by more
+    than a quarter."""
+    return 4 if all(-size % 4 <= size // 4 for size in (ho, wo)) else 2
+
+
+def _matrices(xp, m, dtype):
+    return tuple(xp.asarray(matrix, dtype=dtype) for matrix in _MATRICES[m])
 
 
 def _image_of(a, top, left, rows, cols):
@@ -114,29 +147,31 @@ def _image_of(a, top, left, rows, cols):
 _IMAGES_PER_COPY = 16
 
 
-def _input_image(x, pads, th, tw):
-    """The padded input: (2 * th + 2, 2 * tw + 2) pixels, whole tiles."""
+def _input_image(x, pads, tiles):
+    """The padded input: (m * th + 2, m * tw + 2) pixels, whole tiles."""
     ((top, _), (left, _)) = pads
-    return _image_of(x, top, left, 2 * th + 2, 2 * tw + 2)
+    return _image_of(x, top, left, tiles.m * tiles.th + 2, tiles.m * tiles.tw + 2)
 
 
 def _block(x, values_per_tile_row, tile_rows):
     """Tile rows per block: all of them on a GPU, a cache's worth on the CPU."""
     if backend.is_device_array(x):
         return tile_rows
-    return max(1, min(tile_rows, _BLOCK_VALUES // (16 * values_per_tile_row)))
+    return max(1, min(tile_rows, _BLOCK_VALUES // values_per_tile_row))
 
 
-def _scratch(xp, block, tw, n, c, dtype):
-    """The transformed input tiles (16, block, tw, n, C) and the row pass's (block, 4, ...)."""
-    return (xp.empty((16, block, tw, n, c), dtype),
-            xp.empty((block, 4, 2 * tw + 2, n * c), dtype))
+def _scratch(xp, tiles, block, n, c, dtype):
+    """The transformed input tiles (t * t, block, tw, n, C) and the row pass's (block, t, ...)."""
+    t = tiles.m + 2
+    return (xp.empty((t * t, block, tiles.tw, n, c), dtype),
+            xp.empty((block, t, tiles.m * tiles.tw + 2, n * c), dtype))
 
 
-def _windows(a, axis, count, size):
-    """``count`` windows of ``size`` along ``axis`` of a, 2 apart, as two axes (count, size)
-    in its place: the tiles' overlapping rows or columns, a view."""
-    strides = a.strides[:axis] + (2 * a.strides[axis], a.strides[axis]) + a.strides[axis + 1:]
+def _windows(a, axis, count, size, step):
+    """``count`` windows of ``size`` along ``axis`` of a, ``step`` apart, as two axes (count,
+    size) in its place: the tiles' overlapping rows or columns, a view."""
+    stride = a.strides[axis]
+    strides = a.strides[:axis] + (step * stride, stride) + a.strides[axis + 1:]
     shape = a.shape[:axis] + (count, size) + a.shape[axis + 1:]
     return backend.array_module(a).lib.stride_tricks.as_strided(a, shape, strides)
 
@@ -151,43 +186,42 @@ def _matmul_into(a, b, out):
 
 
 # --- the transforms: small products against views of whole tiles ---------------------------
-def _transform_filters(w):
-    """G w G^T per (input, output) channel pair, as (16, C, K)."""
-    xp = backend.array_module(w)
-    g_matrix = xp.asarray(_G, dtype=w.dtype)
-    return xp.einsum("ai,ijck,bj->abck", g_matrix, w, g_matrix).reshape(16, *w.shape[2:])
+def _transform_filters(w, g_matrix):
+    """G w G^T per (input, output) channel pair, as (t * t, C, K)."""
+    xp, t = backend.array_module(w), g_matrix.shape[0]
+    return xp.einsum("ai,ijck,bj->abck", g_matrix, w, g_matrix).reshape(t * t, *w.shape[2:])
 
 
 def _transform_input(image, start, b_t, v, rows):
-    """v[4a + b] = (B^T d B)[a, b] for every 4x4 tile d in tile rows start:start + b: B^T along
-    each tile's 4 image rows, then along its 4 columns."""
-    b, tw = v.shape[1:3]
-    height, width = image.shape[:2]
-    pixels = image.reshape(height, width, -1)[2 * start:2 * start + 2 * b + 2]
-    # per pixel column: one product of (4, N * C) (one of (4, width * N * C): 2.5x slower)
-    down = _windows(pixels, 0, b, 4).transpose(0, 2, 1, 3)  # (b, width, 4, N * C)
-    _matmul_into(b_t, down, rows.transpose(0, 2, 1, 3))  # rows: (b, 4: a, width, N * C)
-    columns = _windows(rows, 2, tw, 4)  # (b, 4: a, tw, 4, N * C)
-    by_tile = v.reshape(4, 4, b, tw, rows.shape[3]).transpose(2, 0, 3, 1, 4)
+    """v[t * a + b] = (B^T d B)[a, b] for every t x t tile d in tile rows start:start + b (m
+    apart): B^T along each tile's t image rows, then along its t columns."""
+    (b, tw), t = v.shape[1:3], b_t.shape[0]
+    m, (height, width) = t - 2, image.shape[:2]
+    pixels = image.reshape(height, width, -1)[m * start:m * (start + b) + 2]
+    # per pixel column: one product of (t, N * C) (one of (t, width * N * C): 2.5x slower)
+    down = _windows(pixels, 0, b, t, m).transpose(0, 2, 1, 3)  # (b, width, t, N * C)
+    _matmul_into(b_t, down, rows.transpose(0, 2, 1, 3))  # rows: (b, t: a, width, N * C)
+    columns = _windows(rows, 2, tw, t, m)  # (b, t: a, tw, t, N * C)
+    by_tile = v.reshape(t, t, b, tw, rows.shape[3]).transpose(2, 0, 3, 1, 4)
     _matmul_into(b_t, columns, by_tile)
 
 
-def _transform_output(m, a_t, s, y_block):
-    """y_block[r, a, s, b] = (A^T M A)[a, b] of each tile, m of shape (4, 4, b, tw, N * K):
-    A^T down the 4 positions' rows (into s), then across."""
-    by_column = m.transpose(1, 2, 3, 0, 4)  # (4: b, b, tw, 4: a, N * K)
-    _matmul_into(a_t, by_column, s)  # (4: b, b, tw, 2: a, N * K)
-    across = s.transpose(1, 3, 2, 0, 4)  # (b, 2: a, tw, 4: b, N * K)
+def _transform_output(products, a_t, down, y_block):
+    """y_block[r, a, s, b] = (A^T M A)[a, b] of each tile M, the products of shape (t, t, b,
+    tw, N * K): A^T down the t positions' rows (into ``down``), then across."""
+    by_column = products.transpose(1, 2, 3, 0, 4)  # (t: b, b, tw, t: a, N * K)
+    _matmul_into(a_t, by_column, down)  # (t: b, b, tw, m: a, N * K)
+    across = down.transpose(1, 3, 2, 0, 4)  # (b, m: a, tw, t: b, N * K)
     n_k = y_block.shape[4] * y_block.shape[5]
     _matmul_into(a_t, across, y_block.reshape(*y_block.shape[:4], n_k))
 
 
 def _transform_gradient(g_rows_in, a, gt, g_rows):
-    """gt[4a + b] = (A g A^T)[a, b] for every 2x2 tile g of the output gradient (its image
-    rows 2 * start: 2 * stop, as (rows, 2 * tw, N, K))."""
-    b, tw = gt.shape[1:3]
-    pairs = g_rows_in.reshape(b, 2, 2 * tw, -1).transpose(0, 2, 1, 3)  # (b, 2 * tw, 2, N * K)
+    """gt[t * a + b] = (A g A^T)[a, b] for every m x m tile g of the output gradient (its image
+    rows m * start:m * stop, as (rows, m * tw, N, K))."""
+    (b, tw), (t, m) = gt.shape[1:3], a.shape
+    pairs = g_rows_in.reshape(b, m, m * tw, -1).transpose(0, 2, 1, 3)  # (b, m * tw, m, N * K)
     _matmul_into(a, pairs, g_rows.transpose(0, 2, 1, 3))
-    columns = g_rows.reshape(b, 4, tw, 2, -1)
-    by_tile = gt.reshape(4, 4, b, tw, g_rows.shape[3]).transpose(2, 0, 3, 1, 4)
+    columns = g_rows.reshape(b, t, tw, m, -1)
+    by_tile = gt.reshape(t, t, b, tw, g_rows.shape[3]).transpose(2, 0, 3, 1, 4)
     _matmul_into(a, columns, by_tile)
