@@ -210,7 +210,12 @@ def test_max_pool_gradient_goes_to_the_first_maximum_as_tensorflow():
 def test_the_tiling_max_pool_equals_the_patch_path_ties_and_nan_included(window):
     """The patch-free path (windows that tile the image) gives the patch path's maxima and
     first-maximum gradients, on values with ties and a NaN."""
-    from minitrain.ops.conv import _first_maximum, _first_maximum_tiles, _tile_max
+    from minitrain.ops.conv import (
+        _first_maximum,
+        _first_maximum_in_place,
+        _first_maximum_tiles,
+        _tile_max,
+    )
     from minitrain.ops.patches import im2col_array as _im2col_array
     a = np.random.default_rng(0).integers(0, 3, (2, 6, 4, 3)).astype(np.float64)
     a[0, 1, 1, 0] = np.nan
@@ -224,6 +229,25 @@ def test_the_tiling_max_pool_equals_the_patch_path_ties_and_nan_included(window)
     n, ho, wo = y.shape[:3]
     as_patches = tiles.transpose(2, 3, 4, 0, 1, 5).reshape(n, ho, wo, kh * kw, 3)
     np.testing.assert_array_equal(as_patches, patches)
+    in_place = _first_maximum_in_place(a, y, window)  # (N, Ho, kh, Wo, kw, C)
+    np.testing.assert_array_equal(in_place.transpose(0, 1, 3, 2, 4, 5).reshape(
+        n, ho, wo, kh * kw, 3), patches)
+
+
+@pytest.mark.parametrize("channels", [3, 32])  # the two layouts of the mask
+def test_the_tiling_max_pools_gradient_of_either_layout_goes_to_first_maxima(channels):
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 3, (2, 4, 6, channels)).astype(np.float64)  # many ties
+    x, weights = mt.constant(a), rng.standard_normal((2, 2, 3, channels))
+    with mt.GradientTape() as tape:
+        tape.watch(x)
+        loss = mt.reduce_sum(mt.nn.max_pool2d(x, 2, 2, "VALID") * weights)
+    want = np.zeros_like(a)
+    for i, r, s, k in np.ndindex(2, 2, 3, channels):
+        window = a[i, 2 * r:2 * r + 2, 2 * s:2 * s + 2, k].ravel()
+        first = int(np.argmax(window))  # numpy's argmax: the first maximum
+        want[i, 2 * r + first // 2, 2 * s + first % 2, k] = weights[i, r, s, k]
+    np.testing.assert_array_equal(tape.gradient(loss, x).numpy(), want)
 
 
 def test_same_average_pool_counts_only_real_pixels():

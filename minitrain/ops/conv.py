@@ -258,8 +258,31 @@ def _tile_max_grad(op, grad):
     (x,), (y,) = op.inputs, op.outputs
     kh, kw = op.attrs["window"]
     n, h, w, c = x.shape
+    if c >= _WIDE_POOL:
+        mask = Tensor(_first_maximum_in_place(x._data, y._data, (kh, kw)))
+        return (reshape(reshape(grad, (n, h // kh, 1, w // kw, 1, c)) * mask, x.shape),)
     offsets = grad * Tensor(_first_maximum_tiles(x._data, y._data, (kh, kw)))
     return (reshape(transpose(offsets, (2, 3, 0, 4, 1, 5)), (n, h, w, c)),)
+
+
+# From 32 channels on, the mask is laid out as x is and grad broadcast over it: no
+# interleaving copy, and numpy's loops run over runs of C values (VGG's two pools, forward +
+# backward: 0.87x and 0.95x); with fewer channels those runs are too short, and the
+# offset-by-offset layout is faster (LeNet's first pool's gradient: 2.3 against 3.0 ms).
+_WIDE_POOL = 32
+
+
+def _first_maximum_in_place(a, y, window):
+    """As (N, Ho, kh, Wo, kw, C), x's own layout: 1 at the first entry of each window that
+    equals its max."""
+    (kh, kw), (n, h, w, c) = window, a.shape
+    first = a.reshape(n, h // kh, kh, w // kw, kw, c) == y[:, :, None, :, None, :]
+    taken = first[:, :, 0, :, 0].copy()
+    for k in range(1, kh * kw):
+        at = first[:, :, k // kw, :, k % kw]
+        at &= ~taken
+        taken |= at
+    return first.astype(a.dtype)
 
 
 def _first_maximum_tiles(a, y, window):
