@@ -123,7 +123,7 @@ def test_every_small_geometry_agrees(n, h, w, c_in, c_out, kh, kw, padding, kind
     _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
 
 
-@pytest.mark.parametrize("kind", ["taps", "kernel rows"])  # kernel rows: the transposed sum
+@pytest.mark.parametrize("kind", ["taps", "kernel rows"])
 def test_the_blocked_sum_crosses_block_boundaries(monkeypatch, kind):
     """Row blocks of 256 (the least the CPU's blocks take) split the image several times,
     with an odd remainder."""
@@ -131,6 +131,15 @@ def test_the_blocked_sum_crosses_block_boundaries(monkeypatch, kind):
     x, f, g, pads = _case(3, 23, 21, 32, 40, 3, 3, "SAME", np.float64)
     assert shifted_rows._grid(x.shape, f.shape, pads).count > 5 * 256
     _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
+
+
+def test_the_channel_major_input_gradient_goes_through_its_columns_in_blocks(monkeypatch):
+    """Blocks of 7 columns of the stacked gradient (a remainder too): each written in full."""
+    x, f, g, pads = _case(2, 5, 5, 6, 5, 5, 5, "SAME", np.float64)  # kw * C = 30: channel-major
+    monkeypatch.setattr(shifted_rows, "_COLUMN_BLOCK", 7)
+    assert shifted_rows._grid(x.shape, f.shape, pads).m % 7
+    np.testing.assert_allclose(input_grad(g, f, x.shape, (1, 1), pads, "kernel rows"),
+                               input_grad(g, f, x.shape, (1, 1), pads, "im2col"), rtol=1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)
