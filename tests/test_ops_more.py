@@ -159,9 +159,12 @@ EINSUM = [  # (equation, shapes): numpy's result for each
 ]
 
 
+@pytest.mark.parametrize("planned", [False, True])  # numpy's einsum with its path planned
 @pytest.mark.parametrize("equation, shapes", [(eq, shapes) for eq, *shapes in EINSUM],
                          ids=[row[0] for row in EINSUM])
-def test_einsum_matches_numpy(equation, shapes):
+def test_einsum_matches_numpy(monkeypatch, equation, shapes, planned):
+    from minitrain.ops import contraction
+    monkeypatch.setattr(contraction, "_PLANNED_SIZE", 0 if planned else 1 << 62)
     xs = [rng.uniform(-1, 1, size=s) for s in shapes]
     got = mt.einsum(equation, *xs)
     want = np.einsum(equation, *xs)
