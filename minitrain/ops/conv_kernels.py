@@ -11,8 +11,8 @@
 winners in benchmarks/conv_formulations.py. All give the same numbers up to float rounding
 (tests/test_conv_kernels.py), so the three ops of one convolution may each take another.
 
-What the forward builds from x (a patch matrix, planes, quads, padded rows) is what the filters'
-gradient of the same kind reads: ``forward_keeping`` returns it as ``Kept``, for
+What the forward builds from x (a patch matrix, planes, a laid-out image, padded rows) is
+what the filters' gradient of the same kind reads: ``forward_keeping`` returns it as ``Kept``, for
 ``filter_grad(..., kept=...)``, which then skips building it again.
 """
 import contextlib
@@ -34,8 +34,8 @@ def formulation(op, w_shape, strides, x_shape):
     if c_in == 1 and kh * kw > 1:  # a kernel row of 5 (LeNet's 5x5 on one channel) would
         return "planes"            # starve a GEMM
     small = min(x_shape[1:3]) < 8
-    # at 16 channels Winograd is on a par on 16x16 images, 1.3x faster on 32x32; on a 4x4
-    # image its many small passes cost more than the flops it saves
+    # at 16 channels Winograd is 1.2-2x faster than im2col on 8x8 and 16x16 images, on a par
+    # at 8 channels; on a 4x4 image its many small products cost more than the flops it saves
     if (kh, kw) == (3, 3) and c_in >= 16 and not small:
         return "winograd"
     if kh * kw == 1 or c_in >= 32:
