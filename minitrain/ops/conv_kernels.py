@@ -11,7 +11,7 @@
 winners in benchmarks/conv_formulations.py. All give the same numbers up to float rounding
 (tests/test_conv_kernels.py), so the three ops of one convolution may each take another.
 
-What the forward builds from x (a patch matrix, planes, a laid-out image, padded rows) is
+What the forward builds from x (a patch matrix, planes, transformed tiles, padded rows) is
 what the filters' gradient of the same kind reads: ``forward_keeping`` returns it as ``Kept``, for
 ``filter_grad(..., kept=...)``, which then skips building it again.
 """
@@ -96,23 +96,28 @@ _KEPT_BYTES = 1 << 26  # larger ones are built again: keeping them would raise a
 
 
 def forward(x, w, strides, pads, kind=None):
-    return forward_keeping(x, w, strides, pads, kind)[0]
+    return _forward(x, w, strides, pads, kind, 0)[0]
 
 
 def forward_keeping(x, w, strides, pads, kind=None):
     """(conv(x, w), Kept or None): x as the filters' gradient of the forward's kind reads it,
     where it is no larger than _KEPT_BYTES."""
+    return _forward(x, w, strides, pads, kind, _KEPT_BYTES)
+
+
+def _forward(x, w, strides, pads, kind, keep_bytes):
     if not (x.size and w.size):  # no images, channels or filters: sums of nothing
         return backend.array_module(x).zeros(_output_shape(x.shape, w.shape, strides, pads),
                                               x.dtype), None
     kind = _chosen(kind, "forward", w.shape, strides, x.shape, x.dtype, pads)
-    if kind == "winograd":
-        y, data = winograd.forward(x, w, pads)
+    if kind == "winograd":  # its transformed tiles, built for keeping only
+        y, data = winograd.forward(x, w, pads, keep_bytes)
     elif kind == "im2col":
         y, data = patches.forward(x, w, strides, pads)
     else:
         y, data = shifted_rows.forward(x, w, pads, kind)
-    return y, (Kept(kind, data) if data.nbytes <= _KEPT_BYTES else None)
+    keeps = data is not None and data.nbytes <= keep_bytes
+    return y, (Kept(kind, data) if keeps else None)
 
 
 def input_grad(g, w, x_shape, strides, pads, kind=None):
