@@ -7,7 +7,14 @@ from gradcases import table_tests
 from layercases import Draw, case
 
 import minitrain as mt
-from minitrain.ops.conv import col2im, conv2d_backprop_filter, conv2d_backprop_input, im2col
+from minitrain.ops import conv_kernels
+from minitrain.ops.conv import (
+    col2im,
+    conv2d_backprop_filter,
+    conv2d_backprop_input,
+    conv2d_bias_relu,
+    im2col,
+)
 from minitrain.ops.conv_kernels import KINDS, formulated
 
 rng = Draw(seed=7)
@@ -155,6 +162,18 @@ KIND_CASES = [
          u(1, 4, 5, _filters(kind)[2]), u(1, 4, 5, 3))
     for kind in KINDS]
 
+def _bias_relu(kind, padding):
+    return _formulated(kind, lambda x, w, b: conv2d_bias_relu(x, w, b, 1, padding))
+
+
+# the fused op: each formulation's epilogue (Winograd's in its blocks), then relu's mask
+FUSED_CASES = [
+    case(f"conv2d_bias_relu {kind} {padding}", _bias_relu(kind, padding),
+         u(1, 4, 5, _filters(kind)[2]), u(*_filters(kind), 2), u(2))
+    for kind in KINDS for padding in ("SAME", "VALID")] + [
+    case("conv2d_bias_relu stride 2", lambda x, w, b: conv2d_bias_relu(x, w, b, 2, "SAME"),
+         u(1, 5, 4, 2), u(2, 3, 2, 3), u(3))]
+
 SECOND_CASES = [  # small sizes: every block of the Hessian is checked by finite differences
     case("conv2d same stride 1", _conv(1, "SAME"), u(1, 4, 4, 2), u(3, 3, 2, 2)),
     case("conv2d valid stride 2", _conv(2, "VALID"), u(1, 5, 5, 2), u(3, 3, 2, 2)),
@@ -177,8 +196,8 @@ PATCH_CASES = [
          u(1, 3, 2, 2, 2, 1)),
 ]
 
-FIRST_ORDER = CONV_CASES + KIND_CASES + POOL_CASES + TILE_CASES + PATCH_CASES
-SECOND_ORDER = SECOND_CASES + KIND_CASES + PATCH_CASES
+FIRST_ORDER = CONV_CASES + KIND_CASES + FUSED_CASES + POOL_CASES + TILE_CASES + PATCH_CASES
+SECOND_ORDER = SECOND_CASES + KIND_CASES + FUSED_CASES + PATCH_CASES
 
 
 test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)
@@ -248,6 +267,49 @@ def test_the_tiling_max_pools_gradient_of_either_layout_goes_to_first_maxima(cha
         first = int(np.argmax(window))  # numpy's argmax: the first maximum
         want[i, 2 * r + first // 2, 2 * s + first % 2, k] = weights[i, r, s, k]
     np.testing.assert_array_equal(tape.gradient(loss, x).numpy(), want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("shape, window, padding", [
+    ((2, 7, 5, 2), (3, 3), "SAME"),   # odd: Winograd's last tiles overhang (and are cropped)
+    ((2, 9, 8, 1), (3, 3), "VALID"),
+    ((1, 4, 4, 3), (2, 3), "SAME")])
+def test_the_fused_bias_and_relu_are_relu_of_conv2d_plus_bias(dtype, kind, shape, window,
+                                                             padding):
+    if not conv_kernels._applies(kind, window + shape[3:]):
+        pytest.skip(f"{kind} does not apply to this filter shape")
+    x, w, b = u(*shape), u(*window, shape[3], 4), u(4)
+    x, w, b = (a.astype(dtype) for a in (x, w, b))
+    with formulated(kind):
+        got = conv2d_bias_relu(x, w, b, 1, padding)
+        want = mt.nn.relu(mt.nn.conv2d(x, w, 1, padding) + b)
+    assert got.dtype == want.dtype and (want.numpy() == 0).any() and (want.numpy() > 0).any()
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5 if dtype == np.float32
+                               else 1e-12, atol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+def test_the_fused_bias_must_have_one_value_per_filter():
+    with pytest.raises(ValueError, match=r"bias must have shape \(2,\)"):
+        conv2d_bias_relu(u(1, 4, 4, 1), u(3, 3, 1, 2), u(3), 1, "SAME")
+
+
+def test_a_conv2d_layer_with_relu_runs_the_fused_op_and_gives_the_two_ops_numbers():
+    x = mt.constant(u(2, 6, 6, 3))
+    fused = mt.keras.layers.Conv2D(4, 3, padding="same", activation="relu")
+    plain = mt.keras.layers.Conv2D(4, 3, padding="same")
+    fused(x), plain(x)
+    plain.set_weights([fused.kernel.numpy(), u(4)])
+    fused.bias.assign(plain.bias.numpy())
+    with mt.GradientTape(persistent=True) as tape:
+        y, want = fused(x), mt.nn.relu(plain(x))
+        loss, loss_want = mt.reduce_sum(y * y), mt.reduce_sum(want * want)
+    assert [op.name for op in tape._tape.ops if op.name.startswith("conv")][0] == \
+        "conv2d_bias_relu"
+    np.testing.assert_allclose(y.numpy(), want.numpy(), rtol=1e-12)
+    for got, expected in zip(tape.gradient(loss, fused.trainable_variables),
+                             tape.gradient(loss_want, plain.trainable_variables)):
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-10)
 
 
 def test_same_average_pool_counts_only_real_pixels():

@@ -4,7 +4,7 @@ why) elsewhere."""
 import numpy as np
 import pytest
 from test_batch_norm import BATCH_NORM_CASES
-from test_conv import CONV_CASES, KIND_CASES, POOL_CASES, TILE_CASES
+from test_conv import CONV_CASES, FUSED_CASES, KIND_CASES, POOL_CASES, TILE_CASES
 from test_gradients import BINARY_CASES, OPERATOR_CASES, UNARY_CASES
 from test_gradients_nn import ACTIVATION_CASES, CROSS_ENTROPY_CASES, MATMUL_CASES, REDUCE_CASES
 from test_gradients_shape import (
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.gpu
 CASES = (UNARY_CASES + BINARY_CASES + OPERATOR_CASES + REDUCE_CASES + MATMUL_CASES
          + ACTIVATION_CASES + CROSS_ENTROPY_CASES + RESHAPE_CASES + JOIN_CASES + GETITEM_CASES
          + GATHER_CASES + SELECT_CASES  # the cast cases assume float64 inputs
-         + CONV_CASES + KIND_CASES + POOL_CASES + TILE_CASES  # every conv formulation
+         + CONV_CASES + KIND_CASES + FUSED_CASES + POOL_CASES + TILE_CASES  # every conv kind
          + BATCH_NORM_CASES)
 TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-11, atol=1e-12)}
 

@@ -242,6 +242,7 @@ def test_functional_model_and_its_config():
 
 
 def test_a_functional_model_saves_loads_and_trains(tmp_path):
+    mt.keras.utils.set_random_seed(0)  # the dropout's draws: not the tests run before this one
     inputs = mt.keras.Input((4, 6))
     x = MultiHeadAttention(2, 3, use_gate=True, dropout=0.1)(inputs, inputs,
                                                                 use_causal_mask=True)
@@ -251,9 +252,11 @@ def test_a_functional_model_saves_loads_and_trains(tmp_path):
     model.save(tmp_path / "attention.keras")
     loaded = mt.keras.models.load_model(tmp_path / "attention.keras")
     np.testing.assert_array_equal(loaded(data).numpy(), model(data).numpy())
-    model.compile("adam", "mse")
-    losses = model.fit(data, np.zeros_like(data), epochs=5, verbose=0).history["loss"]
-    assert losses[-1] < losses[0]
+    # a rate that moves the loss past the dropout's noise (Keras's 0.001: 0.3% in 5 epochs,
+    # up or down with the draws); 0.61-0.78 of the first epoch's loss over seeds 0-7
+    model.compile(mt.keras.optimizers.Adam(0.01), "mse")
+    losses = model.fit(data, np.zeros_like(data), epochs=10, verbose=0).history["loss"]
+    assert losses[-1] < 0.9 * losses[0]
 
 
 def test_symbolic_scores_and_output_shape():

@@ -18,6 +18,7 @@ from .. import backend, tape
 from ..tensor import Tensor
 from . import conv_kernels
 from .core import as_pair, as_tensor, register_gradient, run, run2
+from .nn import relu_grad
 from .patches import col2im_array, im2col_array
 from .reduce import reduce_sum
 from .selection import where
@@ -104,22 +105,40 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     return _conv(x, w, _geometry(w.shape, strides, pads))
 
 
+def conv2d_bias_relu(input, filters, bias, strides, padding, name=None):
+    """relu(conv2d(input, filters) + bias) as one op, the bias and ReLU applied where the
+    convolution writes its output (a Conv2D layer with activation 'relu': the VGG step 0.96x
+    of conv2d and bias_relu as two ops). Its gradient: relu's mask, then conv2d's."""
+    x, w = as_pair(input, filters, "conv2d")
+    _, b = as_pair(x, bias, "conv2d_bias_relu")
+    _check_conv_args(x.shape, w.shape, "NHWC", None)
+    if b.shape != (w.shape[3],):
+        raise ValueError(f"conv2d_bias_relu: the bias must have shape ({w.shape[3]},), one "
+                         f"value per filter, got {b.shape}")
+    strides = spatial_pair(strides, "conv2d: strides")
+    pads = _pads(x.shape, w.shape[:2], strides, padding, "conv2d")
+    return _conv(x, w, _geometry(w.shape, strides, pads), b)
+
+
 def _geometry(filter_shape, strides, pads):
     """The attributes the three ops of one convolution share: the kind is a formulation that
     a test or benchmark forces on all of them, or None: each op's own choice."""
     return {"strides": strides, "pads": pads, "kind": conv_kernels.forced(filter_shape, strides)}
 
 
-def _conv(x, w, geometry):
+def _conv(x, w, geometry, bias=None):
+    """conv2d, or with a bias conv2d_bias_relu; recorded, either keeps what its kernel built
+    from x, in its attrs."""
+    name, inputs = ("conv2d", (x, w)) if bias is None else ("conv2d_bias_relu", (x, w, bias))
     if not tape.active():
-        return run2("conv2d", lambda a, b: conv_kernels.forward(a, b, **geometry), x, w,
-                    geometry)
+        return run(name, lambda a, f, b=None: conv_kernels.forward(a, f, bias=b, **geometry),
+                   inputs, geometry)
     attrs = dict(geometry)  # "kept" joins them, for the filters' gradient
 
-    def forward(a, b):
-        y, attrs["kept"] = conv_kernels.forward_keeping(a, b, **geometry)
+    def forward(a, f, b=None):
+        y, attrs["kept"] = conv_kernels.forward_keeping(a, f, bias=b, **geometry)
         return y
-    return run2("conv2d", forward, x, w, attrs)
+    return run(name, forward, inputs, attrs)
 
 
 def conv2d_backprop_input(grad, filters, input_shape, strides, pads):
@@ -166,6 +185,18 @@ def _conv2d_grad(op, grad):
     kept = op.attrs.pop("kept", None)
     return _pair_grads(op, lambda: _input_grad(grad, w, x.shape, geometry),
                        lambda: _filter_grad(x, grad, w.shape, geometry, kept))
+
+
+@register_gradient("conv2d_bias_relu")
+def _conv2d_bias_relu_grad(op, grad):
+    """relu's gradient (grad where y > 0), then conv2d's; the bias's the sweep sums"""
+    (x, w, _), geometry = op.inputs, _shared(op)
+    kept = op.attrs.pop("kept", None)
+    masked = relu_grad(grad, op.outputs[0])
+    need_x, need_w, need_bias = op.needs_grad
+    return ((_input_grad(masked, w, x.shape, geometry) if need_x else None),
+            (_filter_grad(x, masked, w.shape, geometry, kept) if need_w else None),
+            masked if need_bias else None)
 
 
 @register_gradient("conv2d_backprop_input")

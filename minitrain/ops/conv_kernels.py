@@ -95,29 +95,42 @@ Kept = namedtuple("Kept", "kind data")
 _KEPT_BYTES = 1 << 26  # larger ones are built again: keeping them would raise a step's peak
 
 
-def forward(x, w, strides, pads, kind=None):
-    return _forward(x, w, strides, pads, kind, 0)[0]
+def forward(x, w, strides, pads, kind=None, bias=None):
+    """conv(x, w); with a ``bias``, relu(conv(x, w) + bias), the bias and ReLU applied to the
+    output where the kernel writes it (Winograd: block by block, in the cache) or in place."""
+    return _forward(x, w, strides, pads, kind, bias, 0)[0]
 
 
-def forward_keeping(x, w, strides, pads, kind=None):
-    """(conv(x, w), Kept or None): x as the filters' gradient of the forward's kind reads it,
-    where it is no larger than _KEPT_BYTES."""
-    return _forward(x, w, strides, pads, kind, _KEPT_BYTES)
+def forward_keeping(x, w, strides, pads, kind=None, bias=None):
+    """(forward(...), Kept or None): x as the filters' gradient of the forward's kind reads
+    it, where it is no larger than _KEPT_BYTES."""
+    return _forward(x, w, strides, pads, kind, bias, _KEPT_BYTES)
 
 
-def _forward(x, w, strides, pads, kind, keep_bytes):
+def _forward(x, w, strides, pads, kind, bias, keep_bytes):
     if not (x.size and w.size):  # no images, channels or filters: sums of nothing
-        return backend.array_module(x).zeros(_output_shape(x.shape, w.shape, strides, pads),
-                                              x.dtype), None
+        y = backend.array_module(x).zeros(_output_shape(x.shape, w.shape, strides, pads),
+                                          x.dtype)
+        return (y if bias is None else bias_relu_in_place(y, bias)), None
     kind = _chosen(kind, "forward", w.shape, strides, x.shape, x.dtype, pads)
     if kind == "winograd":  # its transformed tiles, built for keeping only
-        y, data = winograd.forward(x, w, pads, keep_bytes)
-    elif kind == "im2col":
-        y, data = patches.forward(x, w, strides, pads)
+        y, data = winograd.forward(x, w, pads, keep_bytes, bias)
     else:
-        y, data = shifted_rows.forward(x, w, pads, kind)
+        if kind == "im2col":
+            y, data = patches.forward(x, w, strides, pads)
+        else:
+            y, data = shifted_rows.forward(x, w, pads, kind)
+        if bias is not None:  # the kernels' outputs are arrays of their own
+            bias_relu_in_place(y, bias)
     keeps = data is not None and data.nbytes <= keep_bytes
     return y, (Kept(kind, data) if keeps else None)
+
+
+def bias_relu_in_place(y, bias):
+    """y = max(y + bias, 0) in y's memory, bias along the last axis."""
+    xp = backend.array_module(y)
+    backend.along_channels(xp.add, y, bias, out=y)
+    return xp.maximum(y, 0, out=y)
 
 
 def input_grad(g, w, x_shape, strides, pads, kind=None):
