@@ -1,4 +1,5 @@
-"""Activations by name, and which of them a layer fuses with its bias (one table in ops.nn)."""
+"""Activations by name, and which of them a layer fuses with its bias (a table in ops.nn, and
+the convolution's own in ops.conv)."""
 import math
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 import minitrain as mt
 from minitrain import activations, backend, layers
 from minitrain.kernels.bias_act import bias_relu_cupy, bias_relu_numpy
+from minitrain.ops import conv as conv_ops
 from minitrain.ops import nn as nn_ops
 
 rng = np.random.default_rng(11)
@@ -19,12 +21,12 @@ def _own_relu(x):
 
 _own_relu.__name__ = "relu"
 
-LAYERS = [  # (id, layer maker given an activation, input)
+LAYERS = [  # (id, layer maker given an activation, input, the table it fuses by)
     ("Dense", lambda a: layers.Dense(5, activation=a, bias_initializer="ones"),
-     rng.standard_normal((4, 3))),
+     rng.standard_normal((4, 3)), nn_ops.BIAS_ACTIVATIONS),
     ("Conv2D", lambda a: layers.Conv2D(4, 3, padding="same", activation=a,
                                        bias_initializer="ones"),
-     rng.standard_normal((2, 5, 5, 3))),
+     rng.standard_normal((2, 5, 5, 3)), conv_ops.CONV_BIAS_ACTIVATIONS),
 ]
 
 
@@ -65,30 +67,35 @@ def test_serialize_names_swish_silu_and_a_users_function_by_its_name():
     assert activations.name_of(_own_relu) is None  # not the built-in: never fused as one
 
 
-def _spy_on_fused(monkeypatch):
-    """Replace the table's relu entry by one that records its calls, and return the record."""
-    calls = []
+def _spy_on_fused(monkeypatch, table):
+    """Replace the table's relu entry by one that records its outputs' shapes, and return the
+    record."""
+    calls, fused = [], table["relu"]
 
-    def spy(x, bias):
-        calls.append(x.shape)
-        return nn_ops.bias_relu(x, bias)
+    def spy(*args):
+        y = fused(*args)
+        calls.append(y.shape)
+        return y
 
-    monkeypatch.setitem(nn_ops.BIAS_ACTIVATIONS, "relu", spy)
+    monkeypatch.setitem(table, "relu", spy)
     return calls
 
 
-@pytest.mark.parametrize("make, x", [row[1:] for row in LAYERS], ids=[row[0] for row in LAYERS])
+@pytest.mark.parametrize("make, x, table", [row[1:] for row in LAYERS],
+                         ids=[row[0] for row in LAYERS])
 @pytest.mark.parametrize("activation", ["relu", mt.nn.relu, activations.get("relu")])
-def test_the_table_decides_that_relu_layers_fuse(monkeypatch, make, x, activation):
-    calls = _spy_on_fused(monkeypatch)
+def test_the_table_decides_that_relu_layers_fuse(monkeypatch, make, x, table, activation):
+    calls = _spy_on_fused(monkeypatch, table)
     y = make(activation)(x)
     assert len(calls) == 1 and calls[0] == y.shape
 
 
-@pytest.mark.parametrize("make, x", [row[1:] for row in LAYERS], ids=[row[0] for row in LAYERS])
+@pytest.mark.parametrize("make, x, table", [row[1:] for row in LAYERS],
+                         ids=[row[0] for row in LAYERS])
 @pytest.mark.parametrize("activation", [None, "tanh", _own_relu])
-def test_other_activations_add_the_bias_then_apply_themselves(monkeypatch, make, x, activation):
-    calls = _spy_on_fused(monkeypatch)
+def test_other_activations_add_the_bias_then_apply_themselves(monkeypatch, make, x, table,
+                                                              activation):
+    calls = _spy_on_fused(monkeypatch, table)
     make(activation)(x)
     assert calls == []
 
@@ -108,7 +115,8 @@ def _value_and_gradients(layer, x):
     return [t.numpy() for t in (y, *grads, second)]
 
 
-@pytest.mark.parametrize("make, x", [row[1:] for row in LAYERS], ids=[row[0] for row in LAYERS])
+@pytest.mark.parametrize("make, x", [row[1:3] for row in LAYERS],
+                         ids=[row[0] for row in LAYERS])
 def test_fused_relu_layers_match_the_unfused_ones_to_second_order(make, x):
     fused, unfused = make("relu"), make(_own_relu)
     fused(x)

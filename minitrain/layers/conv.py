@@ -1,7 +1,6 @@
 """Conv2D and the 2-D pooling layers (channels last: NHWC inputs)."""
 from .. import activations, initializers, nn, ops, regularizers
-from ..ops.conv import conv2d_bias_relu, padding_mode, spatial_pair
-from ..ops.nn import bias_add_activation
+from ..ops.conv import conv2d_bias_activation, padding_mode, spatial_pair
 from .base import Layer, positive_int
 from .input_spec import InputSpec
 from .serializable import serialize, serialize_function
@@ -44,11 +43,9 @@ class Conv2D(Layer):
                      if self.use_bias else None)
 
     def call(self, inputs):
-        activation = activations.name_of(self.activation)
-        if self.bias is not None and activation == "relu":  # one op, the bias and ReLU fused
-            return conv2d_bias_relu(inputs, self.kernel, self.bias, self.strides, self.padding)
-        y = nn.conv2d(inputs, self.kernel, self.strides, self.padding)
-        return bias_add_activation(y, self.bias, self.activation, activation)
+        return conv2d_bias_activation(inputs, self.kernel, self.bias, self.strides,
+                                      self.padding, self.activation,
+                                      activations.name_of(self.activation))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,

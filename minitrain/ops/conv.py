@@ -18,7 +18,7 @@ from .. import backend, tape
 from ..tensor import Tensor
 from . import conv_kernels
 from .core import as_pair, as_tensor, register_gradient, run, run2
-from .nn import relu_grad
+from .nn import bias_add_activation, relu_grad
 from .patches import col2im_array, im2col_array
 from .reduce import reduce_sum
 from .selection import where
@@ -118,6 +118,23 @@ def conv2d_bias_relu(input, filters, bias, strides, padding, name=None):
     strides = spatial_pair(strides, "conv2d: strides")
     pads = _pads(x.shape, w.shape[:2], strides, padding, "conv2d")
     return _conv(x, w, _geometry(w.shape, strides, pads), b)
+
+
+# the activations a Conv2D layer fuses with its convolution and bias, by Keras name: the
+# convolution's table, as ops.nn.BIAS_ACTIVATIONS is a bias's
+CONV_BIAS_ACTIVATIONS = {"relu": conv2d_bias_relu}
+
+
+def conv2d_bias_activation(input, filters, bias, strides, padding, activation,
+                           activation_name=None):
+    """activation(conv2d(input, filters) + bias) (a bias of None for none): one op where
+    CONV_BIAS_ACTIVATIONS has one for ``activation_name``, else conv2d and then the bias and
+    activation as ops.nn.bias_add_activation applies them."""
+    fused = CONV_BIAS_ACTIVATIONS.get(activation_name) if bias is not None else None
+    if fused is not None:
+        return fused(input, filters, bias, strides, padding)
+    y = conv2d(input, filters, strides, padding)
+    return bias_add_activation(y, bias, activation, activation_name)
 
 
 def _geometry(filter_shape, strides, pads):
