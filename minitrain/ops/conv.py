@@ -4,8 +4,9 @@ A convolution is three ops, as in TensorFlow: conv2d and its two gradients,
 conv2d_backprop_input and conv2d_backprop_filter. Each is linear in each of its two inputs, so
 each one's gradients are the other two (and conv2d itself): derivatives of any order work
 through nested tapes. Their array kernels (conv_kernels.py) pick a formulation per shape; a
-recorded conv2d keeps what its kernel built from x (a patch matrix, planes) for the filters'
-gradient, which takes it the first time it runs.
+recorded conv2d keeps what its kernel built from x (a patch matrix, planes, Winograd's
+transformed tiles) for the filters' gradient, which takes it the first time it runs.
+conv2d_bias_relu is a Conv2D layer's conv2d, bias and ReLU as one op.
 
 Pooling is built on a pair of adjoint ops, im2col and col2im: im2col copies every kh x kw
 window of the (padded) input into a patch array of shape (N, Ho, Wo, kh, kw, C) through a

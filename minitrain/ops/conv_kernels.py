@@ -12,8 +12,8 @@ winners in benchmarks/conv_formulations.py. All give the same numbers up to floa
 (tests/test_conv_kernels.py), so the three ops of one convolution may each take another.
 
 What the forward builds from x (a patch matrix, planes, transformed tiles, padded rows) is
-what the filters' gradient of the same kind reads: ``forward_keeping`` returns it as ``Kept``, for
-``filter_grad(..., kept=...)``, which then skips building it again.
+what the filters' gradient of the same kind reads: ``forward_keeping`` returns it as
+``Kept``, for ``filter_grad(..., kept=...)``, which then skips building it again.
 """
 import contextlib
 from collections import namedtuple
