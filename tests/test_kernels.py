@@ -50,6 +50,10 @@ def test_bias_relu_numpy_matches_composed_ops(dtype):
     rng = np.random.default_rng(1)
     x, b = rng.standard_normal((4, 6)).astype(dtype), rng.standard_normal(6).astype(dtype)
     np.testing.assert_array_equal(bias_relu_numpy(x, b), np.maximum(x + b, 0))
+    want, big = np.maximum(x + b, 0), rng.standard_normal((64, 32, 6)).astype(dtype)
+    assert bias_relu_numpy(x, b, out=x) is x  # in place, as a convolution's epilogue
+    np.testing.assert_array_equal(x, want)
+    np.testing.assert_array_equal(bias_relu_numpy(big, b, out=big.copy()), np.maximum(big + b, 0))
 
 
 def test_bias_relu_op_gradients_first_and_second_order():
@@ -96,6 +100,9 @@ def test_bias_relu_cupy_matches_numpy(dtype):
     x, b = rng.standard_normal((64, 33)).astype(dtype), rng.standard_normal(33).astype(dtype)
     got = bias_relu_cupy(backend.to_device(x, "gpu"), backend.to_device(b, "gpu"))
     np.testing.assert_array_equal(backend.to_numpy(got), bias_relu_numpy(x, b))
+    x_gpu = backend.to_device(x, "gpu")
+    assert bias_relu_cupy(x_gpu, backend.to_device(b, "gpu"), out=x_gpu) is x_gpu
+    np.testing.assert_array_equal(backend.to_numpy(x_gpu), bias_relu_numpy(x, b))
 
 
 def _adam_reference(x, g, m, v, alpha, c1, c2, eps):

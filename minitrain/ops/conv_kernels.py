@@ -19,6 +19,7 @@ import contextlib
 from collections import namedtuple
 
 from .. import backend
+from ..kernels.bias_act import bias_relu
 from . import patches, shifted_rows, winograd
 
 KINDS = ("im2col", "taps", "kernel rows", "planes", "winograd")
@@ -111,7 +112,7 @@ def _forward(x, w, strides, pads, kind, bias, keep_bytes):
     if not (x.size and w.size):  # no images, channels or filters: sums of nothing
         y = backend.array_module(x).zeros(_output_shape(x.shape, w.shape, strides, pads),
                                           x.dtype)
-        return (y if bias is None else bias_relu_in_place(y, bias)), None
+        return (y if bias is None else bias_relu(y, bias, out=y)), None
     kind = _chosen(kind, "forward", w.shape, strides, x.shape, x.dtype, pads)
     if kind == "winograd":  # its transformed tiles, built for keeping only
         y, data = winograd.forward(x, w, pads, keep_bytes, bias)
@@ -121,16 +122,10 @@ def _forward(x, w, strides, pads, kind, bias, keep_bytes):
         else:
             y, data = shifted_rows.forward(x, w, pads, kind)
         if bias is not None:  # the kernels' outputs are arrays of their own
-            bias_relu_in_place(y, bias)
+            bias_relu(y, bias, out=y)
     keeps = data is not None and data.nbytes <= keep_bytes
     return y, (Kept(kind, data) if keeps else None)
 
-
-def bias_relu_in_place(y, bias):
-    """y = max(y + bias, 0) in y's memory, bias along the last axis."""
-    xp = backend.array_module(y)
-    backend.along_channels(xp.add, y, bias, out=y)
-    return xp.maximum(y, 0, out=y)
 
 
 def input_grad(g, w, x_shape, strides, pads, kind=None):
