@@ -85,6 +85,9 @@ _abc = mt.constant("abc")
     (lambda: _abc + mt.constant(1.0), "add: operands have dtypes string and float32"),
     (lambda: mt.Variable(1.0) + _abc, "add: operands have dtypes string and float32"),
     (lambda: _abc * _abc, "multiply: not defined for string tensors"),
+    (lambda: mt.nn.conv2d(mt.constant(np.full((1, 4, 4, 1), "a")),
+                          mt.constant(np.full((3, 3, 1, 1), "b")), 1, "SAME"),
+     "conv2d: not defined for string tensors"),
 ])
 def test_string_tensor_arithmetic_with_numbers_raises_type_error(compute, fragment):
     with pytest.raises(TypeError) as error:

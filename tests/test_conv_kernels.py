@@ -100,6 +100,9 @@ def test_winograd_goes_through_the_tile_rows_in_blocks(monkeypatch, m):
     assert winograd._block(x, per_tile_row, 5) == 2
     _assert_same(_all_three(x, f, g, pads, "winograd"), _all_three(x, f, g, pads, "im2col"),
                  1e-12)
+    _, kept = conv_kernels.forward_keeping(x, f, (1, 1), pads, "winograd")  # all 5 rows kept
+    np.testing.assert_allclose(filter_grad(x, g, f.shape, (1, 1), pads, "winograd", kept),
+                               filter_grad(x, g, f.shape, (1, 1), pads, "im2col"), rtol=1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)

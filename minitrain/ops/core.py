@@ -251,6 +251,8 @@ def _forward(name, forward, inputs):
         return Tensor(forward(*[x._data for x in inputs]))
     except ValueError as error:
         raise _shape_error(name, inputs, error) from None
+    except TypeError as error:  # numpy has no loop for these dtypes (strings), as in run2
+        raise _dtype_error(name, inputs, error) from None
 
 
 def run1(name, forward, x, attrs=None):

@@ -57,16 +57,17 @@ def forward(x, w, pads, keep_bytes=0, bias=None):
     image, u = _input_image(x, pads, tiles), _transform_filters(w, g_matrix)
     y = xp.empty((n, th, m, tw, m, k), x.dtype)  # (n, m * th, m * tw, k), tile by tile
     block = _block(x, t * t * tw * n * max(c, k), th)
-    v, rows = _scratch(xp, tiles, block, n, c, x.dtype)
-    kept = None
-    if t * t * th * tw * n * c * x.dtype.itemsize <= keep_bytes:
-        kept = xp.empty((t * t, th, tw, n, c), x.dtype)  # written block by block, then read
+    keeps = t * t * th * tw * n * c * x.dtype.itemsize <= keep_bytes
+    # the transformed tiles: all of them when kept (written block by block, then read by the
+    # filters' gradient), else one block's, rewritten block after block
+    v = xp.empty((t * t, th if keeps else block, tw, n, c), x.dtype)
+    rows = _rows_scratch(xp, tiles, block, n, c, x.dtype)
     products = xp.empty((t * t, block * tw * n, k), x.dtype)
     down = xp.empty((t, block, tw, m, n * k), x.dtype)
     y_block = xp.empty((block, m, tw, m, n, k), x.dtype)
     for start in range(0, th, block):
         b = min(start + block, th) - start
-        vb = v[:, :b] if kept is None else kept[:, start:start + b]
+        vb = v[:, start:start + b] if keeps else v[:, :b]
         _transform_input(image, start, b_t, vb, rows[:b])
         pb = products[:, :b * tw * n]
         xp.matmul(vb.reshape(t * t, -1, c), u, out=pb)
@@ -78,7 +79,7 @@ def forward(x, w, pads, keep_bytes=0, bias=None):
         y[:, start:start + b] = y_block[:b].transpose(4, 0, 1, 2, 3, 5)
     # odd sizes: the last tiles overhang; the crop in memory of its own, as the others
     whole = y.reshape(n, m * th, m * tw, k)
-    return xp.ascontiguousarray(whole[:, :tiles.ho, :tiles.wo]), kept
+    return xp.ascontiguousarray(whole[:, :tiles.ho, :tiles.wo]), (v if keeps else None)
 
 
 def input_grad(g, w, x_shape, pads):
@@ -102,7 +103,9 @@ def filter_grad(x, g, w_shape, pads, transformed=None):
     g_image = _image_of(g, 0, 0, m * th, m * tw)  # zero past the cropped outputs
     a = xp.ascontiguousarray(a_t.T)
     block = _block(x, t * t * tw * n * max(c, k), th)
-    v, rows = _scratch(xp, tiles, block, n, c, x.dtype)
+    if transformed is None:  # x's tiles transformed here, one block at a time
+        v = xp.empty((t * t, block, tw, n, c), x.dtype)
+        rows = _rows_scratch(xp, tiles, block, n, c, x.dtype)
     gt = xp.empty((t * t, block, tw, n, k), x.dtype)
     g_rows = xp.empty((block, t, m * tw, n * k), x.dtype)
     d_u = xp.zeros((t * t, c, k), x.dtype)
@@ -175,11 +178,9 @@ def _block(x, values_per_tile_row, tile_rows):
     return max(1, min(tile_rows, _BLOCK_VALUES // values_per_tile_row))
 
 
-def _scratch(xp, tiles, block, n, c, dtype):
-    """The transformed input tiles (t * t, block, tw, n, C) and the row pass's (block, t, ...)."""
-    t = tiles.m + 2
-    return (xp.empty((t * t, block, tiles.tw, n, c), dtype),
-            xp.empty((block, t, tiles.m * tiles.tw + 2, n * c), dtype))
+def _rows_scratch(xp, tiles, block, n, c, dtype):
+    """The input transform's row pass, (block, t, m * tw + 2, n * C)."""
+    return xp.empty((block, tiles.m + 2, tiles.m * tiles.tw + 2, n * c), dtype)
 
 
 def _windows(a, axis, count, size, step):
