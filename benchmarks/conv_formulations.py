@@ -2,7 +2,7 @@
 
 Conv candidates (forward; then forward + dL/dx + dL/dW + dL/db), all checked against torch
 autograd to 1e-4: each formulation of minitrain.ops.conv_kernels that applies to the shape
-(im2col, taps, kernel rows, planes, winograd), the array kernels alone; mt-op (mt.nn.conv2d and
+(im2col, taps, bands, winograd), the array kernels alone; mt-op (mt.nn.conv2d and
 bias_add through a GradientTape: the formulations the op picks, and the tape); torch;
 gemm-np/gemm-torch (im2col's GEMMs alone, in numpy's BLAS and in PyTorch's: the BLAS floor of
 a direct convolution). Pools: mt-op, reshape+max (mask gradient), 4-slice maximum, torch.

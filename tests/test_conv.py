@@ -133,8 +133,8 @@ def _formulated(kind, f):
 
 
 def _filters(kind):
-    """(kh, kw, c_in): planes hold one channel; Winograd's tiles are for 3x3 filters."""
-    return (3, 3, 2) if kind == "winograd" else (2, 3, 1 if kind == "planes" else 2)
+    """(kh, kw, c_in): Winograd's tiles are for 3x3 filters."""
+    return (3, 3, 2) if kind == "winograd" else (2, 3, 2)
 
 
 def _same_pads(kind):

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minitrain as mt
-from minitrain.ops import conv_kernels, shifted_rows, winograd
+from minitrain.ops import bands, conv_kernels, shifted_rows, winograd
 from minitrain.ops.conv import _pads
 from minitrain.ops.conv_kernels import KINDS, filter_grad, formulated, forward, input_grad
 
@@ -53,13 +53,16 @@ GEOMETRIES = [  # (n, h, w, c_in, c_out, kh, kw, padding)
     (3, 7, 5, 4, 3, 3, 3, "SAME"),    # odd sizes: Winograd's last tiles hang over the edge
     (2, 4, 6, 2, 3, 3, 3, "VALID"),
     (5, 8, 8, 6, 5, 3, 3, "SAME"),
-    (2, 7, 9, 1, 8, 3, 5, "SAME"),    # one channel, 8 filters: 3 outputs to a GEMM row
-    (1, 6, 7, 1, 12, 4, 2, "VALID"),  # 12 filters: 2 to a row
-    (2, 5, 6, 1, 30, 3, 3, "SAME"),   # 30 filters: one to a row
+    (2, 7, 9, 1, 8, 3, 5, "SAME"),    # bands: no divisor of 9 fits, one window per row
+    (1, 6, 7, 1, 12, 4, 2, "VALID"),
+    (2, 5, 6, 1, 30, 3, 3, "SAME"),
+    (2, 6, 8, 4, 32, 3, 3, "SAME"),   # bands: 2 outputs to a window, 4 windows per row
+    (1, 4, 12, 3, 16, 5, 5, "SAME"),  # 4 to a window, windows overlapping by 4 columns
+    (1, 5, 6, 8, 64, 2, 2, "VALID"),  # one: im2col's patches
 ]
 
 
-@pytest.mark.parametrize("kind", ["taps", "kernel rows", "planes", "winograd"])
+@pytest.mark.parametrize("kind", ["taps", "bands", "winograd"])
 @pytest.mark.parametrize("geometry", GEOMETRIES, ids=[str(g) for g in GEOMETRIES])
 def test_each_formulation_gives_im2col_numbers(geometry, kind):
     if not conv_kernels._applies(kind, geometry[5:7] + geometry[3:4]):
@@ -84,10 +87,30 @@ def test_winograd_takes_4x4_tiles_unless_they_overhang_by_more_than_a_quarter(si
     assert winograd._output_tile(size, 16) == m and winograd._output_tile(16, size) == m
 
 
-@pytest.mark.parametrize("c_out, u", [(1, 4), (6, 4), (8, 3), (12, 2), (16, 1), (30, 1)])
-def test_planes_unroll_few_filters_so_the_gemm_has_24_columns(c_out, u):
-    """(GEOMETRIES holds a case for each unroll.)"""
-    assert shifted_rows._unrolled(c_out) == u
+@pytest.mark.parametrize("wo, w_shape, u", [
+    (10, (5, 5, 6, 16), 5),   # LeNet-5's second conv: N = 80
+    (28, (5, 5, 1, 6), 14),   # its first: 6 filters want 11 outputs; 14 divides 28
+    (32, (3, 3, 3, 32), 4),   # VGG's first: 2 would copy runs of 12 values
+    (8, (3, 3, 1, 16), 8),    # one channel: runs of 16 need 14 outputs; 8 is the whole row
+    (9, (3, 5, 1, 8), 9),     # no divisor fits: the whole row
+    (6, (3, 3, 16, 64), 2),   # as wide as the GEMM wants, but a window spans the kernel
+    (5, (2, 2, 8, 64), 1),    # im2col's patches
+])
+def test_bands_take_the_smallest_divisor_of_the_width_that_feeds_the_gemm(wo, w_shape, u):
+    assert bands.outputs_per_row(wo, w_shape) == u
+
+
+@pytest.mark.parametrize("geometry", [(2, 5, 12, 3, 4, 3, 5, "SAME"), (1, 4, 6, 2, 3, 4, 3,
+                                                                         "VALID")])
+def test_bands_give_im2col_numbers_at_every_divisor_of_the_width(monkeypatch, geometry):
+    """Windows of u outputs overlap the next ceil((kw - 1) / u) windows: the fold adds each
+    window back in chunks of u columns, as many as that takes."""
+    x, f, g, pads = _case(*geometry, dtype=np.float64)
+    want = _all_three(x, f, g, pads, "im2col")
+    wo = g.shape[2]
+    for u in [u for u in range(1, wo + 1) if wo % u == 0]:
+        monkeypatch.setattr(bands, "outputs_per_row", lambda width, w_shape, u=u: u)
+        _assert_same(_all_three(x, f, g, pads, "bands"), want, 1e-12)
 
 
 @pytest.mark.parametrize("m", [2, 4])
@@ -107,7 +130,7 @@ def test_winograd_goes_through_the_tile_rows_in_blocks(monkeypatch, m):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_float32_stays_float32(kind):
-    x, f, g, pads = _case(2, 9, 8, 1 if kind == "planes" else 4, 5, 3, 3, "SAME", np.float32)
+    x, f, g, pads = _case(2, 9, 8, 4, 5, 3, 3, "SAME", np.float32)
     want = _all_three(*(a.astype(np.float64) for a in (x, f, g)), pads, "im2col")
     _assert_same(_all_three(x, f, g, pads, kind),
                  [a.astype(np.float32) for a in want], 1e-5)
@@ -116,9 +139,8 @@ def test_float32_stays_float32(kind):
 @given(n=st.integers(1, 2), h=st.integers(1, 7), w=st.integers(1, 7), c_in=st.integers(1, 4),
        c_out=st.integers(1, 3), kh=st.integers(1, 4), kw=st.integers(1, 4),
        padding=st.sampled_from(["SAME", "VALID"]),
-       kind=st.sampled_from(["taps", "kernel rows", "planes", "winograd"]))
+       kind=st.sampled_from(["taps", "bands", "winograd"]))
 def test_every_small_geometry_agrees(n, h, w, c_in, c_out, kh, kw, padding, kind):
-    c_in = 1 if kind == "planes" else c_in
     kh, kw = (3, 3) if kind == "winograd" else (kh, kw)
     if padding == "VALID" and (kh > h or kw > w):
         return  # no output at all: conv2d refuses such a window (test_conv.py)
@@ -126,23 +148,13 @@ def test_every_small_geometry_agrees(n, h, w, c_in, c_out, kh, kw, padding, kind
     _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
 
 
-@pytest.mark.parametrize("kind", ["taps", "kernel rows"])
-def test_the_blocked_sum_crosses_block_boundaries(monkeypatch, kind):
+def test_the_blocked_sum_crosses_block_boundaries(monkeypatch):
     """Row blocks of 256 (the least the CPU's blocks take) split the image several times,
     with an odd remainder."""
     monkeypatch.setattr(shifted_rows, "_BLOCK_VALUES", 256)
     x, f, g, pads = _case(3, 23, 21, 32, 40, 3, 3, "SAME", np.float64)
     assert shifted_rows._grid(x.shape, f.shape, pads).count > 5 * 256
-    _assert_same(_all_three(x, f, g, pads, kind), _all_three(x, f, g, pads, "im2col"), 1e-12)
-
-
-def test_the_channel_major_input_gradient_goes_through_its_columns_in_blocks(monkeypatch):
-    """Blocks of 7 columns of the stacked gradient (a remainder too): each written in full."""
-    x, f, g, pads = _case(2, 5, 5, 6, 5, 5, 5, "SAME", np.float64)  # kw * C = 30: channel-major
-    monkeypatch.setattr(shifted_rows, "_COLUMN_BLOCK", 7)
-    assert shifted_rows._grid(x.shape, f.shape, pads).m % 7
-    np.testing.assert_allclose(input_grad(g, f, x.shape, (1, 1), pads, "kernel rows"),
-                               input_grad(g, f, x.shape, (1, 1), pads, "im2col"), rtol=1e-12)
+    _assert_same(_all_three(x, f, g, pads, "taps"), _all_three(x, f, g, pads, "im2col"), 1e-12)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -187,31 +199,27 @@ def test_winograd_forced_beyond_its_padding_takes_another_formulation():
                  [input_grad(g, f, x.shape, (1, 1), pads, "im2col")], 1e-12)
 
 
-@pytest.mark.parametrize("shape, strides, kinds", [
-    ((5, 5, 1, 6), (1, 1), "planes"),          # one channel: one GEMM of K = 25
-    ((5, 5, 6, 16), (1, 1), ("im2col", "kernel rows", "im2col")),  # narrow: no col2im
-    ((3, 3, 3, 32), (1, 1), ("im2col", "kernel rows", "im2col")),
-    ((3, 3, 2, 6), (1, 1), "im2col"),          # a kernel row of 6 values
+@pytest.mark.parametrize("shape, strides, kind", [
+    ((5, 5, 1, 6), (1, 1), "bands"),       # narrow: LeNet-5's convs, VGG's first
+    ((5, 5, 6, 16), (1, 1), "bands"),
+    ((3, 3, 3, 32), (1, 1), "bands"),
+    ((3, 3, 8, 32), (1, 1), "bands"),
+    ((5, 5, 16, 32), (1, 1), "bands"),
     ((3, 3, 32, 32), (1, 1), "winograd"),
     ((3, 3, 16, 32), (1, 1), "winograd"),
-    ((3, 3, 8, 32), (1, 1), ("im2col", "kernel rows", "im2col")),
-    ((5, 5, 32, 32), (1, 1), "taps"),
-    ((1, 1, 3, 8), (1, 1), "taps"),            # 1x1: the input's rows are the patches
-    ((3, 3, 64, 64), (2, 2), "im2col"),        # strides: only im2col
+    ((5, 5, 32, 32), (1, 1), "taps"),      # wide
+    ((1, 1, 3, 8), (1, 1), "taps"),        # 1x1: the input's rows are the patches
+    ((3, 3, 64, 64), (2, 2), "im2col"),    # strides: only im2col
 ])
-def test_the_formulation_follows_the_shape(shape, strides, kinds):
-    """(Each op's winners in benchmarks/conv_formulations.py.)"""
-    kinds = (kinds,) * 3 if isinstance(kinds, str) else kinds
-    got = tuple(conv_kernels.formulation(op, shape, strides, (64, 14, 14, shape[2]))
-                for op in ("forward", "input", "filter"))
-    assert got == kinds
+def test_the_formulation_follows_the_shape(shape, strides, kind):
+    """(The winners in benchmarks/conv_formulations.py.)"""
+    assert conv_kernels.formulation(shape, strides, (64, 14, 14, shape[2])) == kind
 
 
-@pytest.mark.parametrize("w_shape", [(3, 3, 8, 32), (3, 3, 16, 32)])
-def test_a_tiny_image_takes_im2col_for_every_op(w_shape):
-    x_shape = (64, 4, 4, w_shape[2])
-    assert {conv_kernels.formulation(op, w_shape, (1, 1), x_shape)
-            for op in ("forward", "input", "filter")} == {"im2col"}
+@pytest.mark.parametrize("w_shape, kind", [((3, 3, 16, 32), "bands"), ((3, 3, 32, 32), "taps")])
+def test_a_tiny_image_takes_no_winograd(w_shape, kind):
+    """On a 4x4 image Winograd's many small products cost more than the flops it saves."""
+    assert conv_kernels.formulation(w_shape, (1, 1), (64, 4, 4, w_shape[2])) == kind
 
 
 def test_a_conv2d_records_its_formulation_for_its_gradients(monkeypatch):
@@ -266,7 +274,7 @@ def _recorded_conv(persistent=False):
 
 def test_a_recorded_conv2d_keeps_its_input_for_the_filters_gradient_until_then():
     tape, loss, w, op = _recorded_conv(persistent=True)
-    assert op.attrs["kept"].kind == "planes"
+    assert op.attrs["kept"].kind == "bands"
     first = tape.gradient(loss, w)
     assert "kept" not in op.attrs  # freed as the sweep went on
     np.testing.assert_allclose(tape.gradient(loss, w).numpy(), first.numpy(), rtol=1e-12)

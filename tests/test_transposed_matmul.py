@@ -25,9 +25,9 @@ def test_transposed_matmul_matches_a_float64_reference(a_shape, q, dtype):
 
 
 def test_transposed_matmul_takes_strided_views():
-    """The planes of shifted rows arrive transposed, slices of a larger array."""
+    """An operand may arrive transposed, or as a slice of a larger array (shifted rows)."""
     rng = np.random.default_rng(1)
-    planes = rng.standard_normal((25, 3000))
+    a_t = rng.standard_normal((25, 3000))
     rows = rng.standard_normal((3100, 6))[50:3050]
-    np.testing.assert_allclose(backend.transposed_matmul(planes.T, rows), planes @ rows,
+    np.testing.assert_allclose(backend.transposed_matmul(a_t.T, rows), a_t @ rows,
                                rtol=1e-12)

@@ -4,7 +4,7 @@ A convolution is three ops, as in TensorFlow: conv2d and its two gradients,
 conv2d_backprop_input and conv2d_backprop_filter. Each is linear in each of its two inputs, so
 each one's gradients are the other two (and conv2d itself): derivatives of any order work
 through nested tapes. Their array kernels (conv_kernels.py) pick a formulation per shape; a
-recorded conv2d keeps what its kernel built from x (a patch matrix, planes, Winograd's
+recorded conv2d keeps what its kernel built from x (a patch matrix, windows, Winograd's
 transformed tiles) for the filters' gradient, which takes it the first time it runs.
 conv2d_bias_relu is a Conv2D layer's conv2d, bias and ReLU as one op.
 
