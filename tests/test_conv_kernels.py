@@ -103,8 +103,8 @@ def test_bands_take_the_smallest_divisor_of_the_width_that_feeds_the_gemm(wo, w_
 @pytest.mark.parametrize("geometry", [(2, 5, 12, 3, 4, 3, 5, "SAME"), (1, 4, 6, 2, 3, 4, 3,
                                                                          "VALID")])
 def test_bands_give_im2col_numbers_at_every_divisor_of_the_width(monkeypatch, geometry):
-    """Windows of u outputs overlap the next ceil((kw - 1) / u) windows: the fold adds each
-    window back in chunks of u columns, as many as that takes."""
+    """Windows of u outputs overlap the next ceil((kw - 1) / u) windows (u = 1: im2col's
+    patches, kw of them): the fold adds every block's windows back onto the same columns."""
     x, f, g, pads = _case(*geometry, dtype=np.float64)
     want = _all_three(x, f, g, pads, "im2col")
     wo = g.shape[2]
