@@ -5,8 +5,13 @@ import pytest
 import minitrain as mt
 from minitrain import backend, kernels
 from minitrain.gradcheck import check_gradients, gradient_function
-from minitrain.kernels import optim
-from minitrain.kernels.bias_act import bias_relu_cupy, bias_relu_numpy
+from minitrain.kernels import bias_act, optim
+from minitrain.kernels.bias_act import (
+    bias_relu_cupy,
+    bias_relu_numpy,
+    relu_grad_cupy,
+    relu_grad_numpy,
+)
 from minitrain.kernels.softmax_xent import sparse_softmax_xent_cupy, sparse_softmax_xent_numpy
 from minitrain.ops.nn import bias_relu
 
@@ -64,6 +69,30 @@ def test_bias_relu_op_gradients_first_and_second_order():
     check_gradients(gradient_function(lambda x, b: bias_relu(x, b) ** 2), [x, b])
 
 
+def _relu_grad_arrays(dtype, shape):
+    rng = np.random.default_rng(5)
+    dy, y = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    y[y < 0.3] = 0  # a relu's output: zeros, and a value just above
+    y.flat[:3] = [np.nan, np.finfo(dtype).tiny, -0.0]
+    dy.flat[3:6], y.flat[3:6] = [np.inf, -np.inf, np.nan], 0  # an infinite dy at the mask's 0
+    return dy, y
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 5), (2, 3, 4, 7)])
+def test_relu_grad_numpy_matches_the_product_in_blocks_and_not(monkeypatch, dtype, shape):
+    """Blocks of 8 values, the last one short, give the whole product: NaN where an infinite
+    dy meets the mask's zero, as dy * (y > 0) does; views take the plain product."""
+    dy, y = _relu_grad_arrays(dtype, shape)
+    monkeypatch.setattr(bias_act, "_BLOCK_VALUES", 8)
+    with np.errstate(invalid="ignore"):  # inf * 0, on purpose
+        for args in ((dy, y), (dy.T, y.T), (dy[..., ::2], y[..., ::2])):
+            got = relu_grad_numpy(*args)
+            assert got.dtype == dtype and got.shape == args[0].shape
+            np.testing.assert_array_equal(got, args[0] * (args[1] > 0))
+        assert np.isnan(relu_grad_numpy(dy, y).flat[3:6]).all()
+
+
 def test_softmax_xent_cupy_takes_its_kernels_from_the_shared_cache(monkeypatch):
     """Without a GPU: with numpy standing in for CuPy and for what each cached kernel computes,
     the CuPy twin asks the shared cache for both kernels and gives the numpy twin's numbers."""
@@ -103,6 +132,15 @@ def test_bias_relu_cupy_matches_numpy(dtype):
     x_gpu = backend.to_device(x, "gpu")
     assert bias_relu_cupy(x_gpu, backend.to_device(b, "gpu"), out=x_gpu) is x_gpu
     np.testing.assert_array_equal(backend.to_numpy(x_gpu), bias_relu_numpy(x, b))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_grad_cupy_matches_numpy(dtype):
+    dy, y = _relu_grad_arrays(dtype, (64, 9, 9, 33))
+    got = relu_grad_cupy(backend.to_device(dy, "gpu"), backend.to_device(y, "gpu"))
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(backend.to_numpy(got), relu_grad_numpy(dy, y))
 
 
 def _adam_reference(x, g, m, v, alpha, c1, c2, eps):
