@@ -7,6 +7,7 @@ from gradcases import table_tests
 from layercases import Draw, case
 
 import minitrain as mt
+from minitrain.gradcheck import check_gradients, gradient_function
 from minitrain.ops import conv_kernels
 from minitrain.ops.conv import (
     col2im,
@@ -225,32 +226,51 @@ def test_max_pool_gradient_goes_to_the_first_maximum_as_tensorflow():
     np.testing.assert_array_equal(tape.gradient(y, x).numpy().ravel(), [0, 1, 0, 0])
 
 
+@pytest.mark.parametrize("wide", [False, True])  # the two layouts of the gradient's mask
 @pytest.mark.parametrize("window", [(2, 2), (3, 2)])
-def test_the_tiling_max_pool_equals_the_patch_path_ties_and_nan_included(window):
+def test_the_tiling_max_pool_equals_the_patch_path_ties_and_nan_included(monkeypatch, window,
+                                                                           wide):
     """The patch-free path (windows that tile the image) gives the patch path's maxima and
     first-maximum gradients, on values with ties and a NaN."""
-    from minitrain.ops.conv import (
-        _first_maximum,
-        _first_maximum_in_place,
-        _first_maximum_tiles,
-        _tile_max,
-    )
+    from minitrain.ops import conv
     from minitrain.ops.patches import im2col_array as _im2col_array
-    a = np.random.default_rng(0).integers(0, 3, (2, 6, 4, 3)).astype(np.float64)
+    monkeypatch.setattr(conv, "_WIDE_POOL", 1 if wide else 10**9)
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 3, (2, 6, 4, 3)).astype(np.float64)
     a[0, 1, 1, 0] = np.nan
     kh, kw = window
     cols = _im2col_array(a, window, window, ((0, 0), (0, 0)))
     cols = cols.reshape(cols.shape[:3] + (kh * kw, 3))
-    np.testing.assert_array_equal(_tile_max(a, window), cols.max(axis=3))
+    np.testing.assert_array_equal(conv._tile_max(a, window), cols.max(axis=3))
     y = cols.max(axis=3)
-    tiles = _first_maximum_tiles(a, y, window)  # (kh, kw, N, Ho, Wo, C)
-    patches = _first_maximum(cols, y)           # (N, Ho, Wo, kh * kw, C)
+    g = rng.standard_normal(y.shape)
+    patches = conv._first_maximum(cols, y)  # (N, Ho, Wo, kh * kw, C)
     n, ho, wo = y.shape[:3]
-    as_patches = tiles.transpose(2, 3, 4, 0, 1, 5).reshape(n, ho, wo, kh * kw, 3)
-    np.testing.assert_array_equal(as_patches, patches)
-    in_place = _first_maximum_in_place(a, y, window)  # (N, Ho, kh, Wo, kw, C)
-    np.testing.assert_array_equal(in_place.transpose(0, 1, 3, 2, 4, 5).reshape(
-        n, ho, wo, kh * kw, 3), patches)
+    want = (patches * g[:, :, :, None]).reshape(n, ho, wo, kh, kw, 3)
+    want = want.transpose(0, 1, 3, 2, 4, 5).reshape(a.shape)
+    np.testing.assert_array_equal(conv._spread_to_first_maxima(a, y, g, window), want)
+
+
+@pytest.mark.parametrize("channels", [3, 32])
+def test_the_max_pools_gradient_ops_are_each_others_adjoints(channels):
+    """<spread(g), u> == <g, gather(u)>: what makes each one the other's gradient."""
+    from minitrain.ops import conv
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 3, (2, 4, 6, channels)).astype(np.float64)  # ties
+    y = conv._tile_max(a, (2, 2))
+    g, u_ = rng.standard_normal(y.shape), rng.standard_normal(a.shape)
+    np.testing.assert_allclose(np.sum(conv._spread_to_first_maxima(a, y, g, (2, 2)) * u_),
+                               np.sum(g * conv._gather_first_maxima(a, y, u_, (2, 2))),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("channels", [3, 32])
+def test_the_max_pools_second_derivative_gathers_at_the_first_maxima(channels):
+    """sum(max_pool(x)^3): its gradient's own gradient runs MaxPoolGrad's adjoint in the
+    upstream 3 y^2, and zeros in x and y, against finite differences."""
+    x = rng.distinct(1, 4, 4, channels) / 16  # small cubes: finite differences stay exact
+    f = gradient_function(lambda x: mt.reduce_sum(mt.nn.max_pool2d(x, 2, 2, "VALID") ** 3))
+    check_gradients(f, [x])
 
 
 @pytest.mark.parametrize("channels", [3, 32])  # the two layouts of the mask
