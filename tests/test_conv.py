@@ -251,6 +251,53 @@ def test_the_tiling_max_pool_equals_the_patch_path_ties_and_nan_included(monkeyp
     np.testing.assert_array_equal(conv._spread_to_first_maxima(a, y, g, window), want)
 
 
+@pytest.mark.parametrize("window", [(2, 2), (3, 2)])
+def test_the_first_maxima_found_in_the_forward_are_the_gradients_own(window):
+    """The offsets the recorded forward keeps give the gradient's mask, ties and a NaN
+    window (no entry equals its maximum: no gradient) included."""
+    from minitrain.ops import conv
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 3, (2, 6, 4, 3)).astype(np.float64)
+    a[0, 1, 1, 0] = np.nan
+    y, first = conv._tile_max_and_first(a, window)
+    np.testing.assert_array_equal(y, conv._tile_max(a, window))
+    assert first.dtype == np.uint8 and first[0, 0, 0, 0] == window[0] * window[1]
+    g = rng.standard_normal(y.shape)
+    np.testing.assert_array_equal(conv._spread_to_first_maxima(a, y, g, window, first),
+                                  conv._spread_to_first_maxima(a, y, g, window))
+
+
+def test_a_recorded_max_pool_keeps_its_first_maxima_for_the_gradient_until_then():
+    from minitrain.ops import conv
+    x = mt.constant(rng.distinct(2, 4, 4, 3))
+    with mt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        loss = mt.reduce_sum(mt.nn.max_pool2d(x, 2, 2, "VALID") ** 2)
+    (op,) = [op for op in tape._tape.ops if op.name == "tile_max"]
+    kept = op.attrs["first"]
+    assert kept.shape == (2, 2, 2, 3) and kept.dtype == np.uint8
+    op.attrs["first"] = np.zeros_like(kept)  # every gradient to offset 0: it is read
+    read = tape.gradient(loss, x).numpy()
+    assert "first" not in op.attrs  # popped by the sweep
+    found = tape.gradient(loss, x).numpy()  # a second gradient finds them again
+    tiles = read.reshape(2, 2, 2, 2, 2, 3)
+    assert not tiles[:, :, 1].any() and not tiles[:, :, :, :, 1].any()
+    want = conv._spread_to_first_maxima(x.numpy(), conv._tile_max(x.numpy(), (2, 2)),
+                                        2 * conv._tile_max(x.numpy(), (2, 2)), (2, 2))
+    np.testing.assert_array_equal(found, want)
+
+
+def test_a_wide_or_unrecorded_max_pool_keeps_nothing():
+    x3, x32 = mt.constant(rng.distinct(1, 2, 2, 3)), mt.constant(rng.distinct(1, 2, 2, 32))
+    with mt.GradientTape() as tape:
+        tape.watch([x3, x32])
+        mt.nn.max_pool2d(x32, 2, 2, "VALID")
+    (op,) = tape._tape.ops
+    assert "first" not in op.attrs
+    np.testing.assert_array_equal(mt.nn.max_pool2d(x3, 2, 2, "VALID").numpy(),
+                                  x3.numpy().max(axis=(1, 2), keepdims=True))
+
+
 @pytest.mark.parametrize("channels", [3, 32])
 def test_the_max_pools_gradient_ops_are_each_others_adjoints(channels):
     """<spread(g), u> == <g, gather(u)>: what makes each one the other's gradient."""

@@ -266,7 +266,7 @@ def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
     x = as_tensor(input)
     window = _tiling_window(x.shape, ksize, strides, padding, data_format)
     if window is not None:
-        return run("tile_max", lambda a: _tile_max(a, window), (x,), {"window": window})
+        return _tile_max_op(x, window)
     cols, _ = _pool_patches(x, ksize, strides, padding, data_format, "max_pool2d", -math.inf)
     return run("window_max", lambda a: a.max(axis=3), (cols,))
 
@@ -289,6 +289,21 @@ def _window_views(a, window):
     return [a[:, i::kh, j::kw] for i in range(kh) for j in range(kw)]
 
 
+def _tile_max_op(x, window):
+    """The tiling max-pool. Recorded with fewer than _WIDE_POOL channels, it finds each
+    window's first maximum too, while x is in the cache, and keeps it (a byte per output) for
+    the gradient, which pops it (LeNet-5's first pool, forward + gradient: 2.9 -> 2.3 ms;
+    finding them again in the gradient reads x once more, out of the cache by then)."""
+    attrs = {"window": window}
+    if not (tape.active() and x.shape[3] < _WIDE_POOL):
+        return run("tile_max", lambda a: _tile_max(a, window), (x,), attrs)
+
+    def forward(a):
+        y, attrs["first"] = _tile_max_and_first(a, window)
+        return y
+    return run("tile_max", forward, (x,), attrs)
+
+
 def _tile_max(a, window):
     xp = backend.array_module(a)
     views = _window_views(a, window)
@@ -298,17 +313,32 @@ def _tile_max(a, window):
     return y
 
 
+def _tile_max_and_first(a, window):
+    """(the maxima, each window's first maximum as its offset in row-major order; kh * kw,
+    no offset, where the window holds a NaN, whose maximum no entry equals)."""
+    xp, views = backend.array_module(a), _window_views(a, window)
+    y = views[0].copy()
+    first = xp.zeros(y.shape, xp.uint8 if len(views) < 256 else xp.int32)
+    for k, view in enumerate(views[1:], 1):
+        above = view > y  # strictly: a tie keeps the earlier offset
+        xp.maximum(y, view, out=y)
+        first += above * (k - first)
+    xp.putmask(first, xp.isnan(y), len(views))
+    return y, first
+
+
 @register_gradient("tile_max")
 def _tile_max_grad(op, grad):
     (x,), (y,) = op.inputs, op.outputs
-    return (tile_max_grad(x, y, grad, op.attrs["window"]),)
+    return (tile_max_grad(x, y, grad, op.attrs["window"], op.attrs.pop("first", None)),)
 
 
-def tile_max_grad(x, y, grad, window):
+def tile_max_grad(x, y, grad, window, first=None):
     """grad at the first maximum of each window, 0 elsewhere, as one op (TensorFlow's
     MaxPoolGrad): its mask and product in two passes, instead of ops for the mask, the
-    product and the copy back into x's layout."""
-    return run("tile_max_grad", lambda a, b, g: _spread_to_first_maxima(a, b, g, window),
+    product and the copy back into x's layout. ``first``: the forward's offsets of the
+    first maxima, if kept."""
+    return run("tile_max_grad", lambda a, b, g: _spread_to_first_maxima(a, b, g, window, first),
                (x, y, grad), {"window": window})
 
 
@@ -333,21 +363,25 @@ def _zeros_for(op, x, y):
     return tuple(zeros_like(t) if needed else None for t, needed in zip((x, y), op.needs_grad))
 
 
-def _first_maxima(a, y, window):
+def _first_maxima(a, y, window, first=None):
     """(i, j, mask) per window offset in row-major order, the mask (N, Ho, Wo, C) true where
-    the offset holds its window's first maximum."""
+    the offset holds its window's first maximum: from the kept offsets ``first``, or found."""
     xp, (kh, kw), (n, h, w, c) = backend.array_module(a), window, a.shape
+    if first is not None:
+        for k in range(kh * kw):
+            yield k // kw, k % kw, first == k
+        return
     tiles = a.reshape(n, h // kh, kh, w // kw, kw, c)
     taken = xp.zeros(y.shape, dtype=bool)
     for i in range(kh):
         for j in range(kw):
-            first = tiles[:, :, i, :, j] == y
-            first &= ~taken
-            taken |= first
-            yield i, j, first
+            mask = tiles[:, :, i, :, j] == y
+            mask &= ~taken
+            taken |= mask
+            yield i, j, mask
 
 
-def _spread_to_first_maxima(a, y, g, window):
+def _spread_to_first_maxima(a, y, g, window, first=None):
     """dx: g at each window's first maximum, 0 elsewhere."""
     (kh, kw), (n, h, w, c) = window, a.shape
     if c >= _WIDE_POOL:
@@ -357,8 +391,8 @@ def _spread_to_first_maxima(a, y, g, window):
     xp = backend.array_module(a)
     dx = xp.empty(a.shape, g.dtype)  # each entry is some offset's
     offsets = dx.reshape(n, h // kh, kh, w // kw, kw, c)
-    for i, j, first in _first_maxima(a, y, window):
-        xp.multiply(g, first, out=offsets[:, :, i, :, j], dtype=g.dtype)
+    for i, j, mask in _first_maxima(a, y, window, first):
+        xp.multiply(g, mask, out=offsets[:, :, i, :, j], dtype=g.dtype)
     return dx
 
 
@@ -368,8 +402,8 @@ def _gather_first_maxima(a, y, u, window):
     (kh, kw), (n, h, w, c) = window, a.shape
     offsets = u.reshape(n, h // kh, kh, w // kw, kw, c)
     gathered = backend.array_module(a).zeros(y.shape, u.dtype)
-    for i, j, first in _first_maxima(a, y, window):
-        gathered += offsets[:, :, i, :, j] * first
+    for i, j, mask in _first_maxima(a, y, window):
+        gathered += offsets[:, :, i, :, j] * mask
     return gathered
 
 
