@@ -9,6 +9,8 @@ from minitrain.kernels import bias_act, optim
 from minitrain.kernels.bias_act import (
     bias_relu_cupy,
     bias_relu_numpy,
+    relu_bias_grads_cupy,
+    relu_bias_grads_numpy,
     relu_grad_cupy,
     relu_grad_numpy,
 )
@@ -93,6 +95,53 @@ def test_relu_grad_numpy_matches_the_product_in_blocks_and_not(monkeypatch, dtyp
         assert np.isnan(relu_grad_numpy(dy, y).flat[3:6]).all()
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(37, 5), (3, 4, 5, 6)])
+def test_relu_bias_grads_numpy_sums_the_product_over_its_rows_in_blocks(monkeypatch, dtype,
+                                                                        shape):
+    """Blocks of whole rows (16 values: 3 or 2 rows at a time, the last block short) give the
+    product bit for bit and its column sums to rounding; views and integers take the plain
+    product and sum."""
+    rng = np.random.default_rng(6)
+    dy, y = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    y[y < 0] = 0
+    monkeypatch.setattr(bias_act, "_BLOCK_VALUES", 16)
+    leading = tuple(range(len(shape) - 1))
+    for a, b in ((dy, y), (dy[..., ::2], y[..., ::2]), (dy.astype(np.int64), y)):
+        masked, sums = relu_bias_grads_numpy(a, b)
+        want = a * (b > 0)
+        assert masked.dtype == sums.dtype == a.dtype and sums.shape == a.shape[-1:]
+        np.testing.assert_array_equal(masked, want)
+        np.testing.assert_allclose(sums, want.sum(axis=leading), rtol=TOLERANCE[dtype],
+                                   atol=TOLERANCE[dtype])
+
+
+def test_the_relu_and_bias_gradients_are_the_same_ops_under_an_outer_tape():
+    """Differentiated with no tape recording, a Dense's and a Conv2D's bias + ReLU take the
+    blocked kernel; under an outer tape, relu_grad's op (second order): the same numbers."""
+    rng = np.random.default_rng(7)
+    x = mt.constant(rng.standard_normal((64, 40, 40)).astype(np.float32))  # > 64k values
+    b = mt.Variable(rng.standard_normal(40).astype(np.float32))
+    w = mt.Variable(rng.standard_normal((3, 3, 40, 8)).astype(np.float32) / 10)
+    image = mt.reshape(x, (64, 40, 40, 1)) * mt.ones((1, 1, 1, 40))
+
+    def loss():
+        dense = bias_relu(x, b)
+        conv = mt.ops.conv.conv2d_bias_relu(image[:, :8, :8], w, b[:8], 1, "SAME")
+        return mt.reduce_sum(dense * dense) + mt.reduce_sum(conv * conv)
+
+    with mt.GradientTape() as tape:
+        value = loss()
+    fast = tape.gradient(value, [b, w])
+    with mt.GradientTape() as outer:
+        with mt.GradientTape() as tape:
+            value = loss()
+        recorded = tape.gradient(value, [b, w])
+    for got, want in zip(fast, recorded):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-4)
+    assert outer is not None
+
+
 def test_softmax_xent_cupy_takes_its_kernels_from_the_shared_cache(monkeypatch):
     """Without a GPU: with numpy standing in for CuPy and for what each cached kernel computes,
     the CuPy twin asks the shared cache for both kernels and gives the numpy twin's numbers."""
@@ -141,6 +190,18 @@ def test_relu_grad_cupy_matches_numpy(dtype):
     got = relu_grad_cupy(backend.to_device(dy, "gpu"), backend.to_device(y, "gpu"))
     with np.errstate(invalid="ignore"):
         np.testing.assert_array_equal(backend.to_numpy(got), relu_grad_numpy(dy, y))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_bias_grads_cupy_matches_numpy(dtype):
+    dy, y = _relu_grad_arrays(dtype, (64, 9, 9, 33))
+    dy = np.nan_to_num(dy, nan=0.5, posinf=1.0, neginf=-1.0)
+    got = relu_bias_grads_cupy(backend.to_device(dy, "gpu"), backend.to_device(y, "gpu"))
+    want = relu_bias_grads_numpy(dy, y)
+    np.testing.assert_array_equal(backend.to_numpy(got[0]), want[0])
+    np.testing.assert_allclose(backend.to_numpy(got[1]), want[1], rtol=TOLERANCE[dtype] * 10,
+                               atol=TOLERANCE[dtype] * 10)
 
 
 def _adam_reference(x, g, m, v, alpha, c1, c2, eps):

@@ -54,6 +54,32 @@ def relu_grad_numpy(dy, y):
 _BLOCK_VALUES = 1 << 16  # 256 kB of float32 per operand: three of them stay in a 2 MB L2
 
 
+def relu_bias_grads_numpy(dy, y):
+    """(dy * (y > 0), its sum over every axis but the last): the gradients of relu(x + b) to
+    x and to b. On contiguous arrays, block by block of whole rows: each block's sums (ones @
+    rows, one BLAS product, as backend's column sums) read it while it is still in the
+    cache, instead of the whole product from memory again."""
+    channels = dy.shape[-1] if dy.ndim else 1
+    rows = dy.size // max(channels, 1)  # (a large array has channels)
+    if dy.size <= _BLOCK_VALUES or dy.dtype.kind != "f" or not (
+            dy.shape == y.shape and dy.flags.c_contiguous and y.flags.c_contiguous):
+        masked = relu_grad_numpy(dy, y)
+        return masked, backend.sum_in_dtype(masked, tuple(range(dy.ndim - 1)), False)
+    out = np.empty(dy.shape, dy.dtype)
+    flat_dy, flat_y, flat_out = (a.reshape(rows, channels) for a in (dy, y, out))
+    step = max(1, _BLOCK_VALUES // channels)
+    mask = np.empty((min(step, rows), channels), bool)
+    ones = np.ones(min(step, rows), dy.dtype)
+    sums = np.zeros(channels, dy.dtype)
+    for start in range(0, rows, step):
+        block = slice(start, min(start + step, rows))
+        taken, block_out = mask[:block.stop - start], flat_out[block]
+        np.greater(flat_y[block], 0, out=taken)
+        np.multiply(flat_dy[block], taken, out=block_out, dtype=dy.dtype)
+        sums += ones[:block.stop - start] @ block_out
+    return out, sums
+
+
 def _build_relu_grad(cupy):
     # a product, not a choice, so that an infinite dy at y <= 0 gives NaN, as on numpy
     return cupy.ElementwiseKernel("T dy, T y", "T dx", "dx = dy * (T)(y > (T)0)",
@@ -66,3 +92,12 @@ def relu_grad_cupy(dy, y):
 
 
 relu_grad = fused(relu_grad_numpy, relu_grad_cupy)
+
+
+def relu_bias_grads_cupy(dy, y):
+    """The CuPy twin: relu_grad's kernel, then CuPy's sum over the rows."""
+    masked = relu_grad_cupy(dy, y)
+    return masked, masked.sum(axis=tuple(range(dy.ndim - 1)), dtype=dy.dtype)
+
+
+relu_bias_grads = fused(relu_bias_grads_numpy, relu_bias_grads_cupy)

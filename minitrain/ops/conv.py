@@ -19,7 +19,7 @@ from .. import backend, tape
 from ..tensor import Tensor
 from . import conv_kernels
 from .core import as_pair, as_tensor, register_gradient, run, run2
-from .nn import bias_add_activation, relu_grad
+from .nn import bias_add_activation, relu_bias_grads
 from .patches import col2im_array, im2col_array
 from .reduce import reduce_sum
 from .selection import where
@@ -207,14 +207,14 @@ def _conv2d_grad(op, grad):
 
 @register_gradient("conv2d_bias_relu")
 def _conv2d_bias_relu_grad(op, grad):
-    """relu's gradient (grad where y > 0), then conv2d's; the bias's the sweep sums"""
+    """relu's gradient (grad where y > 0) and the bias's, then conv2d's"""
     (x, w, _), geometry = op.inputs, _shared(op)
     kept = op.attrs.pop("kept", None)
-    masked = relu_grad(grad, op.outputs[0])
+    masked, bias_grad = relu_bias_grads(grad, op.outputs[0])
     need_x, need_w, need_bias = op.needs_grad
     return ((_input_grad(masked, w, x.shape, geometry) if need_x else None),
             (_filter_grad(x, masked, w.shape, geometry, kept) if need_w else None),
-            masked if need_bias else None)
+            bias_grad if need_bias else None)
 
 
 @register_gradient("conv2d_backprop_input")

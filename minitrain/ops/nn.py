@@ -1,8 +1,9 @@
 """Activations, softmax and the cross-entropies (stable forwards, fused first-order gradients)."""
 import math
 
-from .. import backend
+from .. import backend, tape
 from ..kernels.bias_act import bias_relu as bias_relu_kernel
+from ..kernels.bias_act import relu_bias_grads as relu_bias_grads_kernel
 from ..kernels.bias_act import relu_grad as relu_grad_kernel
 from ..kernels.softmax_xent import sparse_softmax_xent
 from ..tensor import Tensor
@@ -55,9 +56,20 @@ def bias_relu(x, bias, name=None):
 
 @register_gradient("bias_relu")
 def _bias_relu_grad(op, grad):
-    """relu's gradient, to x and (summed over the rows by the sweep) to the bias"""
-    masked = relu_grad(grad, op.outputs[0])
-    return masked, masked
+    """relu's gradient, to x and, summed over the rows, to the bias"""
+    return relu_bias_grads(grad, op.outputs[0])
+
+
+def relu_bias_grads(grad, y):
+    """(grad where y > 0, its sum over the rows): the gradients of relu(x + b) to x and to
+    b. Where no tape records the sweep, one blocked kernel (the sums read each block of the
+    product in the cache); else relu_grad's op, whose product the sweep sums, differentiable
+    again."""
+    if tape.active():
+        masked = relu_grad(grad, y)
+        return masked, masked
+    masked, sums = relu_bias_grads_kernel(grad._data, y._data)
+    return Tensor(masked), Tensor(sums)
 
 
 # the activations a bias fuses with, by Keras name: the one place Dense and Conv2D learn
