@@ -2,8 +2,9 @@
 
 Conv candidates (forward; then forward + dL/dx + dL/dW + dL/db), all checked against torch
 autograd to 1e-4: each formulation of minitrain.ops.conv_kernels that applies to the shape
-(im2col, taps, bands, winograd), the array kernels alone; mt-op (mt.nn.conv2d and
-bias_add through a GradientTape: the formulations the op picks, and the tape); torch;
+(im2col, taps, bands, winograd), the array kernels alone; mt-op (conv2d with its bias
+through a GradientTape, as a Conv2D layer runs it: the formulation the op picks, the bias
+added where the kernel writes, and the tape); torch;
 gemm-np/gemm-torch (im2col's GEMMs alone, in numpy's BLAS and in PyTorch's: the BLAS floor of
 a direct convolution). Pools: mt-op, reshape+max (mask gradient), 4-slice maximum, torch.
 Page faults: ru_minflt per call, with minitrain's kept freed memory and with malloc's own.
@@ -31,6 +32,7 @@ import torch.nn.functional as F  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import minitrain as mt  # noqa: E402
 from minitrain.ops import conv_kernels, patches  # noqa: E402
+from minitrain.ops.conv import conv2d_bias  # noqa: E402
 
 torch.set_num_threads(THREADS)
 F32 = np.float32
@@ -62,7 +64,7 @@ def torch_conv(tx, tw, tb, tg, pad, backward):
 
 def mt_conv(vs, g, padding, backward):
     with mt.GradientTape() as tape:
-        y = mt.nn.bias_add(mt.nn.conv2d(vs[0], vs[1], 1, padding.upper()), vs[2])
+        y = conv2d_bias(vs[0], vs[1], vs[2], 1, padding.upper())
     return [y, *tape.gradient(y, list(vs), output_gradients=g)] if backward else y
 
 

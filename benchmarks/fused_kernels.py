@@ -29,6 +29,15 @@ def composed_bias_relu(x, b):
     return backend.array_module(x).maximum(x + b, 0)
 
 
+def composed_relu_grad(dy, y):
+    return dy * (y > 0)
+
+
+def composed_relu_bias_grads(dy, y):
+    masked = dy * (y > 0)
+    return masked, backend.sum_in_dtype(masked, tuple(range(dy.ndim - 1)), False)
+
+
 def composed_adam(var, grad, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
                   scratch=None):
     xp = backend.array_module(var)
@@ -43,6 +52,8 @@ def cases(device, rng):
     labels = put(rng.integers(0, 10, 4096))
     x = put(rng.standard_normal((4096, 512)).astype(np.float32))
     b = put(rng.standard_normal(512).astype(np.float32))
+    dy = put(rng.standard_normal((64, 32, 32, 32)).astype(np.float32))  # a VGG conv's output
+    y = put(np.maximum(rng.standard_normal((64, 32, 32, 32)).astype(np.float32), 0))
     var, grad, m, v = (put(rng.standard_normal((512, 512)).astype(np.float32)) for _ in range(4))
     v = abs(v)
     f32 = np.float32
@@ -53,6 +64,9 @@ def cases(device, rng):
         "sparse softmax xent (4096x10)": (softmax_xent.sparse_softmax_xent,
                                           composed_softmax_xent, (logits, labels)),
         "bias + relu (4096x512)": (bias_act.bias_relu, composed_bias_relu, (x, b)),
+        "relu grad (64x32x32x32)": (bias_act.relu_grad, composed_relu_grad, (dy, y)),
+        "relu + bias grads (64x32x32x32)": (bias_act.relu_bias_grads, composed_relu_bias_grads,
+                                            (dy, y)),
         "adam step in place (512x512)": (optim.adam_step, composed_adam, adam_args),
     }
 

@@ -13,8 +13,11 @@ from minitrain.ops.conv import (
     col2im,
     conv2d_backprop_filter,
     conv2d_backprop_input,
+    conv2d_bias,
     conv2d_bias_relu,
     im2col,
+    tile_max_gather,
+    tile_max_grad,
 )
 from minitrain.ops.conv_kernels import KINDS, formulated
 
@@ -163,17 +166,18 @@ KIND_CASES = [
          u(1, 4, 5, _filters(kind)[2]), u(1, 4, 5, 3))
     for kind in KINDS]
 
-def _bias_relu(kind, padding):
-    return _formulated(kind, lambda x, w, b: conv2d_bias_relu(x, w, b, 1, padding))
+def _with_bias(op, kind, padding):
+    return _formulated(kind, lambda x, w, b: op(x, w, b, 1, padding))
 
 
-# the fused op: each formulation's epilogue (Winograd's in its blocks), then relu's mask
+# the fused ops: each formulation's epilogue (Winograd's in its blocks), then relu's mask
 FUSED_CASES = [
-    case(f"conv2d_bias_relu {kind} {padding}", _bias_relu(kind, padding),
+    case(f"{op.__name__} {kind} {padding}", _with_bias(op, kind, padding),
          u(1, 4, 5, _filters(kind)[2]), u(*_filters(kind), 2), u(2))
-    for kind in KINDS for padding in ("SAME", "VALID")] + [
-    case("conv2d_bias_relu stride 2", lambda x, w, b: conv2d_bias_relu(x, w, b, 2, "SAME"),
-         u(1, 5, 4, 2), u(2, 3, 2, 3), u(3))]
+    for op in (conv2d_bias_relu, conv2d_bias) for kind in KINDS
+    for padding in ("SAME", "VALID")] + [
+    case(f"{op.__name__} stride 2", lambda x, w, b, op=op: op(x, w, b, 2, "SAME"),
+         u(1, 5, 4, 2), u(2, 3, 2, 3), u(3)) for op in (conv2d_bias_relu, conv2d_bias)]
 
 SECOND_CASES = [  # small sizes: every block of the Hessian is checked by finite differences
     case("conv2d same stride 1", _conv(1, "SAME"), u(1, 4, 4, 2), u(3, 3, 2, 2)),
@@ -197,8 +201,24 @@ PATCH_CASES = [
          u(1, 3, 2, 2, 2, 1)),
 ]
 
-FIRST_ORDER = CONV_CASES + KIND_CASES + FUSED_CASES + POOL_CASES + TILE_CASES + PATCH_CASES
-SECOND_ORDER = SECOND_CASES + KIND_CASES + FUSED_CASES + PATCH_CASES
+
+
+def _pool_gradient_op(op, channels):
+    """f(x, g) = op(x, max_pool(x), g): the max-pool's gradient op, or its adjoint, run on
+    an image and a gradient of their own (the narrow layout under 32 channels, the wide from
+    32): linear in g, flat in x (its first maxima move only at ties)."""
+    pooled = lambda x: mt.nn.max_pool2d(x, 2, 2, "VALID")  # noqa: E731
+    return lambda x, g: op(x, pooled(x), g, (2, 2))
+
+
+POOL_GRAD_CASES = [
+    case(f"{op.__name__} {channels} channels", _pool_gradient_op(op, channels),
+         rng.distinct(1, 4, 2, channels), u(*(1, 2, 1, channels) if op is tile_max_grad
+                                            else (1, 4, 2, channels)))
+    for op in (tile_max_grad, tile_max_gather) for channels in (3, 32)]
+FIRST_ORDER = (CONV_CASES + KIND_CASES + FUSED_CASES + POOL_CASES + TILE_CASES + PATCH_CASES
+               + POOL_GRAD_CASES)
+SECOND_ORDER = SECOND_CASES + KIND_CASES + FUSED_CASES + PATCH_CASES + POOL_GRAD_CASES
 
 
 test_gradient, test_second_derivative = table_tests(FIRST_ORDER, SECOND_ORDER)
@@ -342,23 +362,26 @@ def test_the_tiling_max_pools_gradient_of_either_layout_goes_to_first_maxima(cha
     ((2, 7, 5, 2), (3, 3), "SAME"),   # odd: Winograd's last tiles overhang (and are cropped)
     ((2, 9, 8, 1), (3, 3), "VALID"),
     ((1, 4, 4, 3), (2, 3), "SAME")])
+@pytest.mark.parametrize("fused, activation", [(conv2d_bias_relu, mt.nn.relu),
+                                               (conv2d_bias, lambda y: y)])
 def test_the_fused_bias_and_relu_are_relu_of_conv2d_plus_bias(dtype, kind, shape, window,
-                                                             padding):
+                                                             padding, fused, activation):
     if not conv_kernels._applies(kind, window + shape[3:]):
         pytest.skip(f"{kind} does not apply to this filter shape")
     x, w, b = u(*shape), u(*window, shape[3], 4), u(4)
     x, w, b = (a.astype(dtype) for a in (x, w, b))
     with formulated(kind):
-        got = conv2d_bias_relu(x, w, b, 1, padding)
-        want = mt.nn.relu(mt.nn.conv2d(x, w, 1, padding) + b)
-    assert got.dtype == want.dtype and (want.numpy() == 0).any() and (want.numpy() > 0).any()
+        got = fused(x, w, b, 1, padding)
+        want = activation(mt.nn.conv2d(x, w, 1, padding) + b)
+    assert got.dtype == want.dtype and (want.numpy() < 0).any() != (fused is conv2d_bias_relu)
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5 if dtype == np.float32
                                else 1e-12, atol=1e-6 if dtype == np.float32 else 1e-12)
 
 
-def test_the_fused_bias_must_have_one_value_per_filter():
-    with pytest.raises(ValueError, match=r"bias must have shape \(2,\)"):
-        conv2d_bias_relu(u(1, 4, 4, 1), u(3, 3, 1, 2), u(3), 1, "SAME")
+@pytest.mark.parametrize("fused", [conv2d_bias_relu, conv2d_bias])
+def test_the_fused_bias_must_have_one_value_per_filter(fused):
+    with pytest.raises(ValueError, match=rf"{fused.__name__}: the bias must have shape \(2,\)"):
+        fused(u(1, 4, 4, 1), u(3, 3, 1, 2), u(3), 1, "SAME")
 
 
 def test_same_average_pool_counts_only_real_pixels():

@@ -110,20 +110,30 @@ def conv2d_bias_relu(input, filters, bias, strides, padding, name=None):
     """relu(conv2d(input, filters) + bias) as one op, the bias and ReLU applied where the
     convolution writes its output (a Conv2D layer with activation 'relu': the VGG step 0.96x
     of conv2d and bias_relu as two ops). Its gradient: relu's mask, then conv2d's."""
+    return _conv_with_bias(input, filters, bias, strides, padding, "conv2d_bias_relu")
+
+
+def conv2d_bias(input, filters, bias, strides, padding, name=None):
+    """conv2d(input, filters) + bias as one op, the bias added where the convolution writes
+    its output (a Conv2D layer with no activation), instead of a pass of its own."""
+    return _conv_with_bias(input, filters, bias, strides, padding, "conv2d_bias")
+
+
+def _conv_with_bias(input, filters, bias, strides, padding, name):
     x, w = as_pair(input, filters, "conv2d")
-    _, b = as_pair(x, bias, "conv2d_bias_relu")
+    _, b = as_pair(x, bias, name)
     _check_conv_args(x.shape, w.shape, "NHWC", None)
     if b.shape != (w.shape[3],):
-        raise ValueError(f"conv2d_bias_relu: the bias must have shape ({w.shape[3]},), one "
-                         f"value per filter, got {b.shape}")
+        raise ValueError(f"{name}: the bias must have shape ({w.shape[3]},), one value per "
+                         f"filter, got {b.shape}")
     strides = spatial_pair(strides, "conv2d: strides")
     pads = _pads(x.shape, w.shape[:2], strides, padding, "conv2d")
-    return _conv(x, w, _geometry(w.shape, strides, pads), b)
+    return _conv(x, w, _geometry(w.shape, strides, pads), b, name)
 
 
 # the activations a Conv2D layer fuses with its convolution and bias, by Keras name: the
 # convolution's table, as ops.nn.BIAS_ACTIVATIONS is a bias's
-CONV_BIAS_ACTIVATIONS = {"relu": conv2d_bias_relu}
+CONV_BIAS_ACTIVATIONS = {"relu": conv2d_bias_relu, "linear": conv2d_bias}
 
 
 def conv2d_bias_activation(input, filters, bias, strides, padding, activation,
@@ -144,17 +154,18 @@ def _geometry(filter_shape, strides, pads):
     return {"strides": strides, "pads": pads, "kind": conv_kernels.forced(filter_shape, strides)}
 
 
-def _conv(x, w, geometry, bias=None):
-    """conv2d, or with a bias conv2d_bias_relu; recorded, either keeps what its kernel built
-    from x, in its attrs."""
-    name, inputs = ("conv2d", (x, w)) if bias is None else ("conv2d_bias_relu", (x, w, bias))
+def _conv(x, w, geometry, bias=None, name="conv2d"):
+    """conv2d, or with a bias conv2d_bias_relu or conv2d_bias (``name``); recorded, each
+    keeps what its kernel built from x, in its attrs."""
+    inputs, relu = ((x, w) if bias is None else (x, w, bias)), name == "conv2d_bias_relu"
     if not tape.active():
-        return run(name, lambda a, f, b=None: conv_kernels.forward(a, f, bias=b, **geometry),
+        return run(name, lambda a, f, b=None: conv_kernels.forward(a, f, bias=b, relu=relu,
+                                                                   **geometry),
                    inputs, geometry)
     attrs = dict(geometry)  # "kept" joins them, for the filters' gradient
 
     def forward(a, f, b=None):
-        y, attrs["kept"] = conv_kernels.forward_keeping(a, f, bias=b, **geometry)
+        y, attrs["kept"] = conv_kernels.forward_keeping(a, f, bias=b, relu=relu, **geometry)
         return y
     return run(name, forward, inputs, attrs)
 
@@ -215,6 +226,17 @@ def _conv2d_bias_relu_grad(op, grad):
     return ((_input_grad(masked, w, x.shape, geometry) if need_x else None),
             (_filter_grad(x, masked, w.shape, geometry, kept) if need_w else None),
             bias_grad if need_bias else None)
+
+
+@register_gradient("conv2d_bias")
+def _conv2d_bias_grad(op, grad):
+    """conv2d's gradients, and grad itself to the bias (the sweep sums it over the rows)"""
+    (x, w, _), geometry = op.inputs, _shared(op)
+    kept = op.attrs.pop("kept", None)
+    need_x, need_w, need_bias = op.needs_grad
+    return ((_input_grad(grad, w, x.shape, geometry) if need_x else None),
+            (_filter_grad(x, grad, w.shape, geometry, kept) if need_w else None),
+            grad if need_bias else None)
 
 
 @register_gradient("conv2d_backprop_input")
@@ -347,10 +369,14 @@ def _tile_max_grad_grad(op, upstream):
     """Linear in grad: its adjoint gathers upstream at the same first maxima (TensorFlow's
     MaxPoolGradGrad); flat in x and y almost everywhere: zeros, as TensorFlow gives."""
     x, y, _ = op.inputs
-    window = op.attrs["window"]
-    gathered = run("tile_max_gather", lambda a, b, u: _gather_first_maxima(a, b, u, window),
-                   (x, y, upstream), {"window": window})
-    return _zeros_for(op, x, y) + (gathered,)
+    return _zeros_for(op, x, y) + (tile_max_gather(x, y, upstream, op.attrs["window"]),)
+
+
+def tile_max_gather(x, y, upstream, window):
+    """upstream (of x's shape) summed over each window's first maximum: tile_max_grad's
+    adjoint in its grad, as one op (TensorFlow's MaxPoolGradGrad)."""
+    return run("tile_max_gather", lambda a, b, u: _gather_first_maxima(a, b, u, window),
+               (x, y, upstream), {"window": window})
 
 
 @register_gradient("tile_max_gather")

@@ -95,26 +95,36 @@ Kept = namedtuple("Kept", "kind data")
 _KEPT_BYTES = 1 << 26  # larger ones are built again: keeping them would raise a step's peak
 
 
-def forward(x, w, strides, pads, kind=None, bias=None):
-    """conv(x, w); with a ``bias``, relu(conv(x, w) + bias), the bias and ReLU applied to the
-    output where the kernel writes it (Winograd: block by block, in the cache) or in place."""
-    return _forward(x, w, strides, pads, kind, bias, 0)[0]
+def forward(x, w, strides, pads, kind=None, bias=None, relu=True):
+    """conv(x, w); with a ``bias``, relu(conv(x, w) + bias) (or conv(x, w) + bias, relu
+    False), the bias and ReLU applied to the output where the kernel writes it (Winograd:
+    block by block, in the cache) or in place."""
+    return _forward(x, w, strides, pads, kind, _epilogue(bias, relu), 0)[0]
 
 
-def forward_keeping(x, w, strides, pads, kind=None, bias=None):
+def forward_keeping(x, w, strides, pads, kind=None, bias=None, relu=True):
     """(forward(...), Kept or None): x as the filters' gradient of the forward's kind reads
     it, where it is no larger than _KEPT_BYTES."""
-    return _forward(x, w, strides, pads, kind, bias, _KEPT_BYTES)
+    return _forward(x, w, strides, pads, kind, _epilogue(bias, relu), _KEPT_BYTES)
 
 
-def _forward(x, w, strides, pads, kind, bias, keep_bytes):
+def _epilogue(bias, relu):
+    """What goes onto the output in place, block by block or whole: the bias (and ReLU)."""
+    if bias is None:
+        return None
+    if relu:
+        return lambda y: bias_relu(y, bias, out=y)
+    return lambda y: backend.along_channels(backend.array_module(y).add, y, bias, out=y)
+
+
+def _forward(x, w, strides, pads, kind, epilogue, keep_bytes):
     if not (x.size and w.size):  # no images, channels or filters: sums of nothing
         y = backend.array_module(x).zeros(_output_shape(x.shape, w.shape, strides, pads),
                                           x.dtype)
-        return (y if bias is None else bias_relu(y, bias, out=y)), None
+        return (y if epilogue is None else epilogue(y)), None
     kind = _chosen(kind, w.shape, strides, x.shape, x.dtype, pads)
     if kind == "winograd":  # its transformed tiles, built for keeping only
-        y, data = winograd.forward(x, w, pads, keep_bytes, bias)
+        y, data = winograd.forward(x, w, pads, keep_bytes, epilogue)
     else:
         if kind == "im2col":
             y, data = patches.forward(x, w, strides, pads)
@@ -122,11 +132,10 @@ def _forward(x, w, strides, pads, kind, bias, keep_bytes):
             y, data = bands.forward(x, w, pads)
         else:
             y, data = shifted_rows.forward(x, w, pads)
-        if bias is not None:  # the kernels' outputs are arrays of their own
-            bias_relu(y, bias, out=y)
+        if epilogue is not None:  # the kernels' outputs are arrays of their own
+            epilogue(y)
     keeps = data is not None and data.nbytes <= keep_bytes
     return y, (Kept(kind, data) if keeps else None)
-
 
 
 def input_grad(g, w, x_shape, strides, pads, kind=None):

@@ -44,9 +44,9 @@ _MATRICES = {
 _BLOCK_VALUES = 1 << 19  # transformed input values per block: 2 MB in float32
 
 
-def forward(x, w, pads, keep_bytes=0, bias=None):
+def forward(x, w, pads, keep_bytes=0, epilogue=None):
     """(conv(x, w) of stride 1 on pads ((top, bottom), (left, right)), w of shape (3, 3, C, K),
-    or relu(conv(x, w) + bias) with a bias, added to each block of tiles in the cache; x's
+    ``epilogue`` (a bias and ReLU, in place) applied to each block of tiles in the cache; x's
     transformed tiles, (t * t, th, tw, N, C), where they take no more than ``keep_bytes``,
     else None: the filters' gradient reads the same ones)"""
     xp = backend.array_module(x)
@@ -72,9 +72,8 @@ def forward(x, w, pads, keep_bytes=0, bias=None):
         pb = products[:, :b * tw * n]
         xp.matmul(vb.reshape(t * t, -1, c), u, out=pb)
         _transform_output(pb.reshape(t, t, b, tw, n * k), a_t, down[:, :b], y_block[:b])
-        if bias is not None:
-            y_block[:b] += bias
-            xp.maximum(y_block[:b], 0, out=y_block[:b])
+        if epilogue is not None:
+            epilogue(y_block[:b])
         # into the image while the block is in the cache (a copy of the whole: 5x slower)
         y[:, start:start + b] = y_block[:b].transpose(4, 0, 1, 2, 3, 5)
     # odd sizes: the last tiles overhang; the crop in memory of its own, as the others
