@@ -71,16 +71,20 @@ def cases(device, rng):
     }
 
 
-def median_us(fn, args, repeats, sync):
+def median_us(fns, args, repeats, sync):
+    """Median microseconds per call of each of ``fns``, the calls alternating (machine noise
+    falls on all of them alike)."""
     for _ in range(3):
-        fn(*args)
-    times = []
+        for fn in fns:
+            fn(*args)
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn(*args)
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e6
+        for fn, spent in zip(fns, times):
+            start = time.perf_counter()
+            fn(*args)
+            sync()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) * 1e6 for spent in times]
 
 
 def main():
@@ -92,7 +96,7 @@ def main():
     sync = (lambda: None) if device == "cpu" else \
         backend.cupy_module().cuda.get_current_stream().synchronize
     for name, (fused, composed, inputs) in cases(device, np.random.default_rng(0)).items():
-        fast, slow = (median_us(f, inputs, args.repeats, sync) for f in (fused, composed))
+        fast, slow = median_us((fused, composed), inputs, args.repeats, sync)
         print(f"{name:32s} fused {fast:9.1f} us   composed {slow:9.1f} us   "
               f"speed-up {slow / fast:5.2f}x  ({device})")
 
