@@ -39,8 +39,8 @@ def relu_grad_numpy(dy, y):
 
 # From 2M values on (a VGG conv's output), the mask no longer fits a 2 MB L2 beside the
 # blocks it is read with: relu_bias_grads goes through such arrays in blocks of 64k values
-# (1.2x faster than the whole product and its sums); below, whole arrays are faster (a
-# (64, 16, 16, 64) gradient: 1.6 against 1.9 ms in blocks).
+# (1.0-1.25x as fast as the whole product and its sums, over runs); below, whole arrays are
+# faster (a (64, 16, 16, 64) gradient: 1.6 against 1.9 ms in blocks).
 _BLOCKED_FROM, _BLOCK_VALUES = 1 << 21, 1 << 16
 
 

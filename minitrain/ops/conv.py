@@ -6,7 +6,8 @@ each one's gradients are the other two (and conv2d itself): derivatives of any o
 through nested tapes. Their array kernels (conv_kernels.py) pick a formulation per shape; a
 recorded conv2d keeps what its kernel built from x (a patch matrix, windows, Winograd's
 transformed tiles) for the filters' gradient, which takes it the first time it runs.
-conv2d_bias_relu is a Conv2D layer's conv2d, bias and ReLU as one op.
+conv2d_bias_relu is a Conv2D layer's conv2d, bias and ReLU as one op, conv2d_bias its conv2d
+and bias (no activation).
 
 Pooling is built on a pair of adjoint ops, im2col and col2im: im2col copies every kh x kw
 window of the (padded) input into a patch array of shape (N, Ho, Wo, kh, kw, C) through a
@@ -219,24 +220,24 @@ def _conv2d_grad(op, grad):
 @register_gradient("conv2d_bias_relu")
 def _conv2d_bias_relu_grad(op, grad):
     """relu's gradient (grad where y > 0) and the bias's, then conv2d's"""
-    (x, w, _), geometry = op.inputs, _shared(op)
-    kept = op.attrs.pop("kept", None)
-    masked, bias_grad = relu_bias_grads(grad, op.outputs[0])
-    need_x, need_w, need_bias = op.needs_grad
-    return ((_input_grad(masked, w, x.shape, geometry) if need_x else None),
-            (_filter_grad(x, masked, w.shape, geometry, kept) if need_w else None),
-            bias_grad if need_bias else None)
+    return _biased_conv_grads(op, *relu_bias_grads(grad, op.outputs[0]))
 
 
 @register_gradient("conv2d_bias")
 def _conv2d_bias_grad(op, grad):
     """conv2d's gradients, and grad itself to the bias (the sweep sums it over the rows)"""
+    return _biased_conv_grads(op, grad, grad)
+
+
+def _biased_conv_grads(op, g, bias_grad):
+    """conv2d's gradients from g, the gradient of the convolution's own output, and the
+    bias's, for the inputs that need them; the filters' reads what the forward kept."""
     (x, w, _), geometry = op.inputs, _shared(op)
     kept = op.attrs.pop("kept", None)
     need_x, need_w, need_bias = op.needs_grad
-    return ((_input_grad(grad, w, x.shape, geometry) if need_x else None),
-            (_filter_grad(x, grad, w.shape, geometry, kept) if need_w else None),
-            grad if need_bias else None)
+    return ((_input_grad(g, w, x.shape, geometry) if need_x else None),
+            (_filter_grad(x, g, w.shape, geometry, kept) if need_w else None),
+            bias_grad if need_bias else None)
 
 
 @register_gradient("conv2d_backprop_input")
