@@ -12,8 +12,8 @@ narrow layer starves the BLAS, and the copy is that much smaller. u = 1 is im2co
 matrix. The input gradient is the adjoint, g's rows @ B^T, its windows folded back onto the
 image (one add per block and kernel row); the filters' gradient, window^T @ g's rows,
 summed along B's diagonals. (LeNet-5's second conv, forward and both gradients, 1.4x faster
-than im2col's forward and filters' gradient with the kernel rows' input gradient; VGG's first
-conv 1.3x.)
+than the formulations it replaced there: im2col's forward and filters' gradient and an input
+gradient on shifted kernel rows; VGG's first conv 1.3x.)
 
 u divides the output's width, so that no output is computed and dropped; it is the smallest
 divisor that gives the GEMM N = u K >= 64 and copies runs of 16 values or more: a larger u
