@@ -115,6 +115,17 @@ def test_relu_bias_grads_numpy_sums_the_product_over_its_rows_in_blocks(monkeypa
                                    atol=TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("bias_shape", [(5,), (1, 5), (4, 1, 5)])
+def test_bias_relus_gradient_takes_the_shape_of_any_broadcasting_bias(bias_shape):
+    """Summed over the rows only where the bias is a vector along the last axis; any other
+    broadcast shape gets the product summed by the sweep to its own shape."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((4, 3, 5))
+    b = rng.standard_normal(bias_shape)
+    x[np.abs(x + b) < 0.1] += 0.5  # keep finite differences away from the kink at 0
+    check_gradients(bias_relu, [x, b])
+
+
 def test_the_relu_and_bias_gradients_are_the_same_ops_under_an_outer_tape():
     """Differentiated with no tape recording, a Dense's and a Conv2D's bias + ReLU take the
     blocked kernel; under an outer tape, relu_grad's op (second order): the same numbers."""

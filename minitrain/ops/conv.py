@@ -220,7 +220,7 @@ def _conv2d_grad(op, grad):
 @register_gradient("conv2d_bias_relu")
 def _conv2d_bias_relu_grad(op, grad):
     """relu's gradient (grad where y > 0) and the bias's, then conv2d's"""
-    return _biased_conv_grads(op, *relu_bias_grads(grad, op.outputs[0]))
+    return _biased_conv_grads(op, *relu_bias_grads(grad, op.outputs[0], op.inputs[2].shape))
 
 
 @register_gradient("conv2d_bias")
