@@ -260,6 +260,29 @@ def test_sgd_update_numpy_matches_the_formula(dtype, nesterov):
                                   x - g * lr)
 
 
+LAYOUTS = {"more than a block": lambda a: a, "not C-contiguous": np.asfortranarray}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_optimizer_steps_in_blocks_update_in_place_as_the_formula(dtype, layout):
+    # 257 x 129 values: four blocks and a short one; a Fortran-ordered variable goes whole
+    x, g, m, v = (LAYOUTS[layout](a) for a in _optimizer_arrays(dtype, (257, 129)))
+    assert x.size > optim._BLOCK_VALUES
+    lr, mu, scalars = dtype(0.01), dtype(0.9), (dtype(1e-3), dtype(0.1), dtype(1e-3), dtype(1e-7))
+    want_adam = _adam_reference(x, g, m, v, *scalars)
+    want_sgd = [x - g * lr, x + (m * mu - g * lr), x + ((m * mu - g * lr) * mu - g * lr)]
+    state = [a.copy(order="K") for a in (x, m, v)]
+    optim.adam_step_numpy(state[0], g, state[1], state[2], None, *scalars,
+                          optim.adam_scratch(state[0]))
+    for got, want in zip(state, want_adam):
+        np.testing.assert_array_equal(got, want)
+    for want, momentum, nesterov in zip(want_sgd, (None, m, m), (False, False, True)):
+        x_, m_ = x.copy(order="K"), None if momentum is None else momentum.copy(order="K")
+        optim.sgd_step_numpy(x_, g, m_, lr, mu, nesterov, optim.sgd_scratch(x_, nesterov))
+        np.testing.assert_array_equal(x_, want)
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_adam_update_cupy_matches_numpy(dtype):

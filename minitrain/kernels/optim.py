@@ -2,9 +2,10 @@
 
 A step overwrites the state it is given -- the variable's array and its slots -- and allocates
 nothing: a fresh array of a variable's size costs as much as the arithmetic. The numpy twins
-write their temporaries into ``scratch``, arrays made once by the optimizer's ``build``; the
-CuPy twins are one kernel launch per variable, where the composed form launches about ten, and
-need no scratch.
+go through a variable a block of _BLOCK_VALUES at a time, their temporaries written into
+``scratch`` (arrays of a block's size, made once by the optimizer's ``build``) and read back
+while still in the cache; the CuPy twins are one kernel launch per variable, where the
+composed form launches about ten, and need no scratch.
 
 ``adam_update`` and ``sgd_update`` are the functional forms, returning new arrays and leaving
 their inputs as they were (parity tests, benchmarks).
@@ -13,25 +14,43 @@ import numpy as np
 
 from . import cupy_kernel, fused
 
+# a block's operands and temporaries (128 kB each in float32) stay in a 2 MB L2: the SGD
+# updates of an MLP step on 784x512 weights, block by block instead of through a temporary
+# of each weight's size, made the whole step 4% faster
+_BLOCK_VALUES = 1 << 15
+
 
 def _scratch(x, count):
     if not isinstance(x, np.ndarray):
         return None
-    buffer = np.empty((count,) + x.shape, x.dtype)
-    # buffer[i, ...] is an array even for a scalar weight (buffer[i] would be a numpy scalar,
-    # which no ufunc's out= takes)
-    return tuple(buffer[i, ...] for i in range(count))
+    return tuple(np.empty(min(x.size, _BLOCK_VALUES), x.dtype) for _ in range(count))
 
 
 def adam_scratch(x):
-    """The temporaries ``adam_step`` needs for x: two arrays of its shape; None on a GPU."""
+    """The temporaries ``adam_step`` needs for x: two blocks; None on a GPU."""
     return _scratch(x, 2)
 
 
 def sgd_scratch(x, nesterov):
-    """The temporaries ``sgd_step`` needs for x: one array of its shape, two with Nesterov
-    momentum; None on a GPU."""
+    """The temporaries ``sgd_step`` needs for x: one block, two with Nesterov momentum; None
+    on a GPU."""
     return _scratch(x, 2 if nesterov else 1)
+
+
+def _blocks(arrays, scratch):
+    """(the arrays' flat views over one block (None stays None), then the scratch's) for each
+    block of the scratch's length; the whole arrays and new temporaries in one go where an
+    array is not C-contiguous (a flat view of it would be a copy, and writes to it lost)."""
+    present = [a for a in arrays if a is not None]
+    if not all(a.flags.c_contiguous and a.shape == present[0].shape for a in present):
+        yield (*arrays, *(np.empty_like(present[0]) for _ in scratch))
+        return
+    flat = [None if a is None else a.reshape(-1) for a in arrays]
+    size, length = present[0].size, max(scratch[0].size, 1)
+    for start in range(0, size, length):
+        block = slice(start, min(start + length, size))
+        yield (*(None if a is None else a[block] for a in flat),
+               *(s[:block.stop - start] for s in scratch))
 
 
 def adam_step_numpy(x, g, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
@@ -41,8 +60,13 @@ def adam_step_numpy(x, g, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2
     m <- m + (g - m)(1 - beta_1);  v <- v + (g^2 - v)(1 - beta_2);  v_hat <- max(v_hat, v);
     x <- x - (m alpha) / (sqrt(v or v_hat) + epsilon).
     """
+    constants = (alpha, one_minus_beta_1, one_minus_beta_2, epsilon)
+    for arrays in _blocks((x, g, m, v, v_hat), adam_scratch(x) if scratch is None else scratch):
+        _adam_block(*arrays[:5], *constants, *arrays[5:])
+
+
+def _adam_block(x, g, m, v, v_hat, alpha, one_minus_beta_1, one_minus_beta_2, epsilon, s, t):
     # two temporaries: the numerator m alpha and the denominator are needed at once
-    s, t = adam_scratch(x) if scratch is None else scratch
     np.subtract(g, m, out=s)
     s *= one_minus_beta_1
     m += s
@@ -87,7 +111,11 @@ def sgd_step_numpy(x, g, m, lr, momentum, nesterov, scratch=None):
 
     m <- momentum m - lr g;  x <- x + m, or x + (momentum m - lr g) (Nesterov).
     """
-    s, *t = sgd_scratch(x, nesterov) if scratch is None else scratch
+    for arrays in _blocks((x, g, m), sgd_scratch(x, nesterov) if scratch is None else scratch):
+        _sgd_block(*arrays[:3], lr, momentum, nesterov, *arrays[3:])
+
+
+def _sgd_block(x, g, m, lr, momentum, nesterov, s, *t):
     scaled_g = np.multiply(g, lr, out=s)
     if m is None:
         x -= scaled_g
