@@ -44,18 +44,22 @@ def along_channels(ufunc, a, vector, out=None):
     if r == 1:
         return ufunc(a, vector, out=out)
     width = r * a.shape[-1]
-    runs = ufunc(a.reshape(-1, width), np.tile(vector.reshape(-1), r),
+    tiled = np.empty((r, a.shape[-1]), vector.dtype)  # np.tile's Python takes twice as long
+    tiled[...] = vector.reshape(-1)
+    runs = ufunc(a.reshape(-1, width), tiled.reshape(-1),
                  out=None if out is None else out.reshape(-1, width))
     return runs.reshape(a.shape)
 
 
 _RUN_VALUES = 1024  # an inner loop this long costs its setup no more than a long one
+_TILED_BELOW = 64  # from 64 channels on, a row is loop enough: tiling only costs its copy
 
 
 def _rows_per_run(a, vector, out):
     """How many of a's rows along_channels takes at a time: a power of 2 that divides the
     number of rows, 1 where tiling does not pay or apply."""
-    if type(a) is not np.ndarray or a.size < 4096 or not a.flags.c_contiguous or \
+    if type(a) is not np.ndarray or a.size < 4096 or a.shape[-1] >= _TILED_BELOW or \
+            not a.flags.c_contiguous or \
             vector.size != a.shape[-1] or vector.shape[-1] != a.shape[-1] or \
             (out is not None and not out.flags.c_contiguous):
         return 1

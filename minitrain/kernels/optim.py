@@ -39,8 +39,16 @@ def sgd_scratch(x, nesterov):
 
 def _blocks(arrays, scratch):
     """(the arrays' flat views over one block (None stays None), then the scratch's) for each
-    block of the scratch's length; the whole arrays and new temporaries in one go where an
-    array is not C-contiguous (a flat view of it would be a copy, and writes to it lost)."""
+    block of the scratch's length; the whole arrays in one go where they fit in one (the
+    scratch taking their shape), or with new temporaries where an array is not C-contiguous
+    (a flat view of it would be a copy, and writes to it lost)."""
+    x = arrays[0]
+    if x.size <= scratch[0].size:  # a bias, a small layer's weights: no loop to set up
+        return (arrays + tuple(s[:x.size].reshape(x.shape) for s in scratch),)
+    return _flat_blocks(arrays, scratch)
+
+
+def _flat_blocks(arrays, scratch):
     present = [a for a in arrays if a is not None]
     if not all(a.flags.c_contiguous and a.shape == present[0].shape for a in present):
         yield (*arrays, *(np.empty_like(present[0]) for _ in scratch))
