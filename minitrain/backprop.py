@@ -5,7 +5,7 @@ import warnings
 
 from . import backend, nest, ops, tape
 from .explain import UnconnectedGradientError, explain_unconnected
-from .ops.core import _scalar_like, gradient_function
+from .ops.core import _is_variable, _scalar_like, gradient_function
 from .ops.reduce import sum_to_shape
 from .tensor import Tensor
 
@@ -30,18 +30,19 @@ def sweep(recorded, targets, seeds, sources):
     grads = {}
     for target, seed in zip(targets, seeds):
         _accumulate(grads, target._id, seed)
-    for op, needs in reversed(_ops_reached_from(recorded, set(wanted))):
-        out_grads = _take_output_grads(grads, op.outputs, wanted)
-        if out_grads is None:
-            continue
-        op.needs_grad = needs
-        for x, grad, need in zip(op.inputs, gradient_function(op)(op, *out_grads), needs):
-            if need and grad is not None:
-                key, shape = x._id, x._data.shape
-                if grad._data.shape != shape:  # broadcasting is undone here, and only here
-                    grad = sum_to_shape(grad, shape)
-                previous = grads.get(key)
-                grads[key] = grad if previous is None else previous + grad
+    with tape.sweeping(all(_is_variable(s) for s in sources)):
+        for op, needs in reversed(_ops_reached_from(recorded, set(wanted))):
+            out_grads = _take_output_grads(grads, op.outputs, wanted)
+            if out_grads is None:
+                continue
+            op.needs_grad = needs
+            for x, grad, need in zip(op.inputs, gradient_function(op)(op, *out_grads), needs):
+                if need and grad is not None:
+                    key, shape = x._id, x._data.shape
+                    if grad._data.shape != shape:  # broadcasting is undone here, and only here
+                        grad = sum_to_shape(grad, shape)
+                    previous = grads.get(key)
+                    grads[key] = grad if previous is None else previous + grad
     return grads
 
 

@@ -6,9 +6,9 @@ watched tensor through a cut (``mt.stop_gradient``, ``stop_recording()``, a non-
 op). Cuts are kept as id-only records, so a missing gradient can be explained later.
 
 Everything other modules do with tapes goes through the functions below (``push``/``pop``,
-``active``, ``is_recording``, ``record``, ``variable_read``, ``collect_reads``); the stack
-itself is private. It holds tapes weakly: a tape that the user drops stops recording and
-frees its records.
+``active``, ``is_recording``, ``record``, ``producer``, ``variable_read``, ``collect_reads``,
+``sweeping``/``may_fold``); the stack itself is private. It holds tapes weakly: a tape
+that the user drops stops recording and frees its records.
 """
 import contextlib
 import weakref
@@ -122,6 +122,38 @@ def record(name, inputs, outputs, attrs=None, grad_fn=None, cut=None):
             tape.cut(name, inputs, outputs, mark)
     if dropped:  # a tape dropped without its gradient: forget it, so that ops go fast again
         _prune()
+
+
+def producer(tensor):
+    """The op that output ``tensor`` if it is the last one recorded on a tape recording now,
+    else None: an op that would fold its gradient into its input's producer's asks."""
+    for ref in _stack:
+        tape = ref()
+        last = tape.ops[-1] if tape is not None and tape.ops else None
+        if last is not None and any(y is tensor for y in last.outputs):
+            return last
+    return None
+
+
+_folding = []  # one flag per reverse sweep in progress, innermost last: see may_fold
+
+
+@contextlib.contextmanager
+def sweeping(to_variables_only):
+    """A reverse sweep, ``to_variables_only`` if all its sources are variables."""
+    _folding.append(to_variables_only)
+    try:
+        yield
+    finally:
+        _folding.pop()
+
+
+def may_fold():
+    """Whether an op's gradient may hand its input's producer a folded gradient, one only that
+    producer's gradient understands: in a sweep that no tape records and whose sources are
+    all variables (none of them an op's output), the gradient of an op's output is read by
+    that op's gradient alone."""
+    return bool(_folding) and _folding[-1] and not _stack
 
 
 def variable_read(variable, value):

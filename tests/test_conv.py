@@ -7,7 +7,12 @@ from gradcases import table_tests
 from layercases import Draw, case
 
 import minitrain as mt
-from minitrain.gradcheck import check_gradients, gradient_function
+from minitrain.gradcheck import (
+    _cotangent,
+    check_gradients,
+    gradient_function,
+    numerical_gradients,
+)
 from minitrain.ops import conv_kernels
 from minitrain.ops.conv import (
     col2im,
@@ -316,6 +321,77 @@ def test_a_wide_or_unrecorded_max_pool_keeps_nothing():
     assert "first" not in op.attrs
     np.testing.assert_array_equal(mt.nn.max_pool2d(x3, 2, 2, "VALID").numpy(),
                                   x3.numpy().max(axis=(1, 2), keepdims=True))
+
+
+def _relu_conv_pool(channels):
+    """A Conv2D-with-ReLU, max-pool net whose ReLU zeros whole windows (a negative bias on
+    some filters): (input, filters, bias, the loss's weights, loss(x, w, b))."""
+    rng = np.random.default_rng(5)
+    x = mt.constant(rng.standard_normal((2, 6, 6, 3)))
+    w = mt.Variable(rng.standard_normal((3, 3, 3, channels)) / 3)
+    b = mt.Variable(np.where(np.arange(channels) % 2, -4.0, 0.1))
+    r = mt.constant(rng.standard_normal((2, 3, 3, channels)))
+    return x, w, b, lambda x, w, b: mt.reduce_sum(
+        mt.nn.max_pool2d(conv2d_bias_relu(x, w, b, 1, "SAME"), 2, 2, "VALID") * r)
+
+
+@pytest.mark.parametrize("channels", [4, 32])  # the two layouts of the pool's gradient
+def test_a_pool_after_a_relu_conv_masks_the_gradient_on_the_pooled_grid_same_numbers(
+        monkeypatch, channels):
+    from minitrain.ops import conv
+    folds, fold = [], conv._relu_masked_spread
+    monkeypatch.setattr(conv, "_relu_masked_spread", lambda *a: folds.append(a) or fold(*a))
+    x, w, b, loss = _relu_conv_pool(channels)
+    with mt.GradientTape() as tape:
+        y = loss(x, w, b)
+    folded = tape.gradient(y, [w, b])
+    assert len(folds) == 1 and (folds[0][2].numpy() == 0).any()  # windows of zeros
+    with mt.GradientTape() as tape:  # a tensor among the sources: nothing folds
+        tape.watch(x)
+        y = loss(x, w, b)
+    plain = tape.gradient(y, [w, b, x])
+    assert len(folds) == 1
+    np.testing.assert_array_equal(folded[0].numpy(), plain[0].numpy())  # the same dx
+    np.testing.assert_allclose(folded[1].numpy(), plain[1].numpy(), rtol=1e-13, atol=1e-13)
+    weight = _cotangent(())  # numerical_gradients differentiates sum(f * weight)
+    numeric = numerical_gradients(lambda w, b: loss(x, w, b), [w.numpy(), b.numpy()])
+    for got, want in zip(folded, numeric):
+        np.testing.assert_allclose(got.numpy() * weight, want, rtol=1e-6, atol=1e-7)
+
+
+def test_the_gradient_to_a_relu_output_itself_is_the_pools_own():
+    """Asked for dL/dy, y the ReLU's output, the sweep folds nothing: a window of zeros
+    passes its gradient to its first zero, as TensorFlow's MaxPoolGrad does."""
+    x, w, b, _ = _relu_conv_pool(4)
+    with mt.GradientTape() as tape:
+        y = conv2d_bias_relu(x, w, b, 1, "SAME")
+        pooled = mt.nn.max_pool2d(y, 2, 2, "VALID")
+    g = mt.constant(np.random.default_rng(0).standard_normal(pooled.shape))
+    dy, dw = tape.gradient(pooled, [y, w], output_gradients=g)
+    np.testing.assert_array_equal(dy.numpy(), tile_max_grad(y, pooled, g, (2, 2)).numpy())
+    assert (pooled.numpy() == 0).any() and dy.numpy()[y.numpy() == 0].any()
+    with mt.GradientTape() as tape:
+        pooled = mt.nn.max_pool2d(conv2d_bias_relu(x, w, b, 1, "SAME"), 2, 2, "VALID")
+    np.testing.assert_allclose(tape.gradient(pooled, w, output_gradients=g).numpy(), dw.numpy(),
+                               rtol=1e-13)
+
+
+def test_a_recorded_sweep_through_a_relu_conv_and_pool_folds_nothing():
+    """Second derivatives: under an outer tape the pool's gradient is MaxPoolGrad's op, and
+    the sum of the squared gradient has the finite differences' gradient."""
+    x, w, b, loss = _relu_conv_pool(4)
+
+    def gradient_norm(filters):  # w's sources are variables: folded where nothing records
+        w.assign(filters)
+        with mt.GradientTape() as inner:
+            y = loss(x, w, b)
+        return mt.reduce_sum(inner.gradient(y, w) ** 2)
+    w0 = w.numpy()
+    with mt.GradientTape() as outer:
+        norm = gradient_norm(w0)
+    got = outer.gradient(norm, w).numpy()
+    numeric = numerical_gradients(lambda filters: gradient_norm(filters.numpy()), [w0])[0]
+    np.testing.assert_allclose(got * _cotangent(()), numeric, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("channels", [3, 32])
