@@ -46,6 +46,11 @@ def composed_adam(var, grad, m, v, v_hat, alpha, one_minus_beta_1, one_minus_bet
     return var - (m * alpha) / (xp.sqrt(v) + epsilon), m, v, v_hat
 
 
+def composed_sgd(var, grad, momentum, lr, mu, nesterov, scratch=None):
+    var -= grad * lr  # as a numpy user writes it: in place, through one temporary
+    return var
+
+
 def cases(device, rng):
     put = lambda a: backend.to_device(a, device)  # noqa: E731
     logits = put(rng.standard_normal((4096, 10)).astype(np.float32))
@@ -60,6 +65,10 @@ def cases(device, rng):
     # the step minitrain's Adam runs: in place, into scratch made once (repeats keep moving x)
     adam_args = (var, grad, m, v, None, f32(1e-3), f32(0.1), f32(0.001), f32(1e-7),
                  optim.adam_scratch(var))
+    weights, weights_grad = (put(rng.standard_normal((784, 512)).astype(np.float32))
+                             for _ in range(2))
+    sgd_args = (weights, weights_grad, None, f32(0.01), f32(0), False,
+                optim.sgd_scratch(weights, False))
     return {
         "sparse softmax xent (4096x10)": (softmax_xent.sparse_softmax_xent,
                                           composed_softmax_xent, (logits, labels)),
@@ -68,6 +77,7 @@ def cases(device, rng):
         "relu + bias grads (64x32x32x32)": (bias_act.relu_bias_grads, composed_relu_bias_grads,
                                             (dy, y)),
         "adam step in place (512x512)": (optim.adam_step, composed_adam, adam_args),
+        "sgd step in place (784x512)": (optim.sgd_step, composed_sgd, sgd_args),
     }
 
 

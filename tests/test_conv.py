@@ -359,6 +359,21 @@ def test_a_pool_after_a_relu_conv_masks_the_gradient_on_the_pooled_grid_same_num
         np.testing.assert_allclose(got.numpy() * weight, want, rtol=1e-6, atol=1e-7)
 
 
+def test_a_keras_conv_with_relu_then_pooling_folds_in_a_training_step(monkeypatch):
+    from minitrain.ops import conv
+    folds, fold = [], conv._relu_masked_spread
+    monkeypatch.setattr(conv, "_relu_masked_spread", lambda *a: folds.append(a) or fold(*a))
+    model = mt.keras.Sequential([mt.keras.layers.Conv2D(4, 3, activation="relu"),
+                                 mt.keras.layers.MaxPooling2D(),
+                                 mt.keras.layers.Conv2D(4, 3, activation="relu"),
+                                 mt.keras.layers.GlobalMaxPooling2D()])
+    x = mt.constant(np.random.default_rng(0).standard_normal((2, 10, 10, 1)), mt.float32)
+    with mt.GradientTape() as tape:
+        loss = mt.reduce_sum(model(x, training=True))
+    tape.gradient(loss, model.trainable_variables)
+    assert len(folds) == 1  # the first pool; a global pool is no tiling max-pool
+
+
 def test_the_gradient_to_a_relu_output_itself_is_the_pools_own():
     """Asked for dL/dy, y the ReLU's output, the sweep folds nothing: a window of zeros
     passes its gradient to its first zero, as TensorFlow's MaxPoolGrad does."""
