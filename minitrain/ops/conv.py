@@ -224,7 +224,7 @@ def _conv2d_bias_relu_grad(op, grad):
     of y left them (_relu_masked_spread), if grad is that pool's gradient alone"""
     folded = op.attrs.pop("relu_grads", None)
     if folded is None or folded[0] is not grad:
-        folded = relu_bias_grads(grad, op.outputs[0], op.inputs[2].shape)
+        folded = relu_bias_grads(grad, op.outputs[0], op.inputs[2]._data.shape)
     return _biased_conv_grads(op, *folded)
 
 

@@ -57,7 +57,7 @@ def bias_relu(x, bias, name=None):
 @register_gradient("bias_relu")
 def _bias_relu_grad(op, grad):
     """relu's gradient, to x and, summed over the rows, to the bias"""
-    return relu_bias_grads(grad, op.outputs[0], op.inputs[1].shape)
+    return relu_bias_grads(grad, op.outputs[0], op.inputs[1]._data.shape)
 
 
 def relu_bias_grads(grad, y, bias_shape):
@@ -65,7 +65,7 @@ def relu_bias_grads(grad, y, bias_shape):
     a bias b of ``bias_shape``. For a vector along the last axis, where no tape records the
     sweep, one kernel (its sums read each block of the product in the cache); else relu_grad's
     op, whose product the sweep sums to the bias's shape, differentiable again."""
-    if tape.active() or tuple(bias_shape) != tuple(y.shape[-1:]):
+    if tape.active() or tuple(bias_shape) != y._data.shape[-1:]:
         masked = relu_grad(grad, y)
         return masked, masked
     masked, sums = relu_bias_grads_kernel(grad._data, y._data)
