@@ -16,6 +16,8 @@ gradient. A max-pool whose windows tile the image needs no patches at all.
 """
 import math
 
+import numpy as np
+
 from .. import backend, tape
 from ..kernels.bias_act import relu_bias_grads as relu_bias_grads_kernel
 from ..tensor import Tensor
@@ -317,6 +319,21 @@ def _window_views(a, window):
     return [a[:, i::kh, j::kw] for i in range(kh) for j in range(kw)]
 
 
+def _offsets_apart(a, window):
+    """The window offsets' pixels, a[:, i::kh, j::kw] for each offset in row-major order, as
+    contiguous arrays: on numpy, one copy of a with each pixel's C values moved as one item
+    (a void scalar). A ufunc on a strided view of fewer than 32 channels loops over runs of C
+    values and costs about 10x its pass over a contiguous array (LeNet-5's first pool's
+    maxima and first maxima: 0.99 -> 0.58 ms). Strided views elsewhere."""
+    if type(a) is not np.ndarray or not (a.flags.c_contiguous and a.size):
+        return _window_views(a, window)
+    (kh, kw), (n, h, w, c) = window, a.shape
+    pixels = a.view(np.dtype((np.void, a.dtype.itemsize * c)))[..., 0]
+    apart = pixels.reshape(n, h // kh, kh, w // kw, kw).transpose(2, 4, 0, 1, 3)
+    return list(np.ascontiguousarray(apart).view(a.dtype).reshape(kh * kw, n, h // kh,
+                                                                   w // kw, c))
+
+
 def _tile_max_op(x, window):
     """The tiling max-pool. Recorded with fewer than _WIDE_POOL channels, it finds each
     window's first maximum too, while x is in the cache, and keeps it (a byte per output) for
@@ -346,8 +363,9 @@ def _tile_max(a, window):
 
 def _tile_max_and_first(a, window):
     """(the maxima, each window's first maximum as its offset in row-major order; kh * kw,
-    no offset, where the window holds a NaN, whose maximum no entry equals)."""
-    xp, views = backend.array_module(a), _window_views(a, window)
+    no offset, where the window holds a NaN, whose maximum no entry equals). Its dozen
+    passes read the window offsets' copies (_offsets_apart), not strided views of x."""
+    xp, views = backend.array_module(a), _offsets_apart(a, window)
     y = views[0].copy()
     first = xp.zeros(y.shape, xp.uint8 if len(views) < 256 else xp.int32)
     for k, view in enumerate(views[1:], 1):
