@@ -2,9 +2,10 @@
 
 Conv candidates (forward; then forward + dL/dx + dL/dW + dL/db), all checked against torch
 autograd to 1e-4: each formulation of minitrain.ops.conv_kernels that applies to the shape
-(im2col, taps, bands, winograd), the array kernels alone; mt-op (conv2d with its bias
-through a GradientTape, as a Conv2D layer runs it: the formulation the op picks, the bias
-added where the kernel writes, and the tape); torch;
+(im2col, taps, bands, winograd), the array kernels alone; mt-op (conv2d with its bias, as a
+Conv2D layer runs it: the formulation the op picks, the bias added where the kernel writes;
+through a GradientTape for forward + backward, without one for the forward alone, as
+torch's forward alone runs without autograd); torch;
 gemm-np/gemm-torch (im2col's GEMMs alone, in numpy's BLAS and in PyTorch's: the BLAS floor of
 a direct convolution). Pools: mt-op, reshape+max (mask gradient), 4-slice maximum, torch.
 Page faults: ru_minflt per call, with minitrain's kept freed memory and with malloc's own.
@@ -63,9 +64,11 @@ def torch_conv(tx, tw, tb, tg, pad, backward):
 
 
 def mt_conv(vs, g, padding, backward):
+    if not backward:  # inference, as torch's forward alone runs without autograd
+        return conv2d_bias(vs[0], vs[1], vs[2], 1, padding.upper())
     with mt.GradientTape() as tape:
         y = conv2d_bias(vs[0], vs[1], vs[2], 1, padding.upper())
-    return [y, *tape.gradient(y, list(vs), output_gradients=g)] if backward else y
+    return [y, *tape.gradient(y, list(vs), output_gradients=g)]
 
 
 def check(name, got, want):
