@@ -335,12 +335,18 @@ def _relu_conv_pool(channels):
         mt.nn.max_pool2d(conv2d_bias_relu(x, w, b, 1, "SAME"), 2, 2, "VALID") * r)
 
 
+@pytest.fixture
+def folds(monkeypatch):
+    """The arguments of each call of the pool's folded gradient, as they come."""
+    from minitrain.ops import conv
+    calls, fold = [], conv._relu_masked_spread
+    monkeypatch.setattr(conv, "_relu_masked_spread", lambda *a: calls.append(a) or fold(*a))
+    return calls
+
+
 @pytest.mark.parametrize("channels", [4, 32])  # the two layouts of the pool's gradient
 def test_a_pool_after_a_relu_conv_masks_the_gradient_on_the_pooled_grid_same_numbers(
-        monkeypatch, channels):
-    from minitrain.ops import conv
-    folds, fold = [], conv._relu_masked_spread
-    monkeypatch.setattr(conv, "_relu_masked_spread", lambda *a: folds.append(a) or fold(*a))
+        folds, channels):
     x, w, b, loss = _relu_conv_pool(channels)
     with mt.GradientTape() as tape:
         y = loss(x, w, b)
@@ -359,10 +365,7 @@ def test_a_pool_after_a_relu_conv_masks_the_gradient_on_the_pooled_grid_same_num
         np.testing.assert_allclose(got.numpy() * weight, want, rtol=1e-6, atol=1e-7)
 
 
-def test_a_keras_conv_with_relu_then_pooling_folds_in_a_training_step(monkeypatch):
-    from minitrain.ops import conv
-    folds, fold = [], conv._relu_masked_spread
-    monkeypatch.setattr(conv, "_relu_masked_spread", lambda *a: folds.append(a) or fold(*a))
+def test_a_keras_conv_with_relu_then_pooling_folds_in_a_training_step(folds):
     model = mt.keras.Sequential([mt.keras.layers.Conv2D(4, 3, activation="relu"),
                                  mt.keras.layers.MaxPooling2D(),
                                  mt.keras.layers.Conv2D(4, 3, activation="relu"),
