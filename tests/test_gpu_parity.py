@@ -4,7 +4,14 @@ why) elsewhere."""
 import numpy as np
 import pytest
 from test_batch_norm import BATCH_NORM_CASES
-from test_conv import CONV_CASES, FUSED_CASES, KIND_CASES, POOL_CASES, TILE_CASES
+from test_conv import (
+    CONV_CASES,
+    FUSED_CASES,
+    KIND_CASES,
+    POOL_CASES,
+    TILE_CASES,
+    _relu_conv_pool,
+)
 from test_gradients import BINARY_CASES, OPERATOR_CASES, UNARY_CASES
 from test_gradients_nn import ACTIVATION_CASES, CROSS_ENTROPY_CASES, MATMUL_CASES, REDUCE_CASES
 from test_gradients_shape import (
@@ -51,3 +58,18 @@ def test_op_and_gradient_agree_on_cpu_and_gpu(f, inputs, tolerances, dtype):
         assert (g_gpu is None) == (g_cpu is None)
         if g_cpu is not None:
             np.testing.assert_allclose(g_gpu, g_cpu, **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("channels", [4, 32])
+def test_a_pool_after_a_relu_conv_folds_to_the_same_gradients_on_the_gpu(channels):
+    """Variables as sources and no tape recording the sweep: the pool's gradient masked on
+    the pooled grid (ops/conv.py's fold), on both devices, in float64."""
+    gradients = []
+    for device in ("cpu", "gpu"):
+        with mt.device(device):
+            x, w, b, loss = _relu_conv_pool(channels)
+            with mt.GradientTape() as tape:
+                y = loss(x, w, b)
+            gradients.append([g.numpy() for g in tape.gradient(y, [w, b])])
+    for got, want in zip(*gradients):
+        np.testing.assert_allclose(got, want, **TOLERANCE[np.float64])
