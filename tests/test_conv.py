@@ -365,6 +365,26 @@ def test_a_pool_after_a_relu_conv_masks_the_gradient_on_the_pooled_grid_same_num
         np.testing.assert_allclose(got.numpy() * weight, want, rtol=1e-6, atol=1e-7)
 
 
+def test_a_relu_output_read_by_the_pool_and_by_another_op_gets_both_gradients(folds):
+    """The pool folds, but the ReLU's gradient receives the sum of both consumers' and masks
+    it itself: the same numbers as with nothing folded."""
+    x, w, b, _ = _relu_conv_pool(4)
+
+    def loss(x, w, b):
+        y = conv2d_bias_relu(x, w, b, 1, "SAME")
+        pooled = mt.nn.max_pool2d(y, 2, 2, "VALID")
+        return mt.reduce_sum(pooled ** 2) + mt.reduce_sum(y * x[..., :1])
+    with mt.GradientTape() as tape:
+        value = loss(x, w, b)
+    folded = tape.gradient(value, [w, b])
+    assert len(folds) == 1
+    with mt.GradientTape() as tape:  # a tensor among the sources: nothing folds
+        tape.watch(x)
+        value = loss(x, w, b)
+    for got, want in zip(folded, tape.gradient(value, [w, b, x])):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-13, atol=1e-13)
+
+
 def test_a_keras_conv_with_relu_then_pooling_folds_in_a_training_step(folds):
     model = mt.keras.Sequential([mt.keras.layers.Conv2D(4, 3, activation="relu"),
                                  mt.keras.layers.MaxPooling2D(),
