@@ -19,7 +19,6 @@ import math
 import numpy as np
 
 from .. import backend, tape
-from ..kernels.bias_act import relu_bias_grads as relu_bias_grads_kernel
 from ..tensor import Tensor
 from . import conv_kernels
 from .core import as_pair, as_tensor, register_gradient, run, run2
@@ -338,12 +337,14 @@ def _tile_max_op(x, window):
     """The tiling max-pool. Recorded with fewer than _WIDE_POOL channels, it finds each
     window's first maximum too, while x is in the cache, and keeps it (a byte per output) for
     the gradient, which pops it (LeNet-5's first pool, forward + gradient: 2.9 -> 2.3 ms;
-    finding them again in the gradient reads x once more, out of the cache by then)."""
-    attrs = {"window": window}
-    relu = tape.producer(x) if tape.active() else None
+    finding them again in the gradient reads x once more, out of the cache by then).
+    Recorded right after the conv2d_bias_relu that output x, it notes that op, into whose
+    gradient its own may fold (_relu_masked_spread)."""
+    attrs, recorded = {"window": window}, tape.active()
+    relu = tape.producer(x) if recorded else None
     if relu is not None and relu.name == "conv2d_bias_relu":  # a Conv2D layer's, with "relu"
         attrs["relu"] = relu
-    if not (tape.active() and x.shape[3] < _WIDE_POOL):
+    if not (recorded and x.shape[3] < _WIDE_POOL):
         return run("tile_max", lambda a: _tile_max(a, window), (x,), attrs)
 
     def forward(a):
@@ -392,9 +393,9 @@ def _relu_masked_spread(relu, x, y, grad, window, first):
     that grid too. Both are left in the ReLU's op for its gradient, which then makes no pass
     over x's size of its own (LeNet-5's step 0.93x, the small VGG's 0.96x). Only where
     tape.may_fold: the pool's true gradient differs where a window's maximum is 0."""
-    masked, sums = relu_bias_grads_kernel(grad._data, y._data)
-    dx = Tensor(_spread_to_first_maxima(x._data, y._data, masked, window, first))
-    relu.attrs["relu_grads"] = (dx, Tensor(sums))
+    masked, sums = relu_bias_grads(grad, y, relu.inputs[2]._data.shape)  # no tape: one kernel
+    dx = Tensor(_spread_to_first_maxima(x._data, y._data, masked._data, window, first))
+    relu.attrs["relu_grads"] = (dx, sums)
     return dx
 
 
