@@ -11,6 +11,7 @@ a direct convolution). Pools: mt-op, reshape+max (mask gradient), 4-slice maximu
 Page faults: ru_minflt per call, with minitrain's kept freed memory and with malloc's own.
 
     python benchmarks/conv_formulations.py [--repeats 20] [--threads 1] [--skip-faults]
+                                           [--shapes vgg1,lenet2,vgg-p1]
 """
 import argparse
 import json
@@ -237,24 +238,40 @@ def faults(repeats):
                                     for r in results.values()))
 
 
+def chosen(names):
+    """A test of shape names: every one for "all", else those listed (unknown ones refused)."""
+    if names == "all":
+        return lambda name: True
+    known = {s[0] for s in SHAPES + POOLS}
+    wanted = set(names.split(","))
+    if wanted - known:
+        raise SystemExit(f"--shapes: unknown {sorted(wanted - known)}; known: "
+                         f"{', '.join(s[0] for s in SHAPES + POOLS)}")
+    return wanted.__contains__
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--threads", default="1")
     parser.add_argument("--faults-child", action="store_true")
     parser.add_argument("--skip-faults", action="store_true")
+    parser.add_argument("--shapes", default="all",
+                        help="comma-separated conv and pool shape names (default all)")
     args = parser.parse_args()
     if args.faults_child:
         return faults_child(args.repeats)
     env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     print(f"numpy {np.__version__}, torch {torch.__version__}, threads {THREADS} (torch "
           f"{torch.get_num_threads()}), {env}, batch 64, float32, repeats {args.repeats}")
-    rng = np.random.default_rng(0)
-    conv = [(s[0], conv_cases(s, rng)) for s in SHAPES]
+    rng, wanted = np.random.default_rng(0), chosen(args.shapes)
+    conv = [(s[0], conv_cases(s, rng)) for s in SHAPES if wanted(s[0])]
     print("all candidates match torch autograd (y, dx, dW, db) to 1e-4 relative")
-    table("conv2d stride 1 (fwd+bwd = y, dx, dW, db)", conv, args.repeats)
-    table("max_pool2d 2x2 stride 2", [(s[0], pool_cases(s, rng)) for s in POOLS],
-          args.repeats)
+    if conv:
+        table("conv2d stride 1 (fwd+bwd = y, dx, dW, db)", conv, args.repeats)
+    pools = [(s[0], pool_cases(s, rng)) for s in POOLS if wanted(s[0])]
+    if pools:
+        table("max_pool2d 2x2 stride 2", pools, args.repeats)
     if not args.skip_faults:
         faults(args.repeats)
 

@@ -108,7 +108,10 @@ def transposed_matmul(a, b):
     OpenBLAS runs that shape at half its speed or less when m is long and p small (a
     (65536, 27)^T @ (65536, 32) product: 5.2 ms against 3.1; p = 25: 2.1x), so on numpy the
     rows of such a product go through in chunks of _ROW_CHUNK, one batched product of short
-    GEMMs, and the chunks' results are summed. From p = 64 on, one GEMM is as fast or faster."""
+    GEMMs, and the chunks' results are summed. How far that pays depends on the BLAS's
+    kernels: on a Sapphire Rapids one GEMM was as fast from p = 64 on; on an AVX-512 AMD EPYC
+    the chunks were 1.4x faster at p = 36, 1.3x at 54, 1.2x at 90, 1.1x at 64; with
+    OpenBLAS's Haswell kernels forced, the two were alike at every p."""
     m, p = a.shape[-2:]
     if type(a) is not np.ndarray or m < 4 * _ROW_CHUNK or p > _FEW_COLUMNS:
         return array_module(a).matmul(a.swapaxes(-1, -2), b)
@@ -120,7 +123,7 @@ def transposed_matmul(a, b):
 
 
 _ROW_CHUNK = 128
-_FEW_COLUMNS = 32  # the widest a whose product chunks pay (27: 1.7x; 64: 1.0x)
+_FEW_COLUMNS = 96  # the widest a whose product chunks are measured to pay (above)
 
 
 def _row_chunks(a, whole):

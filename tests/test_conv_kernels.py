@@ -90,8 +90,9 @@ def test_winograd_takes_4x4_tiles_unless_they_overhang_by_more_than_a_quarter(si
 @pytest.mark.parametrize("wo, w_shape, u", [
     (10, (5, 5, 6, 16), 5),   # LeNet-5's second conv: N = 80
     (28, (5, 5, 1, 6), 14),   # its first: 6 filters want 11 outputs; 14 divides 28
-    (32, (3, 3, 3, 32), 4),   # VGG's first: 2 would copy runs of 12 values
-    (8, (3, 3, 1, 16), 8),    # one channel: runs of 16 need 14 outputs; 8 is the whole row
+    (32, (3, 3, 3, 32), 2),   # VGG's first: runs of 12 values
+    (32, (3, 3, 2, 32), 4),   # two channels: 2 would copy runs of 8 values
+    (8, (3, 3, 1, 16), 8),    # one channel: runs of 12 need 10 outputs; 8 is the whole row
     (9, (3, 5, 1, 8), 9),     # no divisor fits: the whole row
     (6, (3, 3, 16, 64), 2),   # as wide as the GEMM wants, but a window spans the kernel
     (5, (2, 2, 8, 64), 1),    # im2col's patches

@@ -10,7 +10,7 @@ from minitrain import backend
     ((1024, 1), 6),        # whole chunks only
     ((16, 1000, 32), 32),  # batched, as Winograd's 16 positions
     ((300, 25), 6),        # too few rows: one GEMM
-    ((2000, 64), 16),      # wide a: one GEMM
+    ((2000, 120), 16),     # wide a: one GEMM
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_transposed_matmul_matches_a_float64_reference(a_shape, q, dtype):

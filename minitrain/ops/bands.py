@@ -16,21 +16,23 @@ than the formulations it replaced there: im2col's forward and filters' gradient 
 gradient on shifted kernel rows; VGG's first conv 1.3x.)
 
 u divides the output's width, so that no output is computed and dropped; it is the smallest
-divisor that gives the GEMM N = u K >= 64 and copies runs of 16 values or more: a larger u
-only multiplies more of B's zeros (outputs_per_row).
+divisor that gives the GEMM N = u K >= 64 and copies runs of 12 values or more: a larger u
+only multiplies more of B's zeros (outputs_per_row). (VGG's first conv, 3 channels: u = 2
+against the 4 that runs of 16 asked: forward 1.15-1.3x, filters' gradient 1.3-1.5x faster.)
 """
 from .. import backend
 
 _COLUMNS = 64  # the GEMM's N, u * K, reached where a divisor of the width allows
+_RUN_VALUES = 12  # the shortest runs of a window copied, (u + kw - 1) C values
 
 
 def outputs_per_row(wo, w_shape):
     """u: the smallest divisor of the output width ``wo`` that makes the GEMM's N = u K at
     least _COLUMNS, spans the kernel's width (u >= kw - 1: a window overlaps only the next
-    one) and copies runs of 16 values or more; or wo."""
+    one) and copies runs of _RUN_VALUES values or more; or wo."""
     _, kw, c_in, c_out = w_shape
     return next((u for u in range(1, wo) if wo % u == 0 and u * c_out >= _COLUMNS
-                 and u >= kw - 1 and (u + kw - 1) * c_in >= 16), max(wo, 1))
+                 and u >= kw - 1 and (u + kw - 1) * c_in >= _RUN_VALUES), max(wo, 1))
 
 
 def forward(x, w, pads):
