@@ -69,6 +69,32 @@ def _rows_per_run(a, vector, out):
     return r
 
 
+def copy_runs(dst, src):
+    """dst[...] = src, for arrays of one shape whose last axis is a run of contiguous values
+    in both: on numpy each run moves as one item (a void scalar), one memcpy, where numpy's
+    strided copy loops over its values (VGG's first conv's windows, runs of 12 floats: 0.56
+    -> 0.32 ms)."""
+    if type(dst) is np.ndarray and type(src) is np.ndarray and src.size and all(
+            a.strides[-1] == a.itemsize for a in (dst, src)) and dst.dtype == src.dtype:
+        np.copyto(_runs_as_items(dst), _runs_as_items(src))
+    else:
+        dst[...] = src
+    return dst
+
+
+class _ArrayInterface:  # what numpy reads an array's memory, shape, strides and items from
+    def __init__(self, interface, base):
+        self.__array_interface__, self.base = interface, base
+
+
+def _runs_as_items(a):
+    """a (..., r), its last axis contiguous, as (...) void items of r values on a's memory."""
+    interface = dict(a.__array_interface__, shape=a.shape[:-1], strides=a.strides[:-1],
+                     typestr=f"|V{a.shape[-1] * a.itemsize}")
+    interface.pop("descr", None)
+    return np.asarray(_ArrayInterface(interface, a))
+
+
 def sum_of_products(a, b, axes):
     """sum(a * b) over ``axes``, kept as dims, for a and b of one shape: over the rows of
     contiguous numpy arrays (every axis but the last) without the product's array (einsum:

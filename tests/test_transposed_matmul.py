@@ -1,4 +1,5 @@
-"""backend.transposed_matmul: a^T @ b over many rows (a filter's gradient), in row chunks."""
+"""backend.transposed_matmul: a^T @ b over many rows (a filter's gradient), in row chunks;
+backend.copy_runs, the copy of its windows."""
 import numpy as np
 import pytest
 
@@ -31,3 +32,18 @@ def test_transposed_matmul_takes_strided_views():
     rows = rng.standard_normal((3100, 6))[50:3050]
     np.testing.assert_allclose(backend.transposed_matmul(a_t.T, rows), a_t @ rows,
                                rtol=1e-12)
+
+
+def test_copy_runs_moves_overlapping_strided_runs_as_a_plain_copy():
+    """Windows of a padded image overlap: each run read where it lies, into any layout."""
+    rng = np.random.default_rng(2)
+    image = rng.standard_normal((2, 6, 7, 3)).astype(np.float32)
+    s = image.strides
+    windows = np.lib.stride_tricks.as_strided(image, (2, 4, 3, 3, 9),
+                                              (s[0], s[1], 2 * s[2], s[1], s[3]))
+    wide = np.zeros((2, 4, 3, 3, 10), np.float32)  # a destination whose runs are apart
+    backend.copy_runs(wide[..., 1:], windows)
+    np.testing.assert_array_equal(wide[..., 1:], windows)
+    assert not wide[..., 0].any()
+    doubles = backend.copy_runs(np.empty(windows.shape), windows)  # numpy's own cast
+    np.testing.assert_array_equal(doubles, windows.astype(np.float64))

@@ -101,7 +101,9 @@ def _windows(x, window, pads, u):
     s = padded.strides
     view = xp.lib.stride_tricks.as_strided(
         padded, (n, ho, blocks, kh, (u + kw - 1) * c), (s[0], s[1], u * s[2], s[1], s[3]))
-    return xp.ascontiguousarray(view).reshape(n * ho * blocks, -1)
+    windows = xp.empty(view.shape, x.dtype)
+    backend.copy_runs(windows, view)
+    return windows.reshape(n * ho * blocks, -1)
 
 
 def _padded(x, pads):
