@@ -76,7 +76,7 @@ def copy_runs(dst, src):
     -> 0.32 ms)."""
     if type(dst) is np.ndarray and type(src) is np.ndarray and src.size and all(
             a.strides[-1] == a.itemsize for a in (dst, src)) and dst.dtype == src.dtype:
-        np.copyto(_runs_as_items(dst), _runs_as_items(src))
+        np.copyto(runs_as_items(dst), runs_as_items(src))
     else:
         dst[...] = src
     return dst
@@ -87,8 +87,9 @@ class _ArrayInterface:  # what numpy reads an array's memory, shape, strides and
         self.__array_interface__, self.base = interface, base
 
 
-def _runs_as_items(a):
-    """a (..., r), its last axis contiguous, as (...) void items of r values on a's memory."""
+def runs_as_items(a):
+    """numpy a (..., r), its last axis contiguous, as (...) void items of r values on a's
+    memory: numpy copies such an item as one memcpy."""
     interface = dict(a.__array_interface__, shape=a.shape[:-1], strides=a.strides[:-1],
                      typestr=f"|V{a.shape[-1] * a.itemsize}")
     interface.pop("descr", None)

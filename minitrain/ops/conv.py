@@ -327,7 +327,7 @@ def _offsets_apart(a, window):
     if type(a) is not np.ndarray or not (a.flags.c_contiguous and a.size):
         return _window_views(a, window)
     (kh, kw), (n, h, w, c) = window, a.shape
-    pixels = a.view(np.dtype((np.void, a.dtype.itemsize * c)))[..., 0]
+    pixels = backend.runs_as_items(a)
     apart = pixels.reshape(n, h // kh, kh, w // kw, kw).transpose(2, 4, 0, 1, 3)
     return list(np.ascontiguousarray(apart).view(a.dtype).reshape(kh * kw, n, h // kh,
                                                                    w // kw, c))
