@@ -254,6 +254,25 @@ def test_the_filter_gradient_reads_the_forwards_kept_input(geometry, kind):
     assert not filter_grad(x, g, f.shape, (1, 1), pads, kind, zeroed).any() and built.any()
 
 
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("geometry", GEOMETRIES[::3], ids=[str(g) for g in GEOMETRIES[::3]])
+def test_bands_adds_the_bias_in_its_gemm(geometry, relu):
+    """The bands' windows end in a 1 against B's row of the bias: the output is the
+    convolution's plus the bias (then ReLU'd), and the filters' gradient read from those
+    kept windows (their 1s dropped) is the one it builds without them."""
+    x, f, g, pads = _case(*geometry, dtype=np.float64)
+    b = np.linspace(-2.0, 2.0, f.shape[3])
+    y, kept = conv_kernels.forward_keeping(x, f, (1, 1), pads, "bands", bias=b, relu=relu)
+    want = forward(x, f, (1, 1), pads, "bands") + b
+    np.testing.assert_allclose(y, np.maximum(want, 0) if relu else want, rtol=1e-12, atol=1e-12)
+    _, plain = conv_kernels.forward_keeping(x, f, (1, 1), pads, "bands")
+    np.testing.assert_array_equal(kept.data[:, :-1], plain.data)
+    assert (kept.data[:, -1] == 1).all()
+    np.testing.assert_allclose(filter_grad(x, g, f.shape, (1, 1), pads, "bands", kept),
+                               filter_grad(x, g, f.shape, (1, 1), pads, "bands"),
+                               rtol=1e-12, atol=1e-12)
+
+
 def test_a_kept_input_of_another_kind_is_not_read():
     x, f, g, pads = _case(2, 7, 6, 3, 4, 3, 3, "SAME", np.float64)
     _, kept = conv_kernels.forward_keeping(x, f, (1, 1), pads, "taps")

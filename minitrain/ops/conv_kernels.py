@@ -98,14 +98,14 @@ _KEPT_BYTES = 1 << 26  # larger ones are built again: keeping them would raise a
 def forward(x, w, strides, pads, kind=None, bias=None, relu=True):
     """conv(x, w); with a ``bias``, relu(conv(x, w) + bias) (or conv(x, w) + bias, relu
     False), the bias and ReLU applied to the output where the kernel writes it (Winograd:
-    block by block, in the cache) or in place."""
-    return _forward(x, w, strides, pads, kind, _epilogue(bias, relu), 0)[0]
+    block by block, in the cache; bands: the bias inside its GEMM) or in place."""
+    return _forward(x, w, strides, pads, kind, bias, relu, 0)[0]
 
 
 def forward_keeping(x, w, strides, pads, kind=None, bias=None, relu=True):
     """(forward(...), Kept or None): x as the filters' gradient of the forward's kind reads
     it, where it is no larger than _KEPT_BYTES."""
-    return _forward(x, w, strides, pads, kind, _epilogue(bias, relu), _KEPT_BYTES)
+    return _forward(x, w, strides, pads, kind, bias, relu, _KEPT_BYTES)
 
 
 def _epilogue(bias, relu):
@@ -117,7 +117,8 @@ def _epilogue(bias, relu):
     return lambda y: backend.along_channels(backend.array_module(y).add, y, bias, out=y)
 
 
-def _forward(x, w, strides, pads, kind, epilogue, keep_bytes):
+def _forward(x, w, strides, pads, kind, bias, relu, keep_bytes):
+    epilogue = _epilogue(bias, relu)
     if not (x.size and w.size):  # no images, channels or filters: sums of nothing
         y = backend.array_module(x).zeros(_output_shape(x.shape, w.shape, strides, pads),
                                           x.dtype)
@@ -125,11 +126,13 @@ def _forward(x, w, strides, pads, kind, epilogue, keep_bytes):
     kind = _chosen(kind, w.shape, strides, x.shape, x.dtype, pads)
     if kind == "winograd":  # its transformed tiles, built for keeping only
         y, data = winograd.forward(x, w, pads, keep_bytes, epilogue)
+    elif kind == "bands":  # the bias added by its GEMM; the ReLU after it
+        y, data = bands.forward(x, w, pads, bias)
+        if bias is not None and relu:
+            backend.array_module(y).maximum(y, 0, out=y)
     else:
         if kind == "im2col":
             y, data = patches.forward(x, w, strides, pads)
-        elif kind == "bands":
-            y, data = bands.forward(x, w, pads)
         else:
             y, data = shifted_rows.forward(x, w, pads)
         if epilogue is not None:  # the kernels' outputs are arrays of their own
