@@ -116,10 +116,17 @@ def mismatch(expected, stdout):
     return None
 
 
+# TensorFlow draws fresh noise and weights each run where a guide sets no seed, and so does
+# minitrain; the run starts from a fixed global seed so that CI is not a draw. The bands
+# below still cover the spread over many unseeded runs, and a guide's own set_seed wins.
+_SEEDED = "import runpy, sys, minitrain; minitrain.random.set_seed(0); " \
+          "sys.argv = [sys.argv[1]]; runpy.run_path(sys.argv[0], run_name='__main__')"
+
+
 @functools.cache
 def run(guide):
-    return subprocess.run([sys.executable, str(GUIDES / f"{guide}.py")], capture_output=True,
-                          text=True, timeout=600, cwd=GUIDES.parents[1])
+    return subprocess.run([sys.executable, "-c", _SEEDED, str(GUIDES / f"{guide}.py")],
+                          capture_output=True, text=True, timeout=600, cwd=GUIDES.parents[1])
 
 
 def failing_line(guide, stderr):
@@ -228,8 +235,9 @@ jb.shape: (7, 6, 5)
 # The page prints delta: 2.3841858e-07 and error 0.0; the guide asserts both under 1e-3.
 
 # The noise is drawn anew each run, and with it the least-squares line the training nears:
-# over 30 runs W ended from 2.98 to 3.20, b from 1.61 to 1.94, the loss from 0.84 to 1.22
-# (it started from 9.48 to 11.43); W and b stray from the page by up to 0.15 and 0.13.
+# over 300 unseeded runs W and b strayed from the page by up to 0.06 and 0.05 after the first
+# epoch, growing to 0.23 and 0.22 after the tenth; the loss started from 8.97 to 11.84 and
+# strayed by up to 1.04 in the first epoch and 0.30 in the last.
 _PAGE = [(4.46, 0.41, 6.54779), (4.06, 0.73, 4.23360), (3.77, 0.99, 2.89734),
          (3.56, 1.20, 2.11946), (3.40, 1.36, 1.66289), (3.29, 1.50, 1.39272),
          (3.21, 1.60, 1.23158), (3.15, 1.69, 1.13473), (3.10, 1.76, 1.07610),
@@ -237,13 +245,13 @@ _PAGE = [(4.46, 0.41, 6.54779), (4.06, 0.73, 4.23360), (3.77, 0.99, 2.89734),
 BASIC_TRAINING_LOOPS = """\
 Variables: (<tf.Variable 'Variable:0' shape=() dtype=float32, numpy=0.0>, \
 <tf.Variable 'Variable:0' shape=() dtype=float32, numpy=5.0>)
-Current loss: {10.587563±2}
+Current loss: {10.587563±2.5}
 Starting:
-     W = 5.00, b = 0.00, loss={10.58756±2}
+     W = 5.00, b = 0.00, loss={10.58756±2.5}
 """ + "".join(f"""\
 Epoch {epoch:2d}:
-     W = {{{w}±{0.08 + 0.03 * epoch:.2f}}}, b = {{{b}±{0.08 + 0.03 * epoch:.2f}}}, \
-loss={{{loss}±{1.2 if epoch < 5 else 0.5}}}
+     W = {{{w}±{0.1 + 0.03 * epoch:.2f}}}, b = {{{b}±{0.1 + 0.03 * epoch:.2f}}}, \
+loss={{{loss}±{1.5 if epoch < 5 else 0.5}}}
 """ for epoch, (w, b, loss) in enumerate(_PAGE)) + """\
 Current loss: {1.040360±0.5}
 """
