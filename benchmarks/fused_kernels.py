@@ -29,6 +29,10 @@ def composed_bias_relu(x, b):
     return backend.array_module(x).maximum(x + b, 0)
 
 
+def composed_relu(x):
+    return backend.array_module(x).maximum(x, 0)
+
+
 def composed_relu_grad(dy, y):
     return dy * (y > 0)
 
@@ -73,6 +77,7 @@ def cases(device, rng):
         "sparse softmax xent (4096x10)": (softmax_xent.sparse_softmax_xent,
                                           composed_softmax_xent, (logits, labels)),
         "bias + relu (4096x512)": (bias_act.bias_relu, composed_bias_relu, (x, b)),
+        "relu, zeros row (64x32x32x32)": (backend.max_with_zero, composed_relu, (dy,)),
         "relu grad (64x32x32x32)": (bias_act.relu_grad, composed_relu_grad, (dy, y)),
         "relu + bias grads (64x32x32x32)": (bias_act.relu_bias_grads, composed_relu_bias_grads,
                                             (dy, y)),

@@ -12,9 +12,8 @@ from . import cupy_kernel, fused
 
 def bias_relu_numpy(x, b, out=None):
     """max(x + b, 0), computed in the memory of x + b (or of ``out``, which may be x)."""
-    xp = backend.array_module(x)
-    y = backend.along_channels(xp.add, x, b, out=out)
-    return xp.maximum(y, 0, out=y)
+    y = backend.along_channels(backend.array_module(x).add, x, b, out=out)
+    return backend.max_with_zero(y, out=y)
 
 
 def _build_bias_relu(cupy):

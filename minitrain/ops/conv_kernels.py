@@ -129,7 +129,7 @@ def _forward(x, w, strides, pads, kind, bias, relu, keep_bytes):
     elif kind == "bands":  # the bias added by its GEMM; the ReLU after it
         y, data = bands.forward(x, w, pads, bias)
         if bias is not None and relu:
-            backend.array_module(y).maximum(y, 0, out=y)
+            backend.max_with_zero(y, out=y)
     else:
         if kind == "im2col":
             y, data = patches.forward(x, w, strides, pads)
