@@ -93,6 +93,29 @@ def test_relu_grad_numpy_is_the_product_with_the_mask(dtype, shape):
         assert np.isnan(relu_grad_numpy(dy, y).flat[3:6]).all()
 
 
+@pytest.mark.parametrize("dtype", DTYPES + [np.float16, np.int32])
+@pytest.mark.parametrize("size", [0, 1, 7, 1 << 14, (1 << 15) + 5])
+def test_max_with_zero_is_numpys_maximum_with_0(dtype, size):
+    """Whole rows of zeros and the rest, NaN and the sign of zero kept as np.maximum keeps
+    them, in place or not; views and other dtypes through numpy's own loop."""
+    a = (np.random.default_rng(size).standard_normal(size) * 3).astype(dtype)
+    if dtype(0).dtype.kind == "f":
+        a[-3:] = [np.nan, -0.0, 0.0][-min(size, 3):] if size else a[-3:]
+    want = np.maximum(a, 0)
+    for got in (backend.max_with_zero(a), backend.max_with_zero(a.copy(), out=None),
+                backend.max_with_zero(a[::2]), _in_place_max_with_zero(a.copy())):
+        expect = want[::2] if got.size != want.size else want
+        assert got.dtype == want.dtype and got.shape == expect.shape
+        np.testing.assert_array_equal(got, expect)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(expect))
+
+
+def _in_place_max_with_zero(a):
+    out = backend.max_with_zero(a, out=a)
+    assert out is a
+    return out
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(37, 5), (3, 4, 5, 6)])
 def test_relu_bias_grads_numpy_sums_the_product_over_its_rows_in_blocks(monkeypatch, dtype,
