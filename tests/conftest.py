@@ -4,10 +4,13 @@ GPU cases carry the ``gpu`` marker and skip, saying why, where CuPy or a GPU is 
 CI). On a machine with both, ``pytest -m gpu`` runs just them.
 """
 import os
+import random as python_random
 
+import numpy as np
 import pytest
 
 from minitrain import backend
+from minitrain import random as mt_random
 
 try:
     from hypothesis import settings
@@ -40,6 +43,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same seeds (minitrain's global generator, numpy's and
+    Python's), whatever ran before it: a test that draws without seeding, as a Keras user's
+    program does, gives the same numbers each run, so it never passes or fails by chance."""
+    mt_random.set_seed(0)
+    np.random.seed(0)
+    python_random.seed(0)
 
 
 DEVICES = ["cpu", pytest.param("gpu", marks=pytest.mark.gpu)]
