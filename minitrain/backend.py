@@ -5,6 +5,7 @@ CuPy is imported here only, and only when a GPU is first asked for (it is an opt
 and slow to import). Devices are named "cpu" and "gpu:N" ("gpu" means "gpu:0").
 """
 import contextlib
+import functools
 import re
 
 import numpy as np
@@ -153,15 +154,18 @@ def transposed_matmul(a, b):
     """a^T @ b over the last two axes, for tall a (..., m, p) and b (..., m, q): the GEMM of
     a filter's gradient, a sum over many rows into a small (p, q) result.
 
-    OpenBLAS runs that shape at half its speed or less when m is long and p small (a
-    (65536, 27)^T @ (65536, 32) product: 5.2 ms against 3.1; p = 25: 2.1x), so on numpy the
-    rows of such a product go through in chunks of _ROW_CHUNK, one batched product of short
-    GEMMs, and the chunks' results are summed. How far that pays depends on the BLAS's
-    kernels: on a Sapphire Rapids one GEMM was as fast from p = 64 on; on an AVX-512 AMD EPYC
-    the chunks were 1.4x faster at p = 36, 1.3x at 54, 1.2x at 90, 1.1x at 64; with
-    OpenBLAS's Haswell kernels forced, the two were alike at every p."""
+    OpenBLAS's AVX-512 kernels run that shape at half their speed or less when m is long and
+    p small (a (65536, 27)^T @ (65536, 32) product: 5.2 ms against 3.1; p = 25: 2.1x), so
+    where numpy's OpenBLAS runs them, the rows of such a product go through in chunks of
+    _ROW_CHUNK, one batched product of short GEMMs, and the chunks' results are summed: on
+    an AVX-512 AMD EPYC the chunks were 1.4x faster at p = 36, 1.3x at 54, 1.2x at 90, 1.1x
+    at 64; on a Sapphire Rapids one GEMM was as fast from p = 64 on. OpenBLAS's AVX2 kernels
+    (Haswell's, an AVX2 EPYC's) run the one GEMM faster: there the chunks took 1.2-1.7x as
+    long (VGG's first conv's (32768, 37)^T @ (32768, 64): 3.0 against 1.8 ms; Winograd's
+    (36, 4096, 32) products of its second: 8.3 against 6.1 ms)."""
     m, p = a.shape[-2:]
-    if type(a) is not np.ndarray or m < 4 * _ROW_CHUNK or p > _FEW_COLUMNS:
+    if type(a) is not np.ndarray or m < 4 * _ROW_CHUNK or p > _FEW_COLUMNS or \
+            not _chunks_pay():
         return array_module(a).matmul(a.swapaxes(-1, -2), b)
     whole = m - m % _ROW_CHUNK
     total = np.matmul(_row_chunks(a, whole).swapaxes(-1, -2), _row_chunks(b, whole)).sum(-3)
@@ -172,6 +176,22 @@ def transposed_matmul(a, b):
 
 _ROW_CHUNK = 128
 _FEW_COLUMNS = 96  # the widest a whose product chunks are measured to pay (above)
+_AVX512_KERNELS = ("skylakex", "cooperlake", "sapphirerapids")  # OpenBLAS's core names
+
+
+@functools.cache
+def _chunks_pay():
+    """Whether numpy's BLAS runs AVX-512 kernels of OpenBLAS (threadpoolctl reads which)."""
+    from threadpoolctl import threadpool_info
+
+    return runs_avx512_openblas(threadpool_info())
+
+
+def runs_avx512_openblas(libraries):
+    """Whether any of threadpoolctl's ``libraries`` (dicts) is OpenBLAS on AVX-512 kernels."""
+    return any(info.get("internal_api") == "openblas"
+               and str(info.get("architecture")).lower() in _AVX512_KERNELS
+               for info in libraries)
 
 
 def _row_chunks(a, whole):

@@ -1,5 +1,6 @@
-"""backend.transposed_matmul: a^T @ b over many rows (a filter's gradient), in row chunks;
-backend.copy_runs, the copy of its windows."""
+"""backend.transposed_matmul: a^T @ b over many rows (a filter's gradient), in row chunks
+where the BLAS's kernels want them and in one GEMM where not (both ways tested on every
+machine); backend.copy_runs, the copy of its windows."""
 import numpy as np
 import pytest
 
@@ -14,7 +15,9 @@ from minitrain import backend
     ((2000, 120), 16),     # wide a: one GEMM
 ])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_transposed_matmul_matches_a_float64_reference(a_shape, q, dtype):
+@pytest.mark.parametrize("chunks", [True, False])
+def test_transposed_matmul_matches_a_float64_reference(a_shape, q, dtype, chunks, monkeypatch):
+    monkeypatch.setattr(backend, "_chunks_pay", lambda: chunks)
     rng = np.random.default_rng(0)
     a = rng.standard_normal(a_shape).astype(dtype)
     b = rng.standard_normal(a_shape[:-1] + (q,)).astype(dtype)
@@ -25,7 +28,23 @@ def test_transposed_matmul_matches_a_float64_reference(a_shape, q, dtype):
     np.testing.assert_allclose(got, want, rtol=tolerance, atol=tolerance * np.sqrt(a_shape[-2]))
 
 
-def test_transposed_matmul_takes_strided_views():
+def test_row_chunks_are_for_openblas_on_avx512_kernels():
+    def library(api, architecture):
+        return {"user_api": "blas", "internal_api": api, "architecture": architecture}
+
+    assert backend.runs_avx512_openblas([library("openmp", None),
+                                         library("openblas", "SkylakeX")])
+    assert backend.runs_avx512_openblas([library("openblas", "SapphireRapids")])
+    assert not backend.runs_avx512_openblas([library("openblas", "Haswell")])
+    assert not backend.runs_avx512_openblas([library("openblas", "Zen")])
+    assert not backend.runs_avx512_openblas([library("mkl", None)])
+    assert not backend.runs_avx512_openblas([])
+    assert isinstance(backend._chunks_pay(), bool)
+
+
+@pytest.mark.parametrize("chunks", [True, False])
+def test_transposed_matmul_takes_strided_views(chunks, monkeypatch):
+    monkeypatch.setattr(backend, "_chunks_pay", lambda: chunks)
     """An operand may arrive transposed, or as a slice of a larger array (shifted rows)."""
     rng = np.random.default_rng(1)
     a_t = rng.standard_normal((25, 3000))
