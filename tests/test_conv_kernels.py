@@ -101,6 +101,16 @@ def test_bands_take_the_smallest_divisor_of_the_width_that_feeds_the_gemm(wo, w_
     assert bands.outputs_per_row(wo, w_shape) == u
 
 
+@pytest.mark.parametrize("wo, w_shape, u", [
+    (32, (3, 3, 3, 32), 8),   # VGG's first: runs of 30 values added back, not 12
+    (28, (5, 5, 1, 6), 28),   # LeNet-5's first, same: runs of 32
+    (24, (5, 5, 1, 6), 24),   # valid: no divisor gives runs of 24 but the whole row
+    (10, (5, 5, 6, 16), 5),   # its second: the forward's u already adds runs of 54
+])
+def test_the_input_gradients_bands_fold_runs_of_24_values_or_more(wo, w_shape, u):
+    assert bands.outputs_per_row(wo, w_shape, bands._FOLD_RUN_VALUES) == u
+
+
 @pytest.mark.parametrize("geometry", [(2, 5, 12, 3, 4, 3, 5, "SAME"), (1, 4, 6, 2, 3, 4, 3,
                                                                          "VALID")])
 def test_bands_give_im2col_numbers_at_every_divisor_of_the_width(monkeypatch, geometry):
@@ -110,7 +120,8 @@ def test_bands_give_im2col_numbers_at_every_divisor_of_the_width(monkeypatch, ge
     want = _all_three(x, f, g, pads, "im2col")
     wo = g.shape[2]
     for u in [u for u in range(1, wo + 1) if wo % u == 0]:
-        monkeypatch.setattr(bands, "outputs_per_row", lambda width, w_shape, u=u: u)
+        monkeypatch.setattr(bands, "outputs_per_row",
+                            lambda width, w_shape, run_values=None, u=u: u)
         _assert_same(_all_three(x, f, g, pads, "bands"), want, 1e-12)
 
 
