@@ -75,8 +75,8 @@ def max_with_zero(a, out=None):
     of zeros rather than the scalar 0: numpy vectorises maximum's loop over two arrays but
     not over an array and a scalar (a (64, 32, 32, 32) ReLU: 1.0 -> 0.2 ms; 2.5x faster
     from 8k values on)."""
-    if type(a) is not np.ndarray or a.dtype not in _FLOATS or not a.flags.c_contiguous or (
-            out is not None and (out.dtype != a.dtype or not out.flags.c_contiguous)):
+    if type(a) is not np.ndarray or a.dtype not in _FLOATS or not a.ndim or \
+            not a.flags.c_contiguous or out is not None and not _same_layout(a, out):
         return array_module(a).maximum(a, 0, out=out)
     out = np.empty_like(a) if out is None else out
     zeros = _ZERO_ROWS[a.dtype]
@@ -87,6 +87,18 @@ def max_with_zero(a, out=None):
                    out=flat_out[:whole].reshape(-1, width))
     np.maximum(flat[whole:], zeros[:flat.size - whole], out=flat_out[whole:])
     return out
+
+
+def _same_layout(a, out):
+    """Whether ``out`` takes a's values one for one: its shape, dtype and contiguous memory,
+    which is a's own or none of it (the two products below read a in two parts: an ``out``
+    overlapping a by an offset would overwrite the second part before it is read)."""
+    if out is a:
+        return True
+    return (type(out) is np.ndarray and out.shape == a.shape and out.dtype == a.dtype
+            and out.flags.c_contiguous
+            and (out.__array_interface__["data"][0] == a.__array_interface__["data"][0]
+                 or not np.may_share_memory(a, out)))
 
 
 def copy_runs(dst, src):
@@ -182,16 +194,23 @@ _AVX512_KERNELS = ("skylakex", "cooperlake", "sapphirerapids")  # OpenBLAS's cor
 @functools.cache
 def _chunks_pay():
     """Whether numpy's BLAS runs AVX-512 kernels of OpenBLAS (threadpoolctl reads which)."""
+    import warnings
+
     from threadpoolctl import threadpool_info
 
-    return runs_avx512_openblas(threadpool_info())
+    with warnings.catch_warnings():  # its notes on the OpenMP runtimes loaded are not ours
+        warnings.simplefilter("ignore")
+        return runs_avx512_openblas(threadpool_info())
 
 
 def runs_avx512_openblas(libraries):
-    """Whether any of threadpoolctl's ``libraries`` (dicts) is OpenBLAS on AVX-512 kernels."""
-    return any(info.get("internal_api") == "openblas"
-               and str(info.get("architecture")).lower() in _AVX512_KERNELS
-               for info in libraries)
+    """Whether numpy's OpenBLAS, among threadpoolctl's ``libraries`` (dicts), runs AVX-512
+    kernels: the one that numpy's wheel bundles where there is one (another package may have
+    loaded an OpenBLAS of its own), else any OpenBLAS."""
+    blas = [info for info in libraries if info.get("internal_api") == "openblas"]
+    bundled = [info for info in blas if "numpy" in str(info.get("filepath", ""))]
+    return any(str(info.get("architecture")).lower() in _AVX512_KERNELS
+               for info in bundled or blas)
 
 
 def _row_chunks(a, whole):

@@ -48,8 +48,10 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _seeded():
     """Every test starts from the same seeds (minitrain's global generator, numpy's and
-    Python's), whatever ran before it: a test that draws without seeding, as a Keras user's
-    program does, gives the same numbers each run, so it never passes or fails by chance."""
+    Python's), whatever tests ran before it: a test that draws without seeding, as a Keras
+    user's program does, gives the same numbers each run, so it never passes or fails by
+    chance. (A fixture of module or session scope is set up before this one: one that draws
+    would see the generator as the tests before left it. None draws today.)"""
     mt_random.set_seed(0)
     np.random.seed(0)
     python_random.seed(0)

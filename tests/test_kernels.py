@@ -94,22 +94,43 @@ def test_relu_grad_numpy_is_the_product_with_the_mask(dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", DTYPES + [np.float16, np.int32])
-@pytest.mark.parametrize("size", [0, 1, 7, 1 << 14, (1 << 15) + 5])
-def test_max_with_zero_is_numpys_maximum_with_0(dtype, size):
+@pytest.mark.parametrize("shape", [(0,), (1,), (7,), (1 << 14,), ((1 << 15) + 5,), (3, 7, 1000)])
+def test_max_with_zero_is_numpys_maximum_with_0(dtype, shape):
     """Whole rows of zeros and the rest, NaN and the sign of zero kept as np.maximum keeps
-    them, in place or not; views and other dtypes through numpy's own loop."""
-    a = (np.random.default_rng(size).standard_normal(size) * 3).astype(dtype)
-    if np.dtype(dtype).kind == "f" and size >= 3:
-        a[-3:] = [np.nan, -0.0, 0.0]
-    in_place = a.copy()
-    cases = [(backend.max_with_zero(a), a), (backend.max_with_zero(a[::2]), a[::2]),
-             (backend.max_with_zero(in_place, out=in_place), a)]
-    assert cases[-1][0] is in_place
-    for got, source in cases:
-        want = np.maximum(source, 0)
-        assert got.dtype == want.dtype and got.shape == want.shape
-        np.testing.assert_array_equal(got, want)
-        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    them; into a new array, into ``out`` (a itself, or another) or from a view; the input
+    left as it was unless it is ``out``; other dtypes through numpy's own loop."""
+    a = (np.random.default_rng(len(shape)).standard_normal(shape) * 3).astype(dtype)
+    if np.dtype(dtype).kind == "f" and a.size >= 3:
+        a.reshape(-1)[-3:] = [np.nan, -0.0, 0.0]
+    original, want = a.copy(), np.maximum(a, 0)
+    got = backend.max_with_zero(a)
+    _assert_same_values(got, want)
+    separate = np.full_like(a, 7)
+    assert backend.max_with_zero(a, out=separate) is separate
+    _assert_same_values(separate, want)
+    view = a.reshape(-1)[::2]
+    _assert_same_values(backend.max_with_zero(view), np.maximum(original.reshape(-1)[::2], 0))
+    np.testing.assert_array_equal(a, original)
+    assert backend.max_with_zero(a, out=a) is a
+    _assert_same_values(a, want)
+
+
+def test_max_with_zero_into_an_overlapping_out_reads_every_value_before_it_is_written():
+    """out = a shifted by one value: the whole rows and the rest, one product each, must not
+    overwrite values the other still reads (numpy's own loop buffers such an out)."""
+    values = np.arange((1 << 14) + 6, dtype=np.float64) - 100
+    want = values.copy()
+    np.maximum(want[:-1], 0, out=want[1:])
+    backend.max_with_zero(values[:-1], out=values[1:])
+    np.testing.assert_array_equal(values, want)
+    with pytest.raises(ValueError):  # an out of another shape, as numpy refuses it
+        backend.max_with_zero(np.ones((4, 3)), out=np.empty((3, 4)))
+
+
+def _assert_same_values(got, want):
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -234,7 +234,8 @@ jb.shape: (7, 6, 5)
 """
 # The page prints delta: 2.3841858e-07 and error 0.0; the guide asserts both under 1e-3.
 
-# The noise is drawn anew each run, and with it the least-squares line the training nears:
+# Unseeded, the noise is drawn anew each run, and with it the least-squares line the
+# training nears (the test runs it from seed 0):
 # over 300 unseeded runs W and b strayed from the page by up to 0.06 and 0.05 after the first
 # epoch, growing to 0.23 and 0.22 after the tenth; the loss started from 8.97 to 11.84 and
 # strayed by up to 1.04 in the first epoch and 0.30 in the last.
@@ -351,9 +352,10 @@ def _digit_breakdown(stdout):
     assert accuracies == sorted(accuracies) and min(accuracies) > 0.6, rows
 
 
-# The digits stand in for the penguins, and the model's weights are drawn anew each run; the
-# page's penguin numbers are not compared, only the form of each line and that the accuracies
-# end high (over 20 runs: 95.6% to 98.5% on the training data, 87.2% to 94.4% on the test).
+# The digits stand in for the penguins, and unseeded the model's weights are drawn anew each
+# run (the test runs it from seed 0); the page's penguin numbers are not compared, only the
+# form of each line and that the accuracies end high (over 20 unseeded runs: 95.6% to 98.5% on
+# the training data, 87.2% to 94.4% on the test).
 CUSTOM_TRAINING_WALKTHROUGH = """\
 TensorFlow version: …
 tf.Tensor(

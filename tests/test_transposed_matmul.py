@@ -39,13 +39,16 @@ def test_row_chunks_are_for_openblas_on_avx512_kernels():
     assert not backend.runs_avx512_openblas([library("openblas", "Zen")])
     assert not backend.runs_avx512_openblas([library("mkl", None)])
     assert not backend.runs_avx512_openblas([])
+    bundled = dict(library("openblas", "Haswell"), filepath="/x/numpy.libs/libscipy_openblas.so")
+    other = dict(library("openblas", "SkylakeX"), filepath="/x/other/libopenblas.so")
+    assert not backend.runs_avx512_openblas([other, bundled])  # numpy's own decides
     assert isinstance(backend._chunks_pay(), bool)
 
 
 @pytest.mark.parametrize("chunks", [True, False])
 def test_transposed_matmul_takes_strided_views(chunks, monkeypatch):
-    monkeypatch.setattr(backend, "_chunks_pay", lambda: chunks)
     """An operand may arrive transposed, or as a slice of a larger array (shifted rows)."""
+    monkeypatch.setattr(backend, "_chunks_pay", lambda: chunks)
     rng = np.random.default_rng(1)
     a_t = rng.standard_normal((25, 3000))
     rows = rng.standard_normal((3100, 6))[50:3050]
