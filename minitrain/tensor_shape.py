@@ -53,7 +53,7 @@ class TensorShape(tuple):
 
     def __getitem__(self, index):
         item = tuple.__getitem__(self, index)
-        return TensorShape(item) if isinstance(index, slice) else item
+        return tuple.__new__(TensorShape, item) if isinstance(index, slice) else item
 
     def __str__(self):
         return tuple.__repr__(self)  # (2, 3), as TensorFlow prints a shape

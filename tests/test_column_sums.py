@@ -56,3 +56,18 @@ def test_arrays_of_any_rank_reduce():
     np.testing.assert_array_equal(mt.reduce_sum(data, axis=list(range(9))).numpy(),
                                   np.full(8, 512.0))
     assert float(mt.reduce_sum(data)) == 4096.0
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("shape, axis", [((8,), None), ((7, 5), 0), ((3, 4, 5), (0, 2)),
+                                         ((13, 17), 1), ((1000,), None), ((4,), ())])
+def test_reduce_mean_gives_numpy_s_mean_bit_for_bit(shape, axis, dtype):
+    # reduce_mean skips ndarray.mean's Python (backend.mean_in_dtype), not its arithmetic;
+    # float16 is averaged in float32, as TensorFlow's
+    data = (np.random.default_rng(2).standard_normal(shape) * 100).astype(dtype)
+    for keepdims in (False, True):
+        got = mt.reduce_mean(data, axis, keepdims=keepdims).numpy()
+        want = data.astype(np.float32).mean(axis=axis, keepdims=keepdims).astype(dtype) if (
+            dtype == np.float16) else data.mean(axis=axis, keepdims=keepdims)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)

@@ -31,9 +31,8 @@ def _reduce_axes(name, x, axes, keepdims, forward_name):
 
 def _grad_to_input(op, grad):
     """The reduced gradient, reshaped to keepdims form and broadcast over the input."""
-    (x,) = op.inputs
-    kept = _kept_shape(x.shape, op.attrs["axes"])
-    return broadcast_to(reshape(grad, kept), x.shape)
+    shape = op.inputs[0]._data.shape
+    return broadcast_to(reshape(grad, _kept_shape(shape, op.attrs["axes"])), shape)
 
 
 def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
@@ -49,21 +48,21 @@ def _reduce_sum_grad(op, grad):
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     x = as_tensor(input_tensor)
     axes = normalize_axes(axis, x.ndim, "reduce_mean")
-    count = 1
-    for a in axes:
-        count *= x.shape[a]
+    count = math.prod(x._data.shape[a] for a in axes)
     if x.dtype.kind in "iu":
         return _integer_mean(x, axes, keepdims, count)
     if x.dtype == "float16":  # its sum, or the count, passes 65504 = inf: average in float32
         return cast(reduce_mean(cast(x, "float32"), axes, keepdims), x.dtype)
     if not count:  # 0 / 0, with numpy's warning about the division
         return reduce_sum(x, axes, keepdims) / count
-    return _reduce_axes("reduce_mean", x, axes, keepdims, "mean")
+    attrs = {"axes": axes, "keepdims": keepdims}
+    return run("reduce_mean", lambda a: backend.mean_in_dtype(a, axes, keepdims, count), (x,),
+               attrs)
 
 
 def _averaged(op):
     """How many elements each output of a mean averages."""
-    shape = op.inputs[0].shape
+    shape = op.inputs[0]._data.shape
     return math.prod(shape[a] for a in op.attrs["axes"])
 
 
@@ -143,7 +142,7 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
 def broadcast_to(input, shape, name=None):
     x = as_tensor(input)
     shape = tuple(int(n) for n in shape)
-    if x.shape == shape:
+    if x._data.shape == shape:
         return x
     xp = backend.array_module(x._data)
     return run("broadcast_to", lambda a: xp.broadcast_to(a, shape), (x,))

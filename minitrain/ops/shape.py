@@ -66,7 +66,8 @@ def expand_dims(input, axis, name=None):
         raise ValueError(f"expand_dims: axis {axis} is out of range for a tensor of rank "
                          f"{x.ndim} (valid: {-x.ndim - 1}..{x.ndim})")
     axis = axis % (x.ndim + 1)
-    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+    shape = x._data.shape
+    return reshape(x, shape[:axis] + (1,) + shape[axis:])
 
 
 def squeeze(input, axis=None, name=None):
