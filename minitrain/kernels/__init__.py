@@ -11,8 +11,8 @@ def fused(numpy_version, cupy_version):
     """One function that runs the version matching its first argument's array module."""
 
     def kernel(*arrays, **options):
-        xp = backend.array_module(arrays[0])
-        return (numpy_version if xp is np else cupy_version)(*arrays, **options)
+        on_numpy = type(arrays[0]) is np.ndarray or backend.array_module(arrays[0]) is np
+        return (numpy_version if on_numpy else cupy_version)(*arrays, **options)
 
     kernel.__doc__ = numpy_version.__doc__
     kernel.__name__ = numpy_version.__name__.removesuffix("_numpy")

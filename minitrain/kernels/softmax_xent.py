@@ -14,10 +14,11 @@ def sparse_softmax_xent_numpy(logits, labels):
     shifted = logits - np.maximum.reduce(logits, axis=1, keepdims=True)
     exp = np.exp(shifted)
     sum_exp = np.add.reduce(exp, axis=1, keepdims=True)
-    rows = np.arange(logits.shape[0])
-    loss = np.log(sum_exp[:, 0]) - shifted[rows, labels]
+    # each row's label as one flat index, found once for the loss and the gradient
+    at_labels = np.arange(0, logits.size, logits.shape[1]) + labels
+    loss = np.log(sum_exp[:, 0]) - shifted.ravel()[at_labels]
     exp /= sum_exp  # exp now holds softmax: reuse its memory for the gradient
-    exp[rows, labels] -= 1
+    exp.ravel()[at_labels] -= 1
     return loss, exp
 
 
