@@ -6,6 +6,7 @@ and slow to import). Devices are named "cpu" and "gpu:N" ("gpu" means "gpu:0").
 """
 import contextlib
 import functools
+import math
 import re
 
 import numpy as np
@@ -36,10 +37,11 @@ def sum_in_dtype(data, axes, keepdims):
     return data.sum(axis=axes, keepdims=keepdims, dtype=data.dtype)
 
 
-def mean_in_dtype(data, axes, keepdims, count):
-    """The mean over ``axes`` (``count`` values each) of floating data: numpy's own sum and
-    division, without the Python of ndarray.mean (microseconds, on every loss)."""
+def mean_in_dtype(data, axes, keepdims):
+    """The mean over ``axes`` (a tuple) of floating data: numpy's own sum and division, without
+    the Python of ndarray.mean (microseconds, on every loss)."""
     if type(data) is np.ndarray and data.dtype.kind == "f":
+        count = math.prod(data.shape[a] for a in axes)
         return np.add.reduce(data, axis=axes, keepdims=keepdims) / count
     return data.mean(axis=axes, keepdims=keepdims)
 

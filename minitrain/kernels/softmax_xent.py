@@ -15,7 +15,7 @@ def sparse_softmax_xent_numpy(logits, labels):
     exp = np.exp(shifted)
     sum_exp = np.add.reduce(exp, axis=1, keepdims=True)
     # each row's label as one flat index, found once for the loss and the gradient
-    at_labels = np.arange(0, logits.size, logits.shape[1]) + labels
+    at_labels = np.arange(0, logits.size, max(logits.shape[1], 1)) + labels
     loss = np.log(sum_exp[:, 0]) - shifted.ravel()[at_labels]
     exp /= sum_exp  # exp now holds softmax: reuse its memory for the gradient
     exp.ravel()[at_labels] -= 1

@@ -25,6 +25,8 @@ def _reduce_axes(name, x, axes, keepdims, forward_name):
     attrs = {"axes": axes, "keepdims": keepdims}
     if forward_name == "sum":  # numpy would widen int32 sums to int64; TensorFlow keeps int32
         return run(name, lambda a: backend.sum_in_dtype(a, axes, keepdims), (x,), attrs)
+    if forward_name == "mean":
+        return run(name, lambda a: backend.mean_in_dtype(a, axes, keepdims), (x,), attrs)
     return run(name, lambda a: getattr(a, forward_name)(axis=axes, keepdims=keepdims), (x,),
                attrs)
 
@@ -55,9 +57,7 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
         return cast(reduce_mean(cast(x, "float32"), axes, keepdims), x.dtype)
     if not count:  # 0 / 0, with numpy's warning about the division
         return reduce_sum(x, axes, keepdims) / count
-    attrs = {"axes": axes, "keepdims": keepdims}
-    return run("reduce_mean", lambda a: backend.mean_in_dtype(a, axes, keepdims, count), (x,),
-               attrs)
+    return _reduce_axes("reduce_mean", x, axes, keepdims, "mean")
 
 
 def _averaged(op):
