@@ -147,8 +147,6 @@ def as_pair(a, b, name):
                 return a, b
         elif type(b) in _PYTHON_SCALARS:
             return a, _python_operand(b, a, name)
-        elif _is_variable(b):  # x @ kernel, x + bias: a layer's weight, read
-            return as_pair(a, read_variable(b), name)
     elif type(b) is Tensor and type(a) in _PYTHON_SCALARS:
         return _python_operand(a, b, name), b
     if _is_variable(a) or _is_variable(b):  # a weight: read it, then try the fast path again

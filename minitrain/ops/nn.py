@@ -187,12 +187,9 @@ def _log_softmax_grad(op, grad):
 def _class_indices(labels, logits, caller):
     """Integer labels as an array on the logits' device (a tensor elsewhere is an error), of
     the logits' shape less the class axis, each a valid class."""
-    if type(labels) is Tensor and type(labels._data) is type(logits._data):
-        data = labels._data  # the common case: nothing to check or move
-    else:
-        if isinstance(labels, Tensor):
-            backend.check_same_device(caller, labels._data, logits._data)
-        data = backend.to_device(as_tensor(labels)._data, logits.device)
+    if isinstance(labels, Tensor):
+        backend.check_same_device(caller, labels._data, logits._data)
+    data = backend.to_device(as_tensor(labels)._data, logits.device)
     if data.dtype.kind not in "iu":
         raise TypeError(f"{caller}: labels must be integer class indices, got dtype "
                         f"{data.dtype.name}")
