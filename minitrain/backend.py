@@ -124,18 +124,19 @@ def copy_runs(dst, src):
     return dst
 
 
-class _ArrayInterface:  # what numpy reads an array's memory, shape, strides and items from
-    def __init__(self, interface, base):
-        self.__array_interface__, self.base = interface, base
-
-
 def runs_as_items(a):
     """numpy a (..., r), its last axis contiguous, as (...) void items of r values on a's
     memory: numpy copies such an item as one memcpy."""
-    interface = dict(a.__array_interface__, shape=a.shape[:-1], strides=a.strides[:-1],
-                     typestr=f"|V{a.shape[-1] * a.itemsize}")
-    interface.pop("descr", None)
-    return np.asarray(_ArrayInterface(interface, a))
+    return a.view(np.dtype((np.void, a.shape[-1] * a.itemsize)))[..., 0]
+
+
+def as_strided(a, shape, strides):
+    """A view of a's memory with ``shape`` and ``strides`` (bytes; within a's memory): for a
+    C-contiguous numpy array, the ndarray constructor on a's buffer, without numpy's
+    as_strided's Python (5 against 0.8 us: a convolution makes several such views an op)."""
+    if type(a) is np.ndarray and a.flags.c_contiguous:
+        return np.ndarray(shape, a.dtype, a, 0, strides)
+    return array_module(a).lib.stride_tricks.as_strided(a, shape, strides)
 
 
 def sum_of_products(a, b, axes):

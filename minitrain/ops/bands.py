@@ -84,7 +84,7 @@ def _banded(w, u, bias=None):
     _diagonals(banded[:rows].reshape(kh, u + kw - 1, c_in, u, c_out), kw)[...] = (
         w[:, :, :, None, :])
     if bias is not None:
-        banded[rows] = xp.tile(bias, u)
+        banded[rows].reshape(u, c_out)[...] = bias
     return banded
 
 
@@ -99,9 +99,8 @@ def _diagonal_sums(d_banded, w_shape, u):
 def _diagonals(banded, kw):
     """The (kh, kw, C, u, K) view of a (kh, u + kw - 1, C, u, K) array at [i, q + j, c, q, k]:
     stepping q steps both the window's column and the output."""
-    xp, s = backend.array_module(banded), banded.strides
-    shape = (banded.shape[0], kw) + banded.shape[2:]
-    return xp.lib.stride_tricks.as_strided(banded, shape, (s[0], s[1], s[2], s[1] + s[3], s[4]))
+    s, shape = banded.strides, (banded.shape[0], kw) + banded.shape[2:]
+    return backend.as_strided(banded, shape, (s[0], s[1], s[2], s[1] + s[3], s[4]))
 
 
 def _windows(x, window, pads, u, ones=False):
@@ -112,7 +111,7 @@ def _windows(x, window, pads, u, ones=False):
     n, hp, wp, c = padded.shape
     ho, blocks = hp - kh + 1, (wp - kw + 1) // u
     s = padded.strides
-    view = xp.lib.stride_tricks.as_strided(
+    view = backend.as_strided(
         padded, (n, ho, blocks, kh, (u + kw - 1) * c), (s[0], s[1], u * s[2], s[1], s[3]))
     run = kh * view.shape[-1]
     windows = xp.empty((n * ho * blocks, run + ones), x.dtype)

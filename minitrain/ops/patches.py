@@ -45,7 +45,7 @@ def im2col_array(a, window, strides, pads, pad_value=0):
     n, h, w, c = a.shape
     ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
     s_n, s_h, s_w, s_c = a.strides
-    view = xp.lib.stride_tricks.as_strided(
+    view = backend.as_strided(
         a, (n, ho, wo, kh, kw, c), (s_n, s_h * sh, s_w * sw, s_h, s_w, s_c))
     return xp.ascontiguousarray(view)
 

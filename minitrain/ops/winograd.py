@@ -188,7 +188,7 @@ def _windows(a, axis, count, size, step):
     stride = a.strides[axis]
     strides = a.strides[:axis] + (step * stride, stride) + a.strides[axis + 1:]
     shape = a.shape[:axis] + (count, size) + a.shape[axis + 1:]
-    return backend.array_module(a).lib.stride_tricks.as_strided(a, shape, strides)
+    return backend.as_strided(a, shape, strides)
 
 
 def _matmul_into(a, b, out):
