@@ -69,3 +69,17 @@ def test_copy_runs_moves_overlapping_strided_runs_as_a_plain_copy():
     assert not wide[..., 0].any()
     doubles = backend.copy_runs(np.empty(windows.shape), windows)  # numpy's own cast
     np.testing.assert_array_equal(doubles, windows.astype(np.float64))
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_as_strided_gives_numpy_s_view_and_writes_through(contiguous):
+    """The ndarray constructor's view of a contiguous array (numpy's as_strided for others):
+    the same overlapping windows, on the same memory."""
+    image = np.arange(2 * 6 * 7 * 3, dtype=np.float32).reshape(2, 6, 7, 3)
+    a = image if contiguous else image[:, :, ::-1]  # a reversed view: numpy's own path
+    s = a.strides
+    shape, strides = (2, 4, 3, 3, 3), (s[0], s[1], 2 * s[2], s[1], s[2])
+    view = backend.as_strided(a, shape, strides)
+    np.testing.assert_array_equal(view, np.lib.stride_tricks.as_strided(a, shape, strides))
+    view[1, 3, 2, 2, 2] = -1.0  # the last entry: the view reaches a's end and no further
+    assert a[1, 5, 6, 0] == -1.0 and (a == -1.0).sum() == 1
