@@ -188,7 +188,7 @@ def transposed_matmul(a, b):
     (36, 4096, 32) products of its second: 8.3 against 6.1 ms)."""
     m, p = a.shape[-2:]
     if type(a) is not np.ndarray or m < 4 * _ROW_CHUNK or p > _FEW_COLUMNS or \
-            not _chunks_pay():
+            not avx512_blas():
         return array_module(a).matmul(a.swapaxes(-1, -2), b)
     whole = m - m % _ROW_CHUNK
     total = np.matmul(_row_chunks(a, whole).swapaxes(-1, -2), _row_chunks(b, whole)).sum(-3)
@@ -203,8 +203,10 @@ _AVX512_KERNELS = ("skylakex", "cooperlake", "sapphirerapids")  # OpenBLAS's cor
 
 
 @functools.cache
-def _chunks_pay():
-    """Whether numpy's BLAS runs AVX-512 kernels of OpenBLAS (threadpoolctl reads which)."""
+def avx512_blas():
+    """Whether numpy's BLAS runs AVX-512 kernels of OpenBLAS (threadpoolctl reads which): the
+    shapes its GEMMs run fastest at differ from its AVX2 kernels' (here, and the bands'
+    GEMMs, ops/bands.py)."""
     import warnings
 
     from threadpoolctl import threadpool_info

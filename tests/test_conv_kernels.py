@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import minitrain as mt
+from minitrain import backend
 from minitrain.ops import bands, conv_kernels, shifted_rows, winograd
 from minitrain.ops.conv import _pads
 from minitrain.ops.conv_kernels import KINDS, filter_grad, formulated, forward, input_grad
@@ -87,28 +88,36 @@ def test_winograd_takes_4x4_tiles_unless_they_overhang_by_more_than_a_quarter(si
     assert winograd._output_tile(size, 16) == m and winograd._output_tile(16, size) == m
 
 
-@pytest.mark.parametrize("wo, w_shape, u", [
-    (10, (5, 5, 6, 16), 5),   # LeNet-5's second conv: N = 80
-    (28, (5, 5, 1, 6), 14),   # its first: 6 filters want 11 outputs; 14 divides 28
-    (32, (3, 3, 3, 32), 2),   # VGG's first: runs of 12 values
-    (32, (3, 3, 2, 32), 4),   # two channels: 2 would copy runs of 8 values
-    (8, (3, 3, 1, 16), 8),    # one channel: runs of 12 need 10 outputs; 8 is the whole row
-    (9, (3, 5, 1, 8), 9),     # no divisor fits: the whole row
-    (6, (3, 3, 16, 64), 2),   # as wide as the GEMM wants, but a window spans the kernel
-    (5, (2, 2, 8, 64), 1),    # im2col's patches
+@pytest.mark.parametrize("wo, w_shape, u, u_avx512", [
+    (10, (5, 5, 6, 16), 5, 2),     # LeNet-5's second conv: N = 80; on AVX-512, 32
+    (28, (5, 5, 1, 6), 14, 14),    # its first: 6 filters want 11 outputs; 14 divides 28
+    (24, (5, 5, 1, 6), 12, 8),     # its first, valid: runs of 12 want 8 outputs
+    (32, (3, 3, 3, 32), 2, 2),     # VGG's first: runs of 12 values
+    (32, (3, 3, 2, 32), 4, 4),     # two channels: 2 would copy runs of 8 values
+    (8, (3, 3, 1, 16), 8, 8),      # one channel: runs of 12 need 10 outputs; 8 is the row
+    (9, (3, 5, 1, 8), 9, 9),       # no divisor fits: the whole row
+    (6, (3, 3, 16, 64), 1, 1),     # as wide as the GEMM wants: im2col's patches
+    (5, (2, 2, 8, 64), 1, 1),
 ])
-def test_bands_take_the_smallest_divisor_of_the_width_that_feeds_the_gemm(wo, w_shape, u):
-    assert bands.outputs_per_row(wo, w_shape) == u
+@pytest.mark.parametrize("avx512", [False, True])
+def test_bands_take_the_smallest_divisor_of_the_width_that_feeds_the_gemm(
+        wo, w_shape, u, u_avx512, avx512, monkeypatch):
+    monkeypatch.setattr(backend, "avx512_blas", lambda: avx512)
+    assert bands.outputs_per_row(wo, w_shape) == (u_avx512 if avx512 else u)
 
 
 @pytest.mark.parametrize("wo, w_shape, u", [
     (32, (3, 3, 3, 32), 8),   # VGG's first: runs of 30 values added back, not 12
     (28, (5, 5, 1, 6), 28),   # LeNet-5's first, same: runs of 32
     (24, (5, 5, 1, 6), 24),   # valid: no divisor gives runs of 24 but the whole row
-    (10, (5, 5, 6, 16), 5),   # its second: the forward's u already adds runs of 54
+    (10, (5, 5, 6, 16), 5),   # its second: runs of 54
+    (6, (3, 3, 16, 64), 2),   # as wide as the GEMM wants, but a window spans the kernel
 ])
-def test_the_input_gradients_bands_fold_runs_of_24_values_or_more(wo, w_shape, u):
-    assert bands.outputs_per_row(wo, w_shape, bands._FOLD_RUN_VALUES) == u
+@pytest.mark.parametrize("avx512", [False, True])
+def test_the_input_gradients_bands_fold_runs_of_24_values_or_more(wo, w_shape, u, avx512,
+                                                                  monkeypatch):
+    monkeypatch.setattr(backend, "avx512_blas", lambda: avx512)  # the same on every BLAS
+    assert bands.fold_outputs_per_row(wo, w_shape) == u
 
 
 @pytest.mark.parametrize("geometry", [(2, 5, 12, 3, 4, 3, 5, "SAME"), (1, 4, 6, 2, 3, 4, 3,
@@ -120,8 +129,8 @@ def test_bands_give_im2col_numbers_at_every_divisor_of_the_width(monkeypatch, ge
     want = _all_three(x, f, g, pads, "im2col")
     wo = g.shape[2]
     for u in [u for u in range(1, wo + 1) if wo % u == 0]:
-        monkeypatch.setattr(bands, "outputs_per_row",
-                            lambda width, w_shape, run_values=None, u=u: u)
+        for rule in ("outputs_per_row", "fold_outputs_per_row"):
+            monkeypatch.setattr(bands, rule, lambda width, w_shape, u=u: u)
         _assert_same(_all_three(x, f, g, pads, "bands"), want, 1e-12)
 
 

@@ -17,7 +17,7 @@ from minitrain import backend
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("chunks", [True, False])
 def test_transposed_matmul_matches_a_float64_reference(a_shape, q, dtype, chunks, monkeypatch):
-    monkeypatch.setattr(backend, "_chunks_pay", lambda: chunks)
+    monkeypatch.setattr(backend, "avx512_blas", lambda: chunks)
     rng = np.random.default_rng(0)
     a = rng.standard_normal(a_shape).astype(dtype)
     b = rng.standard_normal(a_shape[:-1] + (q,)).astype(dtype)
@@ -42,13 +42,13 @@ def test_row_chunks_are_for_openblas_on_avx512_kernels():
     bundled = dict(library("openblas", "Haswell"), filepath="/x/numpy.libs/libscipy_openblas.so")
     other = dict(library("openblas", "SkylakeX"), filepath="/x/other/libopenblas.so")
     assert not backend.runs_avx512_openblas([other, bundled])  # numpy's own decides
-    assert isinstance(backend._chunks_pay(), bool)
+    assert isinstance(backend.avx512_blas(), bool)
 
 
 @pytest.mark.parametrize("chunks", [True, False])
 def test_transposed_matmul_takes_strided_views(chunks, monkeypatch):
     """An operand may arrive transposed, or as a slice of a larger array (shifted rows)."""
-    monkeypatch.setattr(backend, "_chunks_pay", lambda: chunks)
+    monkeypatch.setattr(backend, "avx512_blas", lambda: chunks)
     rng = np.random.default_rng(1)
     a_t = rng.standard_normal((25, 3000))
     rows = rng.standard_normal((3100, 6))[50:3050]
