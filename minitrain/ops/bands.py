@@ -30,9 +30,11 @@ _COLUMNS = 64  # the GEMM's N, u * K, reached where a divisor of the width allow
 _COLUMNS_AVX512 = 32
 _RUN_VALUES = 12  # the shortest runs of a window copied, (u + kw - 1) C values
 # ... and of a window's gradient added back: the input gradient builds no windows and keeps
-# none, so its u is its own, and a fold of longer runs pays for more of B's zeros (VGG's
-# first conv: u = 8, runs of 30, against the forward's 2: its input gradient 1.14-1.3x
-# faster in three runs; LeNet's first, same, u = 28 against 14: 0.98-1.14x, about even)
+# none, so its u is its own, and on OpenBLAS's AVX2 kernels a fold of longer runs paid for
+# more of B's zeros (VGG's first conv: u = 8, runs of 30, against the forward's 2: its input
+# gradient 1.14-1.3x faster in three runs; LeNet's first, same, u = 28 against 14: 0.98-1.14x,
+# about even); on the AVX-512 ones, runs of 12 as the forward's (VGG's first: u = 2, 6.4 ->
+# 4.8 ms; LeNet's first, same: u = 14, 1.31 -> 1.10 ms; the other layers' u the same)
 _FOLD_RUN_VALUES = 24
 
 
@@ -46,8 +48,10 @@ def outputs_per_row(wo, w_shape):
 
 def fold_outputs_per_row(wo, w_shape):
     """u of the input gradient: N = u K at least _COLUMNS, runs of _FOLD_RUN_VALUES added
-    back, and u >= kw - 1 (a window overlaps only the next one: fewer adds of the fold)."""
-    return _smallest_u(wo, w_shape, _COLUMNS, _FOLD_RUN_VALUES, spans=True)
+    back (_RUN_VALUES on AVX-512 kernels), and u >= kw - 1 (a window overlaps only the next
+    one: fewer adds of the fold)."""
+    runs = _RUN_VALUES if backend.avx512_blas() else _FOLD_RUN_VALUES
+    return _smallest_u(wo, w_shape, _COLUMNS, runs, spans=True)
 
 
 def _smallest_u(wo, w_shape, columns, run_values, spans):
