@@ -120,6 +120,23 @@ def test_the_input_gradients_bands_fold_runs_of_24_values_or_12_on_avx512(
     assert bands.fold_outputs_per_row(wo, w_shape) == (u_avx512 if avx512 else u)
 
 
+@pytest.mark.parametrize("bias, relu", [(False, False), (True, False), (True, True)])
+def test_an_unkept_bands_forward_in_blocks_of_images_gives_the_whole_ones_numbers(
+        monkeypatch, bias, relu):
+    """Blocks of 2 images of 5 (a last one of 1): each block's windows, GEMM and ReLU."""
+    x, f, _, pads = _case(5, 6, 8, 3, 4, 3, 3, "SAME", np.float64)
+    b = np.linspace(-1, 1, 4) if bias else None
+    u = bands.outputs_per_row(8, f.shape)
+    per_image = 6 * (8 // u) * (3 * (u + 2) * 3 + bias) * x.itemsize
+    monkeypatch.setattr(bands, "_BLOCK_BYTES", 2 * per_image)
+    want, kept = conv_kernels.forward_keeping(x, f, (1, 1), pads, "bands", b, relu)
+    got = forward(x, f, (1, 1), pads, "bands", b, relu)
+    assert kept is not None
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+    if relu:
+        assert (got == 0).any() and (got >= 0).all()
+
+
 @pytest.mark.parametrize("geometry", [(2, 5, 12, 3, 4, 3, 5, "SAME"), (1, 4, 6, 2, 3, 4, 3,
                                                                          "VALID")])
 def test_bands_give_im2col_numbers_at_every_divisor_of_the_width(monkeypatch, geometry):

@@ -127,9 +127,8 @@ def _forward(x, w, strides, pads, kind, bias, relu, keep_bytes):
     if kind == "winograd":  # its transformed tiles, built for keeping only
         y, data = winograd.forward(x, w, pads, keep_bytes, epilogue)
     elif kind == "bands":  # the bias added by its GEMM; the ReLU after it
-        y, data = bands.forward(x, w, pads, bias)
-        if bias is not None and relu:
-            backend.max_with_zero(y, out=y)
+        y, data = bands.forward(x, w, pads, bias, relu=bias is not None and relu,
+                                keep=keep_bytes > 0)
     else:
         if kind == "im2col":
             y, data = patches.forward(x, w, strides, pads)
