@@ -16,9 +16,10 @@ than the formulations it replaced there: im2col's forward and filters' gradient 
 gradient on shifted kernel rows; VGG's first conv 1.3x.)
 
 u divides the output's width, so that no output is computed and dropped; it is the smallest
-divisor that gives the GEMM N = u K >= 64 and copies runs of 12 values or more: a larger u
-only multiplies more of B's zeros (outputs_per_row). (VGG's first conv, 3 channels: u = 2
-against the 4 that runs of 16 asked: forward 1.15-1.3x, filters' gradient 1.3-1.5x faster.)
+divisor that gives the GEMM N = u K >= 64 (32 on OpenBLAS's AVX-512 kernels) and copies runs
+of 12 values or more: a larger u only multiplies more of B's zeros (outputs_per_row). (VGG's
+first conv, 3 channels: u = 2 against the 4 that runs of 16 asked: forward 1.15-1.3x,
+filters' gradient 1.3-1.5x faster.)
 """
 import numpy as np
 
@@ -28,7 +29,8 @@ _COLUMNS = 64  # the GEMM's N, u * K, reached where a divisor of the width allow
 # ... on OpenBLAS's AVX-512 kernels (an AVX-512 AMD EPYC), where an N of 32 runs at 85% of
 # the speed of 80 and 64: the forward and the filters' gradient take the u that reaches 32,
 # fewer of B's zeros (LeNet's second conv: u = 2 against 5, forward 0.64 -> 0.55 ms, with
-# the filters' gradient 1.31 -> 1.07 ms; its first, valid: u = 8 against 12, 1.04 -> 0.88)
+# the filters' gradient 1.31 -> 1.07 ms; its first, valid: u = 8 against 12, forward with
+# the filters' gradient 1.04 -> 0.88 ms; one BLAS thread)
 _COLUMNS_AVX512 = 32
 _RUN_VALUES = 12  # the shortest runs of a window copied, (u + kw - 1) C values
 # ... and of a window's gradient added back: the input gradient builds no windows and keeps
