@@ -79,22 +79,17 @@ def forward(x, w, pads, bias=None, relu=False, keep=True):
     ho, wo = h + top + bottom - kh + 1, width + left + right - kw + 1
     u = outputs_per_row(wo, w.shape)
     banded = _banded(w, u, bias)
-    if keep or type(x) is not np.ndarray:  # a GPU runs the whole in one GEMM
-        windows = _windows(x, (kh, kw), pads, u, ones=bias is not None)
-        y = windows @ banded
-        if relu:
-            backend.max_with_zero(y, out=y)
-        return y.reshape(n, ho, wo, c_out), (windows if keep else None)
-    rows = ho * (wo // u)  # an image's windows
-    images = max(1, _BLOCK_BYTES // (rows * banded.shape[0] * x.itemsize))
-    y = np.empty((n * rows, u * c_out), x.dtype)
+    xp, rows = backend.array_module(x), ho * (wo // u)  # an image's windows
+    whole = keep or type(x) is not np.ndarray  # kept for the filters' gradient; a GPU: one GEMM
+    images = n if whole else max(1, _BLOCK_BYTES // (rows * banded.shape[0] * x.itemsize))
+    y = xp.empty((n * rows, u * c_out), x.dtype)
     for start in range(0, n, images):
         block = y[start * rows:(start + images) * rows]
         windows = _windows(x[start:start + images], (kh, kw), pads, u, ones=bias is not None)
-        np.matmul(windows, banded, out=block)
+        xp.matmul(windows, banded, out=block)
         if relu:
             backend.max_with_zero(block, out=block)
-    return y.reshape(n, ho, wo, c_out), None
+    return y.reshape(n, ho, wo, c_out), (windows if keep else None)
 
 
 _BLOCK_BYTES = 1 << 20  # the windows of a block of images, not kept: about a core's L2
